@@ -1,0 +1,187 @@
+/**
+ * The dissector contract and registry (scapy's bind_layers, gopacket's enum tables).
+ * A dissector file defines one protocol: its field offsets (shared by decode and encode),
+ * a Layer subclass, decode/encode/print/fields, and registers itself at the bottom.
+ */
+import { ByteView, OutOfBounds } from './view.js';
+import type { Frame } from './frame.js';
+import type { TextOut } from '../output/text.js';
+
+/** Dispatch tables a dissector can be bound into. */
+export const Table = {
+  None: 0,
+  LinkType: 1,
+  EtherType: 2,
+  IpProto: 3,
+  UdpPort: 4,
+  TcpPort: 5,
+} as const;
+export type TableId = (typeof Table)[keyof typeof Table];
+
+/** One decoded header. Each dissector subclasses it with its own fields. */
+export class Layer {
+  dissector!: Dissector;
+  /** Absolute offset of the header in the frame data. */
+  off = 0;
+  /** Header length: the payload starts at off + hdrLen. */
+  hdrLen = 0;
+  /** Length the enclosing layer claims for this one (header + payload); may exceed what was captured. */
+  length = 0;
+  /** Ran out of captured bytes while decoding ("[|proto]"). */
+  truncated = false;
+  /** A field contradicts the header (tcpdump's "invalid"/"bad length"); a short reason. */
+  invalid: string | null = null;
+  /** Length this layer claims for its payload. */
+  payloadLen = 0;
+  /** Where to look up the next dissector: a Table id, its key, and a second key tried if the first is unbound. */
+  nextTable: TableId = Table.None;
+  nextKey = -1;
+  altKey = -1;
+}
+
+export type FieldValue = string | number | boolean | null | undefined | Array<string | number>;
+
+export interface Dissector<L extends Layer = Layer> {
+  /** Short protocol name, as in the "[|name]" truncation marker and tshark's filter names. */
+  readonly name: string;
+  /** What this layer adds to tshark's frame.protocols, e.g. "eth:ethertype". */
+  readonly protocols: string;
+  create(): L;
+  /** Reads the header at v (relative offset 0). Must only read through v; may throw OutOfBounds. */
+  decode(l: L, v: ByteView, p: Packet): void;
+  /** tcpdump text for layer i of p; continues with i+1 through out.printLayer when tcpdump would. */
+  print(p: Packet, i: number, out: TextOut): void;
+  /** Prepends this header to an already-encoded payload. `under` is the layer below, when known (pseudo-headers). */
+  encode?(l: L, payload: Uint8Array, ctx: EncodeContext): Uint8Array;
+  /** Wireshark field name -> value getter, for -T fields. */
+  readonly fields?: Readonly<Record<string, (l: L, p: Packet) => FieldValue>>;
+  /** JSON view of the layer; the default is its own enumerable fields. */
+  json?(l: L, p: Packet): Record<string, unknown>;
+}
+
+export interface EncodeOptions {
+  /** Recompute length fields from the payload. */
+  fixLengths: boolean;
+  /** Recompute checksums. */
+  computeChecksums: boolean;
+}
+
+export interface EncodeContext {
+  opts: EncodeOptions;
+  /** Layers outside this one, nearest first (for pseudo-header checksums); empty at the outermost layer. */
+  outer: Layer[];
+  /** Layers inside this one, nearest first (to derive next-protocol fields). */
+  inner: Layer[];
+}
+
+/** A decoded frame: its layers in order, outermost first. */
+export class Packet {
+  readonly layers: Layer[] = [];
+  /** A dissector threw something other than OutOfBounds: a bug, contained to this packet. */
+  error: unknown = null;
+  constructor(
+    readonly frame: Frame,
+    /** The bytes the layers' offsets refer to (frame.data, or a reassembled datagram). */
+    readonly buf: Uint8Array,
+  ) {}
+
+  /** The last layer, or null. */
+  get top(): Layer | null {
+    return this.layers.length ? this.layers[this.layers.length - 1] : null;
+  }
+
+  /** Captured payload of layer l: what lies after its header, clipped to its claimed payload length. */
+  payloadOf(l: Layer): ByteView {
+    const start = l.off + l.hdrLen;
+    const end = Math.min(this.buf.length, start + Math.max(0, l.payloadLen));
+    return new ByteView(this.buf, Math.min(start, this.buf.length), Math.max(end, Math.min(start, this.buf.length)));
+  }
+}
+
+const tables: Array<Map<number, Dissector<any>>> = [new Map(), new Map(), new Map(), new Map(), new Map(), new Map()];
+
+/** Binds a dissector to a key of a table (and, through encoders, the reverse: which key names it). */
+export function bind(table: TableId, key: number, d: Dissector<any>): void {
+  tables[table].set(key, d);
+  if (!keysOf.has(d)) keysOf.set(d, []);
+  keysOf.get(d)!.push([table, key]);
+}
+
+const keysOf = new Map<Dissector<any>, Array<[TableId, number]>>();
+
+export function lookup(table: TableId, key: number): Dissector | undefined {
+  return tables[table].get(key);
+}
+
+/** The key under which d is bound in table (top-down binding for encoders), or undefined. */
+export function keyOf(d: Dissector<any>, table: TableId): number | undefined {
+  const ks = keysOf.get(d);
+  if (!ks) return undefined;
+  for (const [t, k] of ks) if (t === table) return k;
+  return undefined;
+}
+
+/** Every bound dissector, by name. */
+export function dissectors(): Map<string, Dissector> {
+  const m = new Map<string, Dissector>();
+  for (const t of tables) for (const d of t.values()) m.set(d.name, d);
+  return m;
+}
+
+const MAX_DEPTH = 24;
+
+/**
+ * Decodes from dissector d at view v (claimed length `length`) and follows the next keys.
+ * A read past the captured bytes marks the layer truncated and ends the chain; any other
+ * exception is a bug, recorded on the packet, and also ends the chain.
+ */
+export function decodeChain(p: Packet, d: Dissector | undefined, v: ByteView, length: number): void {
+  let depth = 0;
+  while (d !== undefined && depth++ < MAX_DEPTH) {
+    const l = d.create();
+    l.dissector = d;
+    l.off = v.start;
+    l.length = length;
+    p.layers.push(l);
+    try {
+      d.decode(l, v, p);
+    } catch (e) {
+      if (e instanceof OutOfBounds) l.truncated = true;
+      else {
+        l.invalid = 'internal decoder error';
+        p.error = e;
+      }
+      return;
+    }
+    if (l.nextTable === Table.None) return;
+    let next = tables[l.nextTable].get(l.nextKey);
+    if (next === undefined && l.altKey >= 0) next = tables[l.nextTable].get(l.altKey);
+    if (next === undefined) return;
+    v = v.slice(l.hdrLen, l.payloadLen);
+    length = l.payloadLen;
+    d = next;
+  }
+}
+
+/** Decodes a whole frame from its link type. */
+export function decodeFrame(frame: Frame): Packet {
+  const p = new Packet(frame, frame.data);
+  decodeChain(p, tables[Table.LinkType].get(frame.linkType), new ByteView(frame.data, 0, frame.capLen), frame.origLen);
+  return p;
+}
+
+/**
+ * Encodes a stack of layers, outermost first, into one frame: each encoder prepends its header to
+ * the bytes of the layers inside it (gopacket's SerializeLayers).
+ */
+export function encodeStack(layers: Layer[], payload: Uint8Array = new Uint8Array(0), opts: Partial<EncodeOptions> = {}): Uint8Array {
+  const o: EncodeOptions = { fixLengths: true, computeChecksums: true, ...opts };
+  let bytes = payload;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i];
+    const enc = l.dissector.encode;
+    if (!enc) throw new Error(`no encoder for ${l.dissector.name}`);
+    bytes = enc.call(l.dissector, l, bytes, { opts: o, outer: layers.slice(0, i).reverse(), inner: layers.slice(i + 1) });
+  }
+  return bytes;
+}

@@ -20,7 +20,9 @@ export type TableId = (typeof Table)[keyof typeof Table];
 
 /** One decoded header. Each dissector subclasses it with its own fields. */
 export class Layer {
-  dissector!: Dissector;
+  dissector!: Dissector<any>;
+  /** The bytes `off` refers to (the packet's buffer); lets layers format addresses lazily. */
+  buf!: Uint8Array;
   /** Absolute offset of the header in the frame data. */
   off = 0;
   /** Header length: the payload starts at off + hdrLen. */
@@ -140,6 +142,7 @@ export function decodeChain(p: Packet, d: Dissector | undefined, v: ByteView, le
   while (d !== undefined && depth++ < MAX_DEPTH) {
     const l = d.create();
     l.dissector = d;
+    l.buf = v.buf;
     l.off = v.start;
     l.length = length;
     p.layers.push(l);
@@ -161,6 +164,14 @@ export function decodeChain(p: Packet, d: Dissector | undefined, v: ByteView, le
     length = l.payloadLen;
     d = next;
   }
+}
+
+/** A layer of dissector d with the given fields, for encoding (scapy's `IP(ttl=64)`). */
+export function makeLayer<L extends Layer>(d: Dissector<L>, fields: Partial<Omit<L, keyof Layer>> = {}): L {
+  const l = d.create();
+  l.dissector = d;
+  Object.assign(l, fields);
+  return l;
 }
 
 /** Decodes a whole frame from its link type. */

@@ -3,6 +3,7 @@
  * -x/-xx/-X/-XX/-A/-AA dumps, assembled into one string per packet.
  */
 import type { Packet } from '../core/dissector.js';
+import type { ByteView } from '../core/view.js';
 import { pad2, pad6, pad9 } from './format.js';
 
 export interface TextOptions {
@@ -55,6 +56,13 @@ export class TextOut {
   /** Prints layer i of p (the printers' way to go one layer deeper); nothing past the last layer. */
   printLayer(p: Packet, i: number): void {
     if (i < p.layers.length) p.layers[i].dissector.print(p, i, this);
+  }
+
+  /** tcpdump's ND_DEFAULTPRINT for bytes no printer understood: hex and ASCII, unless a dump (-x/-X/-A) follows anyway. */
+  defaultPrint(v: ByteView): void {
+    const o = this.opts;
+    if (o.x || o.X || o.A) return;
+    this.s += hexAndAscii(v.buf, v.start, v.end, '\n\t', 0);
   }
 
   /** tcpdump's marker for a layer that ran out of captured bytes. */

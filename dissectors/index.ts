@@ -1,0 +1,3 @@
+/** Importing this module registers every dissector (each file binds itself). */
+import './ethernet.js';
+import './ipv4.js';

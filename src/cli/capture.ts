@@ -1,0 +1,77 @@
+/**
+ * The default command: frames from a capture file (or, later, an interface), filtered,
+ * then written to a pcap or decoded and printed — one loop for every source and format.
+ */
+import { openCapture, CaptureFileError } from '../pcap/reader.js';
+import { PcapWriter } from '../pcap/writer.js';
+import { decodeFrame } from '../core/dissector.js';
+import { linkTypeDescription } from '../core/linktypes.js';
+import { TextOut } from '../output/text.js';
+import { TextSink } from '../output/sink.js';
+import { errorLine } from '../output/errors.js';
+import type { Options } from './args.js';
+import '../../dissectors/index.js';
+
+export function runCapture(opts: Options): number {
+  if (!opts.read) {
+    process.stderr.write(errorLine('no capture file given: use -r FILE (live capture with -i comes later)') + '\n');
+    return 1;
+  }
+  const reader = openCapture(opts.read);
+  process.stderr.write(
+    `reading from file ${opts.read}, link-type ${linkTypeDescription(reader.linkType)}, snapshot length ${reader.snaplen}\n`,
+  );
+  const limit = opts.count ?? Infinity;
+  let seen = 0;
+  let status = 0;
+  if (opts.write !== undefined) {
+    const writer = new PcapWriter(opts.write, { linkType: reader.linkType, snaplen: reader.snaplen, packetBuffered: opts.packetBuffered });
+    try {
+      for (let f = reader.next(); f !== null && seen < limit; f = seen < limit ? reader.next() : null) {
+        if (f.linkType !== reader.linkType) {
+          throw new CaptureFileError(
+            `${opts.read}: frame ${f.number} has link type ${linkTypeDescription(f.linkType)}, but a pcap file holds one link type (${linkTypeDescription(reader.linkType)})`,
+            opts.read, -1,
+          );
+        }
+        writer.write(f);
+        seen++;
+      }
+    } catch (e) {
+      status = reportReadError(e);
+    } finally {
+      writer.close();
+      reader.close();
+    }
+    return status;
+  }
+  const sink = new TextSink(1);
+  sink.lineBuffered = opts.lineBuffered;
+  const text = new TextOut({
+    n: opts.n, v: opts.v, e: opts.e, q: opts.q, S: opts.S, t: opts.t, x: opts.x, X: opts.X, A: opts.A,
+    number: opts.number, nano: opts.nano, K: opts.K,
+  });
+  try {
+    for (let f = reader.next(); f !== null; f = seen < limit ? reader.next() : null) {
+      seen++;
+      sink.writeLine(text.formatPacket(decodeFrame(f)));
+      if (seen >= limit) break;
+    }
+  } catch (e) {
+    sink.flush();
+    status = reportReadError(e);
+  } finally {
+    sink.flush();
+    reader.close();
+  }
+  return status;
+}
+
+/** A damaged file ends the run after every complete packet was handled: one line, status 1. */
+function reportReadError(e: unknown): number {
+  if (e instanceof CaptureFileError) {
+    process.stderr.write(errorLine(e.message) + '\n');
+    return 1;
+  }
+  throw e;
+}

@@ -1,0 +1,52 @@
+/**
+ * Entry point. Subcommands (follow, conns, ping, ...) go through commander as they arrive;
+ * the default command is tcpdump's own command line.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, UsageError, type Options } from './args.js';
+import { runCapture } from './capture.js';
+import { OutputClosed } from '../output/sink.js';
+import { errorLine } from '../output/errors.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const USAGE = `Usage: wirescope [-AeKnqSvxX#] [-c count] [-r file] [-w file] [-s snaplen] [-i interface]
+                 [-F file] [-T fields -e field ...] [--json] [--nano] [ expression ]
+Read a capture (-r FILE, pcap or pcapng; - for stdin) or capture live (-i IF) and print each
+packet as tcpdump does. Options follow tcpdump's; -T fields -e FIELD follows tshark's.
+  -n  don't resolve names     -v  more detail (-vv)     -e  link-level header
+  -x/-xx/-X/-XX/-A  hex / hex+ASCII / ASCII dumps        -q  quiet
+  -t/-tt/-ttt/-tttt/-ttttt  timestamp formats            -S  absolute TCP sequence numbers
+  -c N  stop after N packets  -w FILE  write pcap (- for stdout)   -#  packet numbers
+  --json  one JSON object per packet     -T fields -e FIELD ...  tab-separated fields`;
+
+export function main(argv: string[]): number {
+  let opts: Options;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(errorLine(e.message) + '\n' + USAGE + '\n');
+      return 1;
+    }
+    throw e;
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (opts.version) {
+    process.stdout.write(`wirescope version ${VERSION}\n`);
+    return 0;
+  }
+  return runCapture(opts);
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  if (!(e instanceof OutputClosed)) {
+    process.stderr.write(errorLine(e instanceof Error ? e.message : String(e)) + '\n');
+    process.exitCode = 1;
+  }
+}

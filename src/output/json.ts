@@ -1,0 +1,77 @@
+/**
+ * --json: one JSON object per packet (NDJSON). The shape is documented in JSON.md.
+ */
+import { Layer, type Packet } from '../core/dissector.js';
+import { formatEpoch, frameProtocols, nestedOf } from './frame-fields.js';
+import { hex2 } from './format.js';
+
+/** Layer bookkeeping that is not protocol content. */
+const BOOKKEEPING = new Set([...Object.keys(new Layer()), 'dissector', 'buf', 'nested']);
+
+export class JsonOut {
+  /** One packet's object, without the newline. */
+  format(p: Packet): string {
+    const f = p.frame;
+    // The time is written by hand: nine decimals of epoch seconds do not fit a double.
+    return '{"frame":{"number":' + f.number + ',"time":' + formatEpoch(f.tsSec, f.tsNsec) +
+      ',"len":' + f.origLen + ',"capLen":' + f.capLen + ',"linkType":' + f.linkType +
+      ',"interface":' + f.ifIndex + ',"protocols":' + JSON.stringify(frameProtocols(p)) +
+      '},"layers":' + JSON.stringify(layersOf(p), jsonValue) + '}';
+  }
+}
+
+type JsonObject = Record<string, unknown>;
+
+/** p's layers as objects, each with its nested packets inside it. */
+export function layersOf(p: Packet): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const l of p.layers) {
+    const o: JsonObject = { layer: l.dissector.name };
+    Object.assign(o, l.dissector.json ? l.dissector.json(l, p) : ownFields(l));
+    if (l.truncated) o.truncated = true;
+    if (l.invalid !== null) o.invalid = l.invalid;
+    const nested = nestedOf(l);
+    if (nested !== undefined) o.nested = nested.map((q) => ({ layers: layersOf(q) }));
+    out.push(o);
+  }
+  return out;
+}
+
+/** Getter names each Layer subclass declares (addresses formatted on demand), per prototype. */
+const gettersOf = new Map<object, string[]>();
+
+function getterNames(l: Layer): string[] {
+  const proto = Object.getPrototypeOf(l) as object;
+  let names = gettersOf.get(proto);
+  if (names === undefined) {
+    names = [];
+    for (let q: object | null = proto; q !== null && q !== Layer.prototype && q !== Object.prototype; q = Object.getPrototypeOf(q) as object | null) {
+      for (const [k, desc] of Object.entries(Object.getOwnPropertyDescriptors(q))) {
+        if (desc.get !== undefined && !BOOKKEEPING.has(k) && !names.includes(k)) names.push(k);
+      }
+    }
+    gettersOf.set(proto, names);
+  }
+  return names;
+}
+
+/** The default JSON view of a layer without json(): its own fields and its getters. */
+function ownFields(l: Layer): JsonObject {
+  const o: JsonObject = {};
+  const rec = l as unknown as JsonObject;
+  for (const k of Object.keys(l)) if (!BOOKKEEPING.has(k) && typeof rec[k] !== 'function') o[k] = rec[k];
+  // Getters read the captured bytes; a header cut short has nothing to show for them.
+  if (!l.truncated) for (const k of getterNames(l)) o[k] = rec[k];
+  return o;
+}
+
+/** JSON.stringify replacer: byte arrays as hex strings, big integers as numbers. */
+function jsonValue(_key: string, v: unknown): unknown {
+  if (v instanceof Uint8Array) {
+    let s = '';
+    for (let i = 0; i < v.length; i++) s += hex2(v[i]);
+    return s;
+  }
+  if (typeof v === 'bigint') return Number(v);
+  return v;
+}

@@ -1,0 +1,154 @@
+/**
+ * -T fields: frame.* fields, occurrences, value formats and field-name validation, checked against
+ * tshark on the same bytes (a pcap written from the hand-built frames).
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bind, decodeFrame, Layer, Table, type Dissector, type Packet } from '../../src/core/dissector.js';
+import { FieldsOut, FieldListError, knownFieldNames } from '../../src/output/fields.js';
+import { formatTimeDiff, frameProtocols } from '../../src/output/frame-fields.js';
+import { hasTool, run } from '../conformance/corpus.js';
+import { frame, hex, writeNsecPcap } from './frames.js';
+import '../../dissectors/index.js';
+
+const MAC = '020000000001 020000000002';
+
+function ipv4(proto: number, id: number, flagsFrag: number, payload: string, totalLen?: number): string {
+  const len = totalLen ?? 20 + payload.length / 2;
+  const h = Buffer.alloc(20);
+  h[0] = 0x45;
+  h.writeUInt16BE(len, 2);
+  h.writeUInt16BE(id, 4);
+  h.writeUInt16BE(flagsFrag, 6);
+  h[8] = 63;
+  h[9] = proto;
+  h.set([192, 0, 2, 10, 198, 51, 100, 20], 12);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += h.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  h.writeUInt16BE(~sum & 0xffff, 10);
+  return h.toString('hex') + payload;
+}
+
+/** Frames whose protocols wirescope and tshark both know without upper-layer dissectors. */
+const FRAMES = [
+  // Unknown EtherType with a payload and Ethernet padding.
+  frame(1, 100, 500_000_000, hex(MAC + '88b5' + '00'.repeat(46))),
+  // Time going backwards; an IP protocol nobody dissects, DF set.
+  frame(2, 100, 200_000_000, hex(MAC + '0800' + ipv4(99, 0x1234, 0x4000, 'a1a2a3a4a5a6a7a8'))),
+  // Two fragments of one datagram: MF at offset 0, then the last 8 bytes at offset 16.
+  frame(3, 99, 900_000_000, hex(MAC + '0800' + ipv4(99, 0xabcd, 0x2000, '00'.repeat(16)))),
+  frame(4, 101, 0, hex(MAC + '0800' + ipv4(99, 0xabcd, 0x0002, '11'.repeat(8)))),
+  // IPv4 header cut short by the snapshot length.
+  frame(5, 101, 5, hex(MAC + '0800' + ipv4(99, 1, 0, '00'.repeat(26)).slice(0, 20)), 60),
+  // Payload captured only in part.
+  frame(6, 101, 999_999_999, hex(MAC + '0800' + ipv4(99, 2, 0, 'ffff')), 80),
+];
+
+const FRAME_FIELDS = ['frame.number', 'frame.time_epoch', 'frame.time_relative', 'frame.time_delta', 'frame.len', 'frame.cap_len', 'frame.protocols'];
+const LAYER_FIELDS = ['eth.src', 'eth.dst', 'eth.type', 'ip.src', 'ip.dst', 'ip.proto', 'ip.ttl', 'ip.id', 'ip.flags.mf', 'ip.frag_offset'];
+
+function fieldsLines(names: string[]): string[] {
+  const out = new FieldsOut(names);
+  return FRAMES.map((f) => out.format(decodeFrame(f)));
+}
+
+describe('field names', () => {
+  it('lists frame.* and every dissector field as known', () => {
+    const known = knownFieldNames();
+    for (const n of [...FRAME_FIELDS, 'eth.src', 'ip.src']) expect(known).toContain(n);
+    expect([...known].sort()).toEqual(known);
+  });
+
+  it('rejects an unknown name with one line naming the known ones', () => {
+    let err: unknown;
+    try { new FieldsOut(['ip.src', 'ip.bogus']); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(FieldListError);
+    const msg = (err as Error).message;
+    expect(msg).not.toContain('\n');
+    expect(msg).toContain("'ip.bogus'");
+    expect(msg).toContain('frame.protocols');
+    expect(msg).toContain('eth.src');
+  });
+
+  it('rejects an empty field list', () => {
+    expect(() => new FieldsOut([])).toThrow(FieldListError);
+  });
+});
+
+describe('value formats', () => {
+  it('prints time differences as tshark does, sign included', () => {
+    expect(formatTimeDiff(100, 200_000_000, 100, 500_000_000)).toBe('-0.300000000');
+    expect(formatTimeDiff(0, 5, 100, 500_000_000)).toBe('-100.499999995');
+    expect(formatTimeDiff(101, 0, 99, 900_000_000)).toBe('1.100000000');
+    expect(formatTimeDiff(7, 1, 7, 1)).toBe('0.000000000');
+  });
+
+  it('repeats a column for a repeated name and keeps empty columns for absent fields', () => {
+    const [line] = fieldsLines(['frame.number', 'ip.src', 'frame.number']);
+    expect(line).toBe('1\t\t1');
+  });
+});
+
+describe('nested packets', () => {
+  // A stand-in for an ICMP error: its layer carries the quoted datagram as a nested Packet.
+  class QuoteLayer extends Layer {
+    code = 0;
+    nested: Packet[] = [];
+  }
+  const quote: Dissector<QuoteLayer> = {
+    name: 'quotetest',
+    protocols: 'quotetest',
+    create: () => new QuoteLayer(),
+    decode(l, v, p) {
+      l.code = v.u8(0);
+      l.hdrLen = 1;
+      l.payloadLen = l.length - 1;
+      l.nested.push(decodeFrame({ ...p.frame, linkType: 228, data: p.buf.subarray(v.start + 1, v.end), capLen: v.length - 1, origLen: v.length - 1 }));
+    },
+    print() {},
+    fields: { 'quotetest.code': (l) => l.code, 'quotetest.list': () => [1, 'b'], 'quotetest.flag': (l) => l.code === 7 },
+  };
+  beforeAll(() => bind(Table.IpProto, 253, quote));
+
+  it('walks a layer, then its nested packets, then the layers after it', () => {
+    const inner = ipv4(99, 0x42, 0, 'beef');
+    const f = frame(1, 1, 0, hex(MAC + '0800' + ipv4(253, 0x41, 0, '07' + inner)));
+    const out = new FieldsOut(['ip.id', 'ip.proto', 'quotetest.code', 'quotetest.list', 'quotetest.flag', 'frame.protocols']);
+    const p = decodeFrame(f);
+    expect(out.format(p)).toBe('0x0041,0x0042\t253,99\t7\t1,b\t1\teth:ethertype:ip:quotetest:ip:data');
+    expect(frameProtocols(p)).toBe('eth:ethertype:ip:quotetest:ip:data');
+  });
+});
+
+const haveTshark = hasTool('tshark');
+if (!haveTshark) console.log('fields-vs-tshark tests skipped: tshark is not installed');
+
+describe.skipIf(!haveTshark)('the same frames through tshark', () => {
+  let dir = '';
+  let file = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'wirescope-fields-'));
+    file = path.join(dir, 'frames.pcap');
+    writeNsecPcap(file, FRAMES);
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  function tsharkLines(names: string[]): string[] {
+    const args = ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+    for (const n of names) args.push('-e', n);
+    const r = run('tshark', args);
+    expect(r.status).toBe(0);
+    return r.stdout.split('\n').filter((l) => l.length > 0);
+  }
+
+  it('gives tshark\'s frame.* fields', () => {
+    expect(fieldsLines(FRAME_FIELDS)).toEqual(tsharkLines(FRAME_FIELDS));
+  });
+
+  it('gives tshark\'s Ethernet and IPv4 fields', () => {
+    expect(fieldsLines(LAYER_FIELDS)).toEqual(tsharkLines(LAYER_FIELDS));
+  });
+});

@@ -6,45 +6,26 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bind, decodeFrame, Layer, Table, type Dissector, type Packet } from '../../src/core/dissector.js';
+import { decodeFrame } from '../../src/core/dissector.js';
 import { FieldsOut, FieldListError, knownFieldNames } from '../../src/output/fields.js';
 import { formatTimeDiff, frameProtocols } from '../../src/output/frame-fields.js';
 import { hasTool, run } from '../conformance/corpus.js';
-import { frame, hex, writeNsecPcap } from './frames.js';
+import { bindQuoteDissector, frame, hex, ipv4, MACS, QUOTE_PROTO, writeNsecPcap } from './frames.js';
 import '../../dissectors/index.js';
-
-const MAC = '020000000001 020000000002';
-
-function ipv4(proto: number, id: number, flagsFrag: number, payload: string, totalLen?: number): string {
-  const len = totalLen ?? 20 + payload.length / 2;
-  const h = Buffer.alloc(20);
-  h[0] = 0x45;
-  h.writeUInt16BE(len, 2);
-  h.writeUInt16BE(id, 4);
-  h.writeUInt16BE(flagsFrag, 6);
-  h[8] = 63;
-  h[9] = proto;
-  h.set([192, 0, 2, 10, 198, 51, 100, 20], 12);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += h.readUInt16BE(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  h.writeUInt16BE(~sum & 0xffff, 10);
-  return h.toString('hex') + payload;
-}
 
 /** Frames whose protocols wirescope and tshark both know without upper-layer dissectors. */
 const FRAMES = [
   // Unknown EtherType with a payload and Ethernet padding.
-  frame(1, 100, 500_000_000, hex(MAC + '88b5' + '00'.repeat(46))),
+  frame(1, 100, 500_000_000, hex(MACS + '88b5' + '00'.repeat(46))),
   // Time going backwards; an IP protocol nobody dissects, DF set.
-  frame(2, 100, 200_000_000, hex(MAC + '0800' + ipv4(99, 0x1234, 0x4000, 'a1a2a3a4a5a6a7a8'))),
+  frame(2, 100, 200_000_000, hex(MACS + '0800' + ipv4(99, 0x1234, 0x4000, 'a1a2a3a4a5a6a7a8'))),
   // Two fragments of one datagram: MF at offset 0, then the last 8 bytes at offset 16.
-  frame(3, 99, 900_000_000, hex(MAC + '0800' + ipv4(99, 0xabcd, 0x2000, '00'.repeat(16)))),
-  frame(4, 101, 0, hex(MAC + '0800' + ipv4(99, 0xabcd, 0x0002, '11'.repeat(8)))),
+  frame(3, 99, 900_000_000, hex(MACS + '0800' + ipv4(99, 0xabcd, 0x2000, '00'.repeat(16)))),
+  frame(4, 101, 0, hex(MACS + '0800' + ipv4(99, 0xabcd, 0x0002, '11'.repeat(8)))),
   // IPv4 header cut short by the snapshot length.
-  frame(5, 101, 5, hex(MAC + '0800' + ipv4(99, 1, 0, '00'.repeat(26)).slice(0, 20)), 60),
+  frame(5, 101, 5, hex(MACS + '0800' + ipv4(99, 1, 0, '00'.repeat(26)).slice(0, 20)), 60),
   // Payload captured only in part.
-  frame(6, 101, 999_999_999, hex(MAC + '0800' + ipv4(99, 2, 0, 'ffff')), 80),
+  frame(6, 101, 999_999_999, hex(MACS + '0800' + ipv4(99, 2, 0, 'ffff')), 80),
 ];
 
 const FRAME_FIELDS = ['frame.number', 'frame.time_epoch', 'frame.time_relative', 'frame.time_delta', 'frame.len', 'frame.cap_len', 'frame.protocols'];
@@ -93,31 +74,12 @@ describe('value formats', () => {
 });
 
 describe('nested packets', () => {
-  // A stand-in for an ICMP error: its layer carries the quoted datagram as a nested Packet.
-  class QuoteLayer extends Layer {
-    code = 0;
-    nested: Packet[] = [];
-  }
-  const quote: Dissector<QuoteLayer> = {
-    name: 'quotetest',
-    protocols: 'quotetest',
-    create: () => new QuoteLayer(),
-    decode(l, v, p) {
-      l.code = v.u8(0);
-      l.hdrLen = 1;
-      l.payloadLen = l.length - 1;
-      l.nested.push(decodeFrame({ ...p.frame, linkType: 228, data: p.buf.subarray(v.start + 1, v.end), capLen: v.length - 1, origLen: v.length - 1 }));
-    },
-    print() {},
-    fields: { 'quotetest.code': (l) => l.code, 'quotetest.list': () => [1, 'b'], 'quotetest.flag': (l) => l.code === 7 },
-  };
-  beforeAll(() => bind(Table.IpProto, 253, quote));
+  beforeAll(bindQuoteDissector);
 
   it('walks a layer, then its nested packets, then the layers after it', () => {
     const inner = ipv4(99, 0x42, 0, 'beef');
-    const f = frame(1, 1, 0, hex(MAC + '0800' + ipv4(253, 0x41, 0, '07' + inner)));
+    const p = decodeFrame(frame(1, 1, 0, hex(MACS + '0800' + ipv4(QUOTE_PROTO, 0x41, 0, '07' + inner))));
     const out = new FieldsOut(['ip.id', 'ip.proto', 'quotetest.code', 'quotetest.list', 'quotetest.flag', 'frame.protocols']);
-    const p = decodeFrame(f);
     expect(out.format(p)).toBe('0x0041,0x0042\t253,99\t7\t1,b\t1\teth:ethertype:ip:quotetest:ip:data');
     expect(frameProtocols(p)).toBe('eth:ethertype:ip:quotetest:ip:data');
   });

@@ -1,0 +1,129 @@
+/**
+ * Classic pcap output (tcpdump -w): the file header goes out at once, records are buffered whole
+ * and written in large chunks, so the file is valid after any flush (e.g. on SIGINT).
+ */
+import { closeSync, openSync } from 'node:fs';
+import type { Frame } from '../core/frame.js';
+import { systemMessage, writeFully } from './io.js';
+import { CaptureFileError } from './error.js';
+import { MAXIMUM_SNAPLEN } from './limits.js';
+import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap.js';
+
+export interface PcapWriterOptions {
+  /** LINKTYPE_* of every frame written. */
+  linkType: number;
+  /** Written in the header; longer frames are cut to it. Default 262144. */
+  snaplen?: number;
+  /** Nanosecond timestamps (magic a1b23c4d) instead of microseconds. */
+  nano?: boolean;
+  /** Flush after every record (tcpdump -U). */
+  packetBuffered?: boolean;
+  /** Bytes buffered before a write. */
+  bufferSize?: number;
+}
+
+const FILE_HEADER_LEN = 24;
+const RECORD_HEADER_LEN = 16;
+const DEFAULT_BUFFER_SIZE = 256 * 1024;
+
+/** Writes little-endian (as libpcap does on x86 and ARM) pcap to a path, or to standard output for "-". */
+export class PcapWriter {
+  readonly fileName: string;
+  readonly snaplen: number;
+  private fd: number;
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  private len = 0;
+  /** Bytes handed to the system so far: the file offset of buf[0]. */
+  private written = 0;
+  private readonly nano: boolean;
+  private readonly packetBuffered: boolean;
+
+  constructor(
+    /** The path as given ("-" for standard output). */
+    readonly path: string,
+    opts: PcapWriterOptions,
+  ) {
+    this.fileName = path === '-' ? 'standard output' : path;
+    this.snaplen = opts.snaplen ?? MAXIMUM_SNAPLEN;
+    this.nano = opts.nano ?? false;
+    this.packetBuffered = opts.packetBuffered ?? false;
+    this.buf = new Uint8Array(Math.max(opts.bufferSize ?? DEFAULT_BUFFER_SIZE, FILE_HEADER_LEN + RECORD_HEADER_LEN));
+    this.view = new DataView(this.buf.buffer);
+    if (path === '-') this.fd = 1;
+    else {
+      try {
+        this.fd = openSync(path, 'w');
+      } catch (e) {
+        throw new CaptureFileError(`${path}: ${systemMessage(e)}`, path, -1, (e as NodeJS.ErrnoException).code);
+      }
+    }
+    const v = this.view;
+    v.setUint32(0, this.nano ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, true);
+    v.setUint16(4, 2, true);
+    v.setUint16(6, 4, true);
+    v.setUint32(8, 0, true); // thiszone
+    v.setUint32(12, 0, true); // sigfigs
+    v.setUint32(16, this.snaplen, true);
+    v.setUint32(20, opts.linkType, true);
+    this.len = FILE_HEADER_LEN;
+    this.flush();
+  }
+
+  /** Appends one record (frame.capLen bytes of frame.data, cut to snaplen). */
+  write(frame: Frame): void {
+    if (this.fd < 0) throw new CaptureFileError(`${this.fileName}: write after close`, this.path, this.written);
+    const capLen = frame.capLen < this.snaplen ? frame.capLen : this.snaplen;
+    const size = RECORD_HEADER_LEN + capLen;
+    if (this.len + size > this.buf.length) this.flush();
+    const v = this.view;
+    let o = this.len;
+    v.setUint32(o, frame.tsSec >>> 0, true);
+    // Division, not a shift: an out-of-range sub-second value written by a broken capturer is passed on as read.
+    v.setUint32(o + 4, (this.nano ? frame.tsNsec : Math.floor(frame.tsNsec / 1000)) >>> 0, true);
+    v.setUint32(o + 8, capLen, true);
+    v.setUint32(o + 12, frame.origLen, true);
+    o += RECORD_HEADER_LEN;
+    const data = frame.data.subarray(0, capLen);
+    if (size <= this.buf.length) {
+      this.buf.set(data, o);
+      this.len = o + capLen;
+    } else {
+      // Bigger than the buffer: the header (alone in the buffer) goes out, then the data straight from the frame.
+      this.len = o;
+      this.flush();
+      this.send(data, 0, capLen);
+    }
+    if (this.packetBuffered) this.flush();
+  }
+
+  /** Writes out every buffered record. */
+  flush(): void {
+    if (this.len === 0 || this.fd < 0) return;
+    const n = this.len;
+    // Emptied first: after an error (EPIPE) the records are dropped, not retried by close().
+    this.len = 0;
+    this.send(this.buf, 0, n);
+  }
+
+  /** Flushes and closes the file (standard output stays open). */
+  close(): void {
+    if (this.fd < 0) return;
+    try {
+      this.flush();
+    } finally {
+      if (this.fd > 2) closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  private send(buf: Uint8Array, start: number, end: number): void {
+    try {
+      writeFully(this.fd, buf, start, end);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new CaptureFileError(`${this.fileName}: ${systemMessage(e)}`, this.path, this.written, code);
+    }
+    this.written += end - start;
+  }
+}

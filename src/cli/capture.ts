@@ -7,6 +7,9 @@ import { PcapWriter } from '../pcap/writer.js';
 import { decodeFrame } from '../core/dissector.js';
 import { linkTypeDescription } from '../core/linktypes.js';
 import { TextOut } from '../output/text.js';
+import { FieldsOut, FieldListError } from '../output/fields.js';
+import { JsonOut } from '../output/json.js';
+import type { Packet } from '../core/dissector.js';
 import { TextSink } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
 import type { Options } from './args.js';
@@ -17,10 +20,17 @@ export function runCapture(opts: Options): number {
     process.stderr.write(errorLine('no capture file given: use -r FILE (live capture with -i comes later)') + '\n');
     return 1;
   }
-  const reader = openCapture(opts.read);
-  process.stderr.write(
-    `reading from file ${opts.read}, link-type ${linkTypeDescription(reader.linkType)}, snapshot length ${reader.snaplen}\n`,
-  );
+  let reader;
+  try {
+    reader = openCapture(opts.read);
+  } catch (e) {
+    return reportReadError(e);
+  }
+  if (!opts.json && opts.outputType === undefined) {
+    process.stderr.write(
+      `reading from file ${opts.read}, link-type ${linkTypeDescription(reader.linkType)}, snapshot length ${reader.snaplen}\n`,
+    );
+  }
   const limit = opts.count ?? Infinity;
   let seen = 0;
   let status = 0;
@@ -45,16 +55,23 @@ export function runCapture(opts: Options): number {
     }
     return status;
   }
+  let format: (p: Packet) => string;
+  try {
+    format = packetFormatter(opts);
+  } catch (e) {
+    reader.close();
+    if (e instanceof FieldListError) {
+      process.stderr.write(errorLine(e.message) + '\n');
+      return 1;
+    }
+    throw e;
+  }
   const sink = new TextSink(1);
-  sink.lineBuffered = opts.lineBuffered;
-  const text = new TextOut({
-    n: opts.n, v: opts.v, e: opts.e, q: opts.q, S: opts.S, t: opts.t, x: opts.x, X: opts.X, A: opts.A,
-    number: opts.number, nano: opts.nano, K: opts.K,
-  });
+  sink.lineBuffered = opts.lineBuffered || opts.packetBuffered;
   try {
     for (let f = reader.next(); f !== null; f = seen < limit ? reader.next() : null) {
       seen++;
-      sink.writeLine(text.formatPacket(decodeFrame(f)));
+      sink.writeLine(format(decodeFrame(f)));
       if (seen >= limit) break;
     }
   } catch (e) {
@@ -67,10 +84,29 @@ export function runCapture(opts: Options): number {
   return status;
 }
 
+/** The per-packet formatter the options ask for: tcpdump text, tshark fields, or JSON. */
+function packetFormatter(opts: Options): (p: Packet) => string {
+  if (opts.json) {
+    const json = new JsonOut();
+    return (p) => json.format(p);
+  }
+  if (opts.outputType !== undefined) {
+    if (opts.outputType !== 'fields') throw new FieldListError(`unsupported -T type '${opts.outputType}' (only -T fields)`);
+    const fields = new FieldsOut(opts.fields);
+    return (p) => fields.format(p);
+  }
+  const text = new TextOut({
+    n: opts.n, v: opts.v, e: opts.e, q: opts.q, S: opts.S, t: opts.t, x: opts.x, X: opts.X, A: opts.A,
+    number: opts.number, nano: opts.nano, K: opts.K,
+  });
+  return (p) => text.formatPacket(p);
+}
+
 /** A damaged file ends the run after every complete packet was handled: one line, status 1. */
 function reportReadError(e: unknown): number {
   if (e instanceof CaptureFileError) {
-    process.stderr.write(errorLine(e.message) + '\n');
+    const msg = e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`;
+    process.stderr.write(errorLine(msg) + '\n');
     return 1;
   }
   throw e;

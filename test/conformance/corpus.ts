@@ -1,0 +1,83 @@
+/** Shared helpers for tests that use ../shared/corpus and the real tools. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const corpusDir = path.resolve(repoRoot, '../shared/corpus');
+export const hasCorpus = existsSync(path.join(corpusDir, 'MANIFEST.tsv'));
+export const wirescopeBin = path.join(repoRoot, 'bin/wirescope.js');
+
+export function hasTool(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+
+/** Reads a TSV with a header line into objects. */
+export function readTsv(file: string): Array<Record<string, string>> {
+  const text = file.endsWith('.gz') ? gunzipSync(readFileSync(file)).toString('utf8') : readFileSync(file, 'utf8');
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const head = lines[0].split('\t');
+  return lines.slice(1).map((l) => {
+    const cells = l.split('\t');
+    const row: Record<string, string> = {};
+    head.forEach((h, k) => (row[h] = cells[k] ?? ''));
+    return row;
+  });
+}
+
+/** tshark's frame.protocols per frame number, from the stored reference (or a live tshark run). */
+export function frameProtocols(capture: string): Map<number, string> {
+  const rel = path.relative(corpusDir, capture);
+  const ref = path.join(corpusDir, 'reference', rel + '.fields.tsv.gz');
+  const m = new Map<number, string>();
+  if (!rel.startsWith('..') && existsSync(ref)) {
+    for (const r of readTsv(ref)) m.set(Number(r['frame.number']), r['frame.protocols']);
+    return m;
+  }
+  const out = execFileSync('tshark', ['-n', '-r', capture, '-T', 'fields', '-e', 'frame.number', '-e', 'frame.protocols'], {
+    encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  for (const l of out.split('\n')) {
+    const [n, p] = l.split('\t');
+    if (n) m.set(Number(n), p ?? '');
+  }
+  return m;
+}
+
+/** Protocols of issue 2, as tshark names them in frame.protocols. */
+export const CORE_PROTOCOLS = new Set([
+  'eth', 'ethertype', 'vlan', 'arp', 'ip', 'ipv6', 'ipv6.hopopts', 'ipv6.routing', 'ipv6.fraghdr',
+  'ipv6.dstopts', 'icmp', 'icmpv6', 'udp', 'tcp', 'data', 'sll', 'null', 'raw', 'loop',
+]);
+
+export function onlyCoreProtocols(protocols: string | undefined): boolean {
+  if (!protocols) return false;
+  for (const p of protocols.split(':')) if (!CORE_PROTOCOLS.has(p)) return false;
+  return true;
+}
+
+/**
+ * Splits `-#` output into packets: a packet starts at a line beginning with its right-aligned
+ * number and two spaces; continuation lines belong to it.
+ */
+export function splitNumbered(text: string): Map<number, string[]> {
+  const m = new Map<number, string[]>();
+  let cur: string[] | null = null;
+  for (const line of text.split('\n')) {
+    const mm = /^ *(\d+)  /.exec(line);
+    if (mm && line.length >= 7 && /^[ \d]{5}  /.test(line.slice(0, 7))) {
+      cur = [line];
+      m.set(Number(mm[1]), cur);
+    } else if (cur && line.length) cur.push(line);
+  }
+  return m;
+}
+
+export function run(cmd: string, args: string[], env: Record<string, string> = {}): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000,
+  });
+  return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', status: r.status };
+}

@@ -6,7 +6,10 @@ export class FilterError extends Error {
   }
 }
 
+/** A valid pcap-filter expression that wirescope's filter compiler does not implement. */
+export class UnsupportedFilterError extends FilterError {}
+
 /** The refusal for pcap-filter primitives that wirescope's filter compiler does not implement. */
 export function unsupported(what: string): FilterError {
-  return new FilterError(`'${what}' filters are not supported by wirescope (see the filter README)`);
+  return new UnsupportedFilterError(`'${what}' filters are not supported by wirescope (see the filter README)`);
 }

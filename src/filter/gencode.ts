@@ -4,7 +4,7 @@
  * in source order because, as in libpcap, `vlan` moves the link-layer offsets for everything
  * parsed after it.
  */
-import { FilterError, unsupported } from './error.js';
+import { FilterError, UnsupportedFilterError, unsupported } from './error.js';
 import {
   type Bool, type Val, FALSE, TRUE, and, anyOf, cmp, eq, k, ld, meq, not, or,
 } from './ir.js';
@@ -94,7 +94,7 @@ export class Gen {
 
   constructor(private readonly dlt: number, private readonly opts: GenOptions) {
     const link = LINKS.get(dlt);
-    if (!link) throw new FilterError(`link type ${dlt} is not supported by wirescope's filter compiler`);
+    if (!link) throw new UnsupportedFilterError(`link type ${dlt} is not supported by wirescope's filter compiler`);
     this.link = link;
     this.offLinkType = link.offLinkType;
     this.offLinkPl = link.offLinkPl;
@@ -434,6 +434,7 @@ export class Gen {
 
   id(q: Qual, id: IdNode): Bool {
     if (UNSUPPORTED_PROTOS.has(q.proto)) throw unsupported(q.proto);
+    if (q.proto === 'decnet' && q.addr !== 'proto') throw unsupported(`decnet ${q.addr === 'default' ? 'host' : q.addr}`);
     switch (id.k) {
       case 'num':
         return this.ncode(null, id.v, q);
@@ -604,7 +605,7 @@ export class Gen {
         for (const a of addrs) {
           let t: Bool;
           if (a.includes(':')) {
-            if (p6 === 'ip') continue;
+            if (p6 === 'ip' || p6 === 'arp' || p6 === 'rarp') continue;
             t = this.host6(parseIPv6(a)!, new Uint8Array(16).fill(0xff), p6, dir, q.addr);
           } else {
             if (p4 === 'ip6') continue;
@@ -675,7 +676,9 @@ export class Gen {
     const addrs = (this.opts.names.host(name) ?? []).filter((a) => !a.includes(':'));
     if (!addrs.length) throw new FilterError(`unknown host '${name}'`);
     const hosts = anyOf(...addrs.map((a) => this.host(inetNetwork(a)!, 0xffffffff, proto, 'or', 'host')));
-    return and(this.ehostop(mac, 'or'), not(hosts));
+    // Only packets of the qualifying protocols (IPv4, ARP, RARP by default) can go through a gateway.
+    const family = proto === 'default' ? anyOf(...[ETHERTYPE.IP, ETHERTYPE.ARP, ETHERTYPE.REVARP].map((t) => this.linktype(t))) : this.protoAbbrev(proto);
+    return and(this.ehostop(mac, 'or'), and(family, not(hosts)));
   }
 
   // ---- byte access and arithmetic ----------------------------------------------------------

@@ -2,14 +2,14 @@
  * pcap-filter(7) for capture files: compileFilter() turns an expression into a predicate over
  * raw frames with libpcap's semantics, for the link types wirescope reads.
  */
-import { FilterError } from './error.js';
+import { FilterError, UnsupportedFilterError } from './error.js';
 import { Gen, isSupportedLinkType } from './gencode.js';
 import { type Bool, TRUE, simplify } from './ir.js';
 import { type MatchFn, compileToFunction, toSource } from './codegen.js';
 import { type NameDb, systemNameDb } from './names.js';
 import { parse } from './parser.js';
 
-export { FilterError } from './error.js';
+export { FilterError, UnsupportedFilterError } from './error.js';
 export { type NameDb, type NameLines, nameDbFromLines, systemNameDb } from './names.js';
 
 export interface FilterOptions {
@@ -49,7 +49,7 @@ export function compileFilter(expr: string, linkType: number, opts: FilterOption
   const ast = parse(expr);
   let tree: Bool = TRUE;
   if (ast) {
-    if (!isSupportedLinkType(linkType)) throw new FilterError(`link type ${linkType} is not supported by wirescope's filter compiler`);
+    if (!isSupportedLinkType(linkType)) throw new UnsupportedFilterError(`link type ${linkType} is not supported by wirescope's filter compiler`);
     const gen = new Gen(linkType, {
       snaplen,
       netmask: opts.netmask === undefined ? 0 : opts.netmask,

@@ -85,7 +85,7 @@ const W = '[0-9A-Fa-f]{1,4}';
 const V4 = `${N}\\.${N}\\.${N}\\.${N}`;
 
 /** scanner.l's V6 alternatives: 8 groups, or "::" compressing some, optionally ending in a dotted quad. */
-function v6Pattern(): string {
+function v6Patterns(): string[] {
   const alts: string[] = [`${W}(?::${W}){7}`];
   const groups = (n: number) => (n === 0 ? '' : `${W}(?::${W}){${n - 1}}`);
   for (let total = 7; total >= 0; total--) {
@@ -98,18 +98,32 @@ function v6Pattern(): string {
       alts.push(`${groups(left)}::${right ? groups(right) + ':' : ''}${V4}`);
     }
   }
-  return alts.join('|');
+  return alts;
+}
+
+/** One sticky regex per alternative: flex takes the longest, JS alternation the first that matches. */
+const V6_RES = v6Patterns().map((p) => new RegExp(p, 'y'));
+
+function matchV6(src: string, pos: number): string | null {
+  let best: string | null = null;
+  for (const re of V6_RES) {
+    re.lastIndex = pos;
+    const m = re.exec(src);
+    if (m && (best === null || m[0].length > best.length)) best = m[0];
+  }
+  return best;
 }
 
 // Each rule is tried at the current position; the longest match wins, ties go to the earlier rule
 // (flex's rule). Keywords and named numbers are handled by looking up an ID-shaped match.
+let v6At = 0;
 const RULES: Array<[T | 'kwid', RegExp]> = [
   [T.Op, /(?:>=|<=|!=|==|<<|>>|&&|\|\||[+\-*/%:\[\]!<>()&|^=])/y],
   [T.Aid, new RegExp(`\\$${B}`, 'y')],
   [T.Eid, new RegExp(`(?:${B}:${B}:${B}:${B}:${B}:${B}|${B}-${B}-${B}-${B}-${B}-${B}|${B}\\.${B}\\.${B}\\.${B}\\.${B}\\.${B}|${B2}\\.${B2}\\.${B2}|(?:${B2}){3})`, 'y')],
   [T.Num, /(?:0[xX][0-9A-Fa-f]+|[0-9]+)/y],
   [T.Hid, new RegExp(`(?:${V4}|${N}\\.${N}\\.${N}|${N}\\.${N})`, 'y')],
-  [T.Hid6, new RegExp(`(?:${v6Pattern()})`, 'y')],
+  [T.Hid6, { exec: (src: string) => { const m = matchV6(src, v6At); return m === null ? null : [m]; }, lastIndex: 0 } as unknown as RegExp],
   [T.End, new RegExp(`${B}:+(?:${B}:+)+`, 'y')], // scanner.l's "bogus ethernet address"
   ['kwid', /[A-Za-z0-9](?:[-_.A-Za-z0-9]*[.A-Za-z0-9])?/y],
   [T.Id, /\\[^ !()\n\t]+/y],
@@ -127,6 +141,7 @@ export function tokenize(src: string): Token[] {
     let best = -1;
     let bestLen = 0;
     let bestText = '';
+    v6At = pos;
     for (let i = 0; i < RULES.length; i++) {
       const re = RULES[i][1];
       re.lastIndex = pos;

@@ -24,12 +24,6 @@ export function nestedOf(l: Layer): Packet[] | undefined {
 }
 
 /**
- * tshark's TCP hands a segment to a payload dissector only when the segment was captured whole;
- * every other protocol shows `data` for whatever payload bytes were captured.
- */
-const DATA_ONLY_WHEN_WHOLE = new Set(['tcp']);
-
-/**
  * tshark's frame.protocols: each layer's `protocols` in order (nested packets at their layer),
  * and `data` for payload bytes no dissector took.
  */
@@ -48,10 +42,7 @@ function appendProtocols(p: Packet, s: string): string {
   }
   const top = p.top;
   if (top !== null && !top.truncated && top.invalid === null && nestedOf(top) === undefined) {
-    const captured = p.payloadOf(top).length;
-    if (captured > 0 && (captured >= top.payloadLen || !DATA_ONLY_WHEN_WHOLE.has(top.dissector.name))) {
-      s = s ? s + ':data' : 'data';
-    }
+    if (p.payloadOf(top).length > 0) s = s ? s + ':data' : 'data';
   }
   return s;
 }

@@ -16,9 +16,13 @@ export function sleepMs(ms: number): void {
 
 const EAGAIN_SLEEP_MS = 2;
 
+/** Where libuv's wording differs from the C library's strerror(), which tcpdump prints. */
+const STRERROR: Record<string, string> = { EISDIR: 'Is a directory' };
+
 /** strerror() text for a Node system error: "No such file or directory". */
 export function systemMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
+  if (err.code && STRERROR[err.code]) return STRERROR[err.code];
   const entry = typeof err.errno === 'number' ? getSystemErrorMap().get(err.errno) : undefined;
   const text = entry ? entry[1] : err.message;
   return text.charAt(0).toUpperCase() + text.slice(1);

@@ -65,16 +65,21 @@ export class PcapngReader implements CaptureReader {
   constructor(private readonly src: ByteSource) {
     const file = src.file;
     const got = src.fill(28);
-    const v = src.view, p = src.pos;
+    const v = src.view, p = src.pos; // the buffer holds at least 28 bytes, read or not
     // The caller has seen 12 bytes with the block type and a byte-order magic.
     this.le = v.getUint32(p + 8, true) === BYTE_ORDER_MAGIC;
     const total = v.getUint32(p + 4, this.le);
     if (total < 28 || total > SHB_MAX_LEN || total % 4 !== 0) {
       throw new CaptureFileError(`bad section header block length ${total} at byte 0`, file, 0);
     }
-    if (got < 28) throw new CaptureFileError(`truncated section header block at byte 0: ${total} bytes, only ${got} present`, file, 0);
     const major = v.getUint16(p + 12, this.le), minor = v.getUint16(p + 14, this.le);
-    if (!supportedVersion(major, minor)) throw new CaptureFileError(`unsupported pcapng savefile version ${major}.${minor}`, file, 12);
+    if (got >= 16 && !supportedVersion(major, minor)) throw new CaptureFileError(`unsupported pcapng savefile version ${major}.${minor}`, file, 12);
+    const have = src.fill(total);
+    if (have < total) throw new CaptureFileError(`truncated section header block at byte 0: ${total} bytes, only ${have} present`, file, 0);
+    const trailer = src.view.getUint32(src.pos + total - 4, this.le);
+    if (trailer !== total) {
+      throw new CaptureFileError(`section header block total length in header (${total}) and trailer (${trailer}) don't match at byte 0`, file, 0);
+    }
     try {
       this.advance(true);
     } catch (e) {

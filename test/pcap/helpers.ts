@@ -51,6 +51,8 @@ export class Bytes {
     const lo = Number(x & 0xffffffffn), hi = Number((x >> 32n) & 0xffffffffn);
     return this.le ? this.u32(lo).u32(hi) : this.u32(hi).u32(lo);
   }
+  /** A pcapng timestamp: high 32 bits first, in either byte order. */
+  ts(x: bigint): this { return this.u32(Number((x >> 32n) & 0xffffffffn)).u32(Number(x & 0xffffffffn)); }
   raw(b: ArrayLike<number>): this { for (let i = 0; i < b.length; i++) this.parts.push(b[i]); return this; }
   pad4(): this { while (this.parts.length % 4) this.parts.push(0); return this; }
   get length(): number { return this.parts.length; }
@@ -99,7 +101,7 @@ export function idb(le: boolean, linkType: number, snaplen: number, opts: Array<
 }
 
 export function epb(le: boolean, iface: number, ts: bigint, data: Uint8Array, origLen = data.length): Uint8Array {
-  return block(le, 6, new Bytes(le).u32(iface).u64(ts).u32(data.length).u32(origLen).raw(data).pad4().bytes());
+  return block(le, 6, new Bytes(le).u32(iface).ts(ts).u32(data.length).u32(origLen).raw(data).pad4().bytes());
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {

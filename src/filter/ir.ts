@@ -149,6 +149,44 @@ function withFacts(facts: Facts, b: Bool, truth: boolean): Facts {
   return out;
 }
 
+const MAX_PATHS = 64;
+
+/**
+ * The fact sets of the ways b can come out `want` (each path's comparisons added to facts);
+ * null when there are more than MAX_PATHS.
+ */
+function paths(b: Bool, facts: Facts, want: boolean): Facts[] | null {
+  const out: Facts[] = [];
+  const walk = (b: Bool, facts: Facts, want: boolean): boolean => {
+    if (out.length > MAX_PATHS) return false;
+    switch (b.k) {
+      case 'true':
+      case 'false':
+        if ((b.k === 'true') === want) out.push(facts);
+        return true;
+      case 'cmp': {
+        const r = known(facts, b);
+        if (r === null) out.push(withFacts(facts, b, want));
+        else if (r === want) out.push(facts);
+        return true;
+      }
+      case 'not':
+        return walk(b.a, facts, !want);
+      case 'and':
+      case 'or': {
+        // The side that decides alone: a false for 'and', a true for 'or'.
+        const decides = b.k === 'or';
+        if (want === decides && !walk(b.a, facts, decides)) return false;
+        const rest = paths(b.a, facts, !decides);
+        if (rest === null) return false;
+        for (const p of rest) if (!walk(b.b, p, want)) return false;
+        return true;
+      }
+    }
+  };
+  return walk(b, facts, want) && out.length <= MAX_PATHS ? out : null;
+}
+
 export function simplify(b: Bool, facts: Facts = new Map()): Bool {
   switch (b.k) {
     case 'true':
@@ -178,6 +216,10 @@ export function simplify(b: Bool, facts: Facts = new Map()): Bool {
       if (a.k === 'true') return c;
       if (c.k === 'false') return FALSE;
       if (c.k === 'true') return a;
+      // b may be decided on each way a can be true even when no single fact decides it
+      // ("(tcp or udp) and icmp"): libpcap's optimizer finds that too.
+      const ways = paths(a, facts, true);
+      if (ways && ways.every((p) => simplify(b.b, p).k === 'false')) return FALSE;
       return and(a, c);
     }
     case 'or': {

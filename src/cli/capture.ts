@@ -13,6 +13,8 @@ import type { Packet } from '../core/dissector.js';
 import { TextSink } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
 import type { Options } from './args.js';
+import { compileFilter, FilterError, type FilterProgram } from '../filter/index.js';
+import { readFileSync } from 'node:fs';
 import '../../dissectors/index.js';
 
 export function runCapture(opts: Options): number {
@@ -25,6 +27,17 @@ export function runCapture(opts: Options): number {
     reader = openCapture(opts.read);
   } catch (e) {
     return reportReadError(e);
+  }
+  let filterFor: (linkType: number) => FilterProgram | null;
+  try {
+    filterFor = filterCompiler(opts, reader.linkType);
+  } catch (e) {
+    reader.close();
+    if (e instanceof FilterError) {
+      process.stderr.write(errorLine(e.message) + '\n');
+      return 1;
+    }
+    throw e;
   }
   if (!opts.json && opts.outputType === undefined) {
     process.stderr.write(
@@ -44,6 +57,8 @@ export function runCapture(opts: Options): number {
             opts.read, -1,
           );
         }
+        const filter = filterFor(f.linkType);
+        if (filter !== null && filter.matches(f.data, f.capLen, f.origLen) === 0) continue;
         writer.write(f);
         seen++;
       }
@@ -70,6 +85,8 @@ export function runCapture(opts: Options): number {
   sink.lineBuffered = opts.lineBuffered || opts.packetBuffered;
   try {
     for (let f = reader.next(); f !== null; f = seen < limit ? reader.next() : null) {
+      const filter = filterFor(f.linkType);
+      if (filter !== null && filter.matches(f.data, f.capLen, f.origLen) === 0) continue;
       seen++;
       sink.writeLine(format(decodeFrame(f)));
       if (seen >= limit) break;
@@ -82,6 +99,29 @@ export function runCapture(opts: Options): number {
     reader.close();
   }
   return status;
+}
+
+/**
+ * The filter expression (trailing words, or -F FILE as tcpdump reads it: '#' comments dropped),
+ * compiled once per link type met; null when there is none. The first link type compiles at once
+ * so that a bad expression fails before any output.
+ */
+function filterCompiler(opts: Options, firstLinkType: number): (linkType: number) => FilterProgram | null {
+  const expr = opts.filterFile !== undefined
+    ? readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim()
+    : opts.expression.join(' ').trim();
+  if (expr === '') return () => null;
+  const programs = new Map<number, FilterProgram>();
+  const get = (lt: number): FilterProgram => {
+    let prog = programs.get(lt);
+    if (prog === undefined) {
+      prog = compileFilter(expr, lt);
+      programs.set(lt, prog);
+    }
+    return prog;
+  };
+  if (firstLinkType >= 0) get(firstLinkType);
+  return get;
 }
 
 /** The per-packet formatter the options ask for: tcpdump text, tshark fields, or JSON. */

@@ -1,0 +1,184 @@
+/**
+ * Linux "cooked" capture header v1, LINKTYPE_LINUX_SLL (113).
+ * tcpdump: print-sll.c (sll_if_print); tshark fields: sll.*.
+ * The v2 header (sll2.ts) shares the printing helpers below.
+ */
+import { bind, keyOf, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
+import type { ByteView } from '../src/core/view.js';
+import type { TextOut } from '../src/output/text.js';
+import { hex2, hexColonAt, macAt } from '../src/output/format.js';
+import { defaultPrint, innerEtherType, macText } from './ethernet.js';
+import { ETHERTYPE, ETHERTYPE_LLC, MAX_ETHERNET_LENGTH, etherTypeName, hex4, isVlanTpid } from './ethertypes.js';
+
+/** Field offsets, shared by decode and encode. */
+export const SLL = { PKTTYPE: 0, HATYPE: 2, HALEN: 4, ADDR: 6, PROTOCOL: 14, HEADER_LEN: 16, ADDR_LEN: 8 } as const;
+
+/** Packet types (PACKET_* on Linux). */
+export const SLL_PKTTYPE = { HOST: 0, BROADCAST: 1, MULTICAST: 2, OTHERHOST: 3, OUTGOING: 4 } as const;
+
+/** The protocol value for Novell 802.3 frames without an LLC header (ETH_P_802_3). */
+export const SLL_P_802_3 = 0x0001;
+
+const PKTTYPE_NAMES = ['In', 'B', 'M', 'P', 'Out'];
+
+/** tcpdump's sll_pkttype_values: "In", "B", "M", "P", "Out", or "?". */
+export function pktTypeName(t: number): string {
+  return t < PKTTYPE_NAMES.length ? PKTTYPE_NAMES[t] : '?';
+}
+
+/** The layer fields both cooked header versions have. */
+export class CookedLayer extends Layer {
+  /** Packet type: 0 to us, 1 broadcast, 2 multicast, 3 to someone else, 4 sent by us. */
+  pktType = SLL_PKTTYPE.OUTGOING as number;
+  /** ARPHRD_* type of the interface (1 Ethernet, 772 loopback, ...). */
+  haType = 1;
+  /** Length of the link-layer address (at most 8 are stored). */
+  haLen = 6;
+  /** EtherType, or ETH_P_802_2 (4) / ETH_P_802_3 (1) for 802.x frames. */
+  protocol = 0;
+  /** The 8 bytes of the address field (only haLen of them are meaningful). */
+  addr: Uint8Array = new Uint8Array(SLL.ADDR_LEN);
+
+  /** The source address as "aa:bb:...": hex of the first haLen (<= 8) bytes. */
+  get srcAddr(): string {
+    return this.haLen === 6 ? macAt(this.addr, 0) : hexColonAt(this.addr, 0, Math.min(this.haLen, SLL.ADDR_LEN));
+  }
+  set srcAddr(s: string) {
+    const parts = s ? s.split(':') : [];
+    if (parts.length > SLL.ADDR_LEN) throw new Error(`link-layer address too long: ${s}`);
+    this.addr = new Uint8Array(SLL.ADDR_LEN);
+    for (let k = 0; k < parts.length; k++) this.addr[k] = parseInt(parts[k], 16);
+    this.haLen = parts.length;
+  }
+
+  /** tcpdump's -e text for this header (sll_print) in a frame of `length` bytes. */
+  headerText(length: number, out: TextOut): string {
+    const name = pktTypeName(this.pktType);
+    return (name.length >= 3 ? name : '   '.slice(name.length) + name) + ' ' + cookedAddrText(this, out.opts.n) +
+      cookedProtocolText(this.protocol, length, out.opts.q);
+  }
+}
+
+export class SllLayer extends CookedLayer {}
+
+/** Where the next layer is looked up from the protocol field, as sll_if_print dispatches. */
+export function setCookedNext(l: CookedLayer): void {
+  if (l.protocol > MAX_ETHERNET_LENGTH) {
+    l.nextTable = Table.EtherType;
+    l.nextKey = l.protocol;
+  } else if (l.protocol === ETHERTYPE_LLC) {
+    l.nextTable = Table.EtherType;
+    l.nextKey = ETHERTYPE_LLC;
+  }
+}
+
+/** tcpdump's protocol text in sll_print/sll2_print: "ethertype IPv4 (0x0800), length N: ", nothing with -q. */
+export function cookedProtocolText(protocol: number, length: number, quiet: boolean): string {
+  if (quiet) return '';
+  let s: string;
+  if (protocol <= MAX_ETHERNET_LENGTH) {
+    s = protocol === SLL_P_802_3 ? '802.3' : protocol === ETHERTYPE_LLC ? '802.2' : 'ethertype Unknown (' + hex4(protocol) + ')';
+  } else s = 'ethertype ' + etherTypeName(protocol) + ' (' + hex4(protocol) + ')';
+  return s + ', length ' + length + ': ';
+}
+
+/** "<halen 6 ? MAC + ' ' : ''>": the address as sll_print shows it. */
+export function cookedAddrText(l: CookedLayer, n: number): string {
+  return l.haLen === 6 ? macText(l.addr, 0, n) + ' ' : '';
+}
+
+/**
+ * Prints what follows a cooked header (layer `link`) from layer `at` on (the header itself or its
+ * innermost VLAN tag, whose type field is `type`), as sll_if_print does after its header: LLC,
+ * 0x8100 VLAN tags, known types, or the raw bytes of anything else, preceded by the cooked header
+ * when -e did not print it.
+ */
+export function printCookedPayload(p: Packet, link: number, at: number, type: number, out: TextOut): void {
+  const hasNext = at + 1 < p.layers.length;
+  if (type <= MAX_ETHERNET_LENGTH) {
+    if (type === ETHERTYPE_LLC && hasNext) out.printLayer(p, at + 1);
+    else defaultPrint(out, p.payloadOf(p.layers[at]));
+    return;
+  }
+  // tcpdump's cooked printers take only 0x8100 as a VLAN tag: other TPIDs are unknown types.
+  if (hasNext && (type === ETHERTYPE.VLAN || !isVlanTpid(type))) {
+    out.printLayer(p, at + 1);
+    return;
+  }
+  const l = p.layers[link] as CookedLayer;
+  if (!out.opts.e) out.s += l.headerText(p.layers[at].payloadLen + l.hdrLen, out);
+  defaultPrint(out, p.payloadOf(p.layers[at]));
+}
+
+/** Encodes the fields both versions share into a fresh 8-byte address field. */
+function addrBytes(l: CookedLayer): Uint8Array {
+  const a = new Uint8Array(SLL.ADDR_LEN);
+  a.set(l.addr.subarray(0, SLL.ADDR_LEN));
+  return a;
+}
+
+/** The protocol field to encode: recomputed from the inner layer with fixLengths (LLC payloads get ETH_P_802_2). */
+export function cookedProtocol(l: CookedLayer, ctx: EncodeContext, payloadLen: number): number {
+  if (!ctx.opts.fixLengths || !ctx.inner.length) return l.protocol;
+  if (keyOf(ctx.inner[0].dissector, Table.EtherType) === ETHERTYPE_LLC) return ETHERTYPE_LLC;
+  return innerEtherType(l.protocol, ctx, payloadLen);
+}
+
+export const sll: Dissector<SllLayer> = {
+  name: 'sll',
+  protocols: 'sll:ethertype',
+  create: () => new SllLayer(),
+
+  decode(l, v: ByteView, _p) {
+    v.check(0, SLL.HEADER_LEN);
+    l.pktType = v.u16(SLL.PKTTYPE);
+    l.haType = v.u16(SLL.HATYPE);
+    l.haLen = v.u16(SLL.HALEN);
+    l.addr = v.bytes(SLL.ADDR, SLL.ADDR_LEN);
+    l.protocol = v.u16(SLL.PROTOCOL);
+    l.hdrLen = SLL.HEADER_LEN;
+    l.payloadLen = l.length - SLL.HEADER_LEN;
+    setCookedNext(l);
+  },
+
+  encode(l, payload, ctx) {
+    const out = new Uint8Array(SLL.HEADER_LEN + payload.length);
+    const dv = new DataView(out.buffer);
+    dv.setUint16(SLL.PKTTYPE, l.pktType);
+    dv.setUint16(SLL.HATYPE, l.haType);
+    dv.setUint16(SLL.HALEN, l.haLen);
+    out.set(addrBytes(l), SLL.ADDR);
+    dv.setUint16(SLL.PROTOCOL, cookedProtocol(l, ctx, payload.length));
+    out.set(payload, SLL.HEADER_LEN);
+    return out;
+  },
+
+  print(p, i, out) {
+    const l = p.layers[i] as SllLayer;
+    if (l.truncated) {
+      // tcpdump bails out through its truncation longjmp, which also makes -x dump the whole frame.
+      out.linkHdrLen = 0;
+      out.trunc('sll');
+      return;
+    }
+    if (i === 0) out.linkHdrLen = SLL.HEADER_LEN;
+    if (out.opts.e) out.s += l.headerText(l.length, out);
+    printCookedPayload(p, i, i, l.protocol, out);
+  },
+
+  fields: {
+    'sll.pkttype': (l) => l.pktType,
+    'sll.hatype': (l) => l.haType,
+    'sll.halen': (l) => l.haLen,
+    'sll.src.eth': (l) => (l.haLen === 6 ? macAt(l.addr, 0) : undefined),
+    'sll.unused': (l) => (l.haLen === 6 ? hex2(l.addr[6]) + hex2(l.addr[7]) : undefined),
+    'sll.etype': (l) => (l.protocol > MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
+    'sll.ltype': (l) => (l.protocol <= MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
+  },
+
+  json(l) {
+    return { pktType: l.pktType, haType: l.haType, haLen: l.haLen, src: l.srcAddr, protocol: l.protocol };
+  },
+};
+
+bind(Table.LinkType, 113, sll);

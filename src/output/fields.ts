@@ -3,8 +3,10 @@
  * prints it: one line per packet, one tab-separated column per -e, every occurrence of a field in
  * the packet (nested packets included, in tree order) joined with ','.
  * Layer fields come from each dissector's `fields` map; frame.* fields from frame-fields.ts.
+ * IP fragments are reassembled as tshark does: upper layers show on the completing fragment.
  */
 import { dissectors, type Dissector, type FieldValue, type Layer, type Packet } from '../core/dissector.js';
+import { Defragmenter } from '../ip/defrag.js';
 import { FRAME_FIELDS, FrameClock, nestedOf } from './frame-fields.js';
 
 /** A -e name no dissector knows, or no -e at all: the message is the one line to show the user. */
@@ -38,6 +40,7 @@ export class FieldsOut {
   /** Occurrences seen in the current packet, per column (a value may be the empty string). */
   private readonly counts: Uint32Array;
   private readonly clock = new FrameClock();
+  private readonly defrag = new Defragmenter();
 
   /** Throws FieldListError for an empty list or an unknown name. Call after the dissectors are imported. */
   constructor(readonly names: readonly string[]) {
@@ -54,8 +57,9 @@ export class FieldsOut {
     this.counts = new Uint32Array(names.length);
   }
 
-  /** One packet's line, without the newline. Packets must come in input order (relative times). */
-  format(p: Packet): string {
+  /** One packet's line, without the newline. Packets must come in input order (times, reassembly). */
+  format(decoded: Packet): string {
+    const p = this.defrag.push(decoded);
     this.clock.next(p.frame);
     this.cells.fill('');
     this.counts.fill(0);

@@ -25,7 +25,7 @@ export function nestedOf(l: Layer): Packet[] | undefined {
 
 /**
  * tshark's frame.protocols: each layer's `protocols` in order (nested packets at their layer),
- * and `data` for payload bytes no dissector took.
+ * and `data` for payload bytes no dissector took (all of a frame whose link type has none).
  */
 export function frameProtocols(p: Packet): string {
   return appendProtocols(p, '');
@@ -33,16 +33,22 @@ export function frameProtocols(p: Packet): string {
 
 function appendProtocols(p: Packet, s: string): string {
   const layers = p.layers;
+  if (layers.length === 0) return p.buf.length > 0 ? (s ? s + ':data' : 'data') : s;
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i];
-    const name = l.dissector.protocols;
+    let name = l.dissector.protocols;
+    // A header cut short never reached its dispatch step ("eth", not "eth:ethertype").
+    if (l.truncated) {
+      const colon = name.indexOf(':');
+      if (colon >= 0) name = name.slice(0, colon);
+    }
     if (name) s = s ? s + ':' + name : name;
     const nested = nestedOf(l);
     if (nested !== undefined) for (let k = 0; k < nested.length; k++) s = appendProtocols(nested[k], s);
   }
-  const top = p.top;
-  if (top !== null && !top.truncated && top.invalid === null && nestedOf(top) === undefined) {
-    if (p.payloadOf(top).length > 0) s = s ? s + ':data' : 'data';
+  const top = layers[layers.length - 1];
+  if (!top.truncated && top.invalid === null && nestedOf(top) === undefined && p.payloadOf(top).length > 0) {
+    s += ':data';
   }
   return s;
 }

@@ -2,6 +2,7 @@
  * --json: one JSON object per packet (NDJSON). The shape is documented in JSON.md.
  */
 import { Layer, type Packet } from '../core/dissector.js';
+import { Defragmenter } from '../ip/defrag.js';
 import { formatEpoch, frameProtocols, nestedOf } from './frame-fields.js';
 import { hex2 } from './format.js';
 
@@ -9,8 +10,12 @@ import { hex2 } from './format.js';
 const BOOKKEEPING = new Set([...Object.keys(new Layer()), 'dissector', 'buf', 'nested']);
 
 export class JsonOut {
-  /** One packet's object, without the newline. */
-  format(p: Packet): string {
+  /** IP fragments are reassembled as tshark does: upper layers show on the completing fragment. */
+  private readonly defrag = new Defragmenter();
+
+  /** One packet's object, without the newline. Packets must come in input order (reassembly). */
+  format(decoded: Packet): string {
+    const p = this.defrag.push(decoded);
     const f = p.frame;
     // The time is written by hand: nine decimals of epoch seconds do not fit a double.
     return '{"frame":{"number":' + f.number + ',"time":' + formatEpoch(f.tsSec, f.tsNsec) +

@@ -26,14 +26,19 @@ const FRAMES = [
   frame(5, 101, 5, hex(MACS + '0800' + ipv4(99, 1, 0, '00'.repeat(26)).slice(0, 20)), 60),
   // Payload captured only in part.
   frame(6, 101, 999_999_999, hex(MACS + '0800' + ipv4(99, 2, 0, 'ffff')), 80),
+  // An Ethernet header cut short.
+  frame(7, 102, 0, hex(MACS.slice(0, 16)), 60),
 ];
+
+/** SLIP (link type 8): a link type neither tool dissects, so the whole frame is data. */
+const SLIP_FRAMES = [frame(1, 5, 0, hex('c0' + ipv4(99, 3, 0, '00')), 22, 8)];
 
 const FRAME_FIELDS = ['frame.number', 'frame.time_epoch', 'frame.time_relative', 'frame.time_delta', 'frame.len', 'frame.cap_len', 'frame.protocols'];
 const LAYER_FIELDS = ['eth.src', 'eth.dst', 'eth.type', 'ip.src', 'ip.dst', 'ip.proto', 'ip.ttl', 'ip.id', 'ip.flags.mf', 'ip.frag_offset'];
 
-function fieldsLines(names: string[]): string[] {
+function fieldsLines(names: string[], frames = FRAMES): string[] {
   const out = new FieldsOut(names);
-  return FRAMES.map((f) => out.format(decodeFrame(f)));
+  return frames.map((f) => out.format(decodeFrame(f)));
 }
 
 describe('field names', () => {
@@ -91,15 +96,18 @@ if (!haveTshark) console.log('fields-vs-tshark tests skipped: tshark is not inst
 describe.skipIf(!haveTshark)('the same frames through tshark', () => {
   let dir = '';
   let file = '';
+  let slipFile = '';
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'wirescope-fields-'));
     file = path.join(dir, 'frames.pcap');
+    slipFile = path.join(dir, 'slip.pcap');
     writeNsecPcap(file, FRAMES);
+    writeNsecPcap(slipFile, SLIP_FRAMES);
     return () => rmSync(dir, { recursive: true, force: true });
   });
 
-  function tsharkLines(names: string[]): string[] {
-    const args = ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  function tsharkLines(names: string[], f = file): string[] {
+    const args = ['-n', '-r', f, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,'];
     for (const n of names) args.push('-e', n);
     const r = run('tshark', args);
     expect(r.status).toBe(0);
@@ -108,6 +116,7 @@ describe.skipIf(!haveTshark)('the same frames through tshark', () => {
 
   it('gives tshark\'s frame.* fields', () => {
     expect(fieldsLines(FRAME_FIELDS)).toEqual(tsharkLines(FRAME_FIELDS));
+    expect(fieldsLines(FRAME_FIELDS, SLIP_FRAMES)).toEqual(tsharkLines(FRAME_FIELDS, slipFile));
   });
 
   it('gives tshark\'s Ethernet and IPv4 fields', () => {

@@ -3,7 +3,7 @@
  * and a stand-in dissector with a nested packet (the convention an ICMP error follows).
  */
 import { writeFileSync } from 'node:fs';
-import { bind, decodeFrame, Layer, Table, type Dissector, type Packet } from '../../src/core/dissector.js';
+import { bind, decodeChain, Layer, lookup, Packet, Table, type Dissector } from '../../src/core/dissector.js';
 import type { Frame } from '../../src/core/frame.js';
 
 export const MACS = '020000000001 020000000002';
@@ -71,8 +71,9 @@ export const quoteDissector: Dissector<QuoteLayer> = {
     l.code = v.u8(0);
     l.hdrLen = 1;
     l.payloadLen = l.length - 1;
-    const data = p.buf.subarray(v.start + 1, v.end);
-    l.nested.push(decodeFrame({ ...p.frame, linkType: 228, data, capLen: data.length, origLen: data.length }));
+    const inner = new Packet(p.frame, p.buf);
+    decodeChain(inner, lookup(Table.EtherType, 0x0800), v.slice(1), l.payloadLen);
+    l.nested.push(inner);
   },
   print() {},
   fields: { 'quotetest.code': (l) => l.code, 'quotetest.list': () => [1, 'b'], 'quotetest.flag': (l) => l.code === 7 },

@@ -1,0 +1,505 @@
+/**
+ * ICMP for IPv4 (RFC 792, 1191, 1256, 4884, 4950): echo, errors with the quoted datagram,
+ * redirect, router discovery, timestamp, address mask.
+ * tcpdump: print-icmp.c (icmp_print); tshark fields: icmp.* (packet-icmp.c).
+ * An error message's quoted datagram is decoded as a Packet of its own (layer.nested) by the same
+ * dissectors, so the text printer prints it as tcpdump does with -v and field output sees its
+ * ip.src, udp.dstport ... as further occurrences, as tshark shows them.
+ */
+import { bind, decodeChain, Layer, Packet, Table, type Dissector, type EncodeContext } from '../src/core/dissector.js';
+import type { ByteView } from '../src/core/view.js';
+import { foldChecksum, sumWords } from '../src/core/checksum.js';
+import { hexOnly, type TextOut } from '../src/output/text.js';
+import { ipv4At, pad2 } from '../src/output/format.js';
+import { abandon, checksumShouldBe, ipv4, Ipv4Layer } from './ipv4.js';
+
+/** Field offsets, shared by decode and encode. */
+export const ICMP = { TYPE: 0, CODE: 1, CHECKSUM: 2, ID: 4, SEQ: 6, REST: 4, DATA: 8, HEADER_LEN: 8 } as const;
+
+export const ICMP_ECHOREPLY = 0, ICMP_UNREACH = 3, ICMP_SOURCEQUENCH = 4, ICMP_REDIRECT = 5, ICMP_ECHO = 8,
+  ICMP_ROUTERADVERT = 9, ICMP_ROUTERSOLICIT = 10, ICMP_TIMXCEED = 11, ICMP_PARAMPROB = 12, ICMP_TSTAMP = 13,
+  ICMP_TSTAMPREPLY = 14, ICMP_IREQ = 15, ICMP_IREQREPLY = 16, ICMP_MASKREQ = 17, ICMP_MASKREPLY = 18;
+
+/** Where RFC 4884 extensions start when the quoted datagram leaves room for none (tcpdump's ICMP_EXTD_MINLEN). */
+const EXT_LEGACY_OFFSET = 136;
+/** Quoted datagrams inside quoted datagrams are decoded this deep, no deeper. */
+const MAX_QUOTE_DEPTH = 4;
+/** Nesting of quoted-datagram decoding in progress (decoding is synchronous). */
+let quoteDepth = 0;
+
+export class IcmpLayer extends Layer {
+  type = 0;
+  code = 0;
+  checksum = 0;
+  /** The second word: identifier and sequence number, gateway, pointer, next-hop MTU or router-advert counts. */
+  rest = 0;
+  /** Bytes captured from the start of the message (within the IP datagram). */
+  capLen = 0;
+  /** Decoded inside the datagram another ICMP error quotes (tshark's in_error_pkt). */
+  quoted = false;
+  /** The IPv4 header below has more fragments to come: no checksum over a partial message. */
+  fragmented = false;
+  /**
+   * The datagram an error message quotes, decoded as a packet whose layers share this packet's
+   * buffer (the nested-packet convention of src/output/frame-fields.ts); empty for other types.
+   */
+  nested: Packet[] = [];
+  /** Offset of tshark's RFC 4884 extension structure from the start of the message, or -1. */
+  extOffset = -1;
+
+  get ident(): number { return this.rest >>> 16; }
+  get seq(): number { return this.rest & 0xffff; }
+  set ident(v: number) { this.rest = ((v & 0xffff) * 0x10000 + (this.rest & 0xffff)) >>> 0; }
+  set seq(v: number) { this.rest = ((this.rest & 0xffff0000) | (v & 0xffff)) >>> 0; }
+
+  /** A byte of the message, or -1 where it was not captured. */
+  byteAt(o: number): number {
+    return o >= 0 && o < this.capLen ? this.buf[this.off + o] : -1;
+  }
+
+  /** The 16-bit word at o, or -1 where it was not captured. */
+  u16At(o: number): number {
+    return o >= 0 && o + 2 <= this.capLen ? (this.buf[this.off + o] << 8) | this.buf[this.off + o + 1] : -1;
+  }
+
+  /** The 32-bit word at o, or -1 where it was not captured. */
+  u32At(o: number): number {
+    if (o < 0 || o + 4 > this.capLen) return -1;
+    const b = this.buf, i = this.off + o;
+    return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+  }
+}
+
+/** Types whose body quotes the datagram that caused them (tcpdump's ICMP_ERRTYPE). */
+export function isIcmpError(type: number): boolean {
+  return type === ICMP_UNREACH || type === ICMP_SOURCEQUENCH || type === ICMP_REDIRECT ||
+    type === ICMP_TIMXCEED || type === ICMP_PARAMPROB;
+}
+
+/** Types carrying an identifier and sequence number in tshark's view. */
+function hasIdSeq(type: number): boolean {
+  return type === ICMP_ECHOREPLY || type === ICMP_ECHO || (type >= ICMP_TSTAMP && type <= ICMP_MASKREPLY);
+}
+
+/** Types that may carry RFC 4884 extensions (tcpdump's ICMP_MULTIPART_EXT_TYPE). */
+function isMultipartType(type: number): boolean {
+  return type === ICMP_UNREACH || type === ICMP_TIMXCEED || type === ICMP_PARAMPROB;
+}
+
+export const icmp: Dissector<IcmpLayer> = {
+  name: 'icmp',
+  protocols: 'icmp',
+  create: () => new IcmpLayer(),
+
+  decode(l, v, p) {
+    l.capLen = v.length;
+    l.quoted = quoteDepth > 0;
+    const below = p.layers.length > 1 ? p.layers[p.layers.length - 2] : null;
+    l.fragmented = below instanceof Ipv4Layer && below.moreFragments;
+    l.type = v.u8(ICMP.TYPE);
+    l.code = v.u8(ICMP.CODE);
+    l.checksum = v.u16(ICMP.CHECKSUM);
+    l.rest = v.u32(ICMP.REST);
+    // What tshark leaves undissected ("data") follows the header: echo data, and the body of a
+    // router advertisement it cannot parse; other types' bodies are fields or a quoted datagram.
+    const type = l.type;
+    const body = type === ICMP_ECHO || type === ICMP_ECHOREPLY || isIcmpError(type) ||
+      (type === ICMP_ROUTERADVERT && ((l.rest >>> 16) & 0xff) !== 2);
+    l.hdrLen = body ? ICMP.HEADER_LEN : Math.max(ICMP.HEADER_LEN, l.length);
+    l.payloadLen = Math.max(0, l.length - l.hdrLen);
+    if (isIcmpError(type)) {
+      if (l.length > EXT_LEGACY_OFFSET && v.has(ICMP.DATA + 2, 2) && v.u16(ICMP.DATA + 2) <= 128) {
+        l.extOffset = Math.max(((l.rest >>> 16) & 0xff) * 4, 128) + ICMP.DATA;
+      }
+      if (quoteDepth < MAX_QUOTE_DEPTH) decodeQuoted(l, v, p);
+    }
+  },
+
+  encode(l, payload, ctx: EncodeContext) {
+    const out = new Uint8Array(ICMP.HEADER_LEN + payload.length);
+    out[ICMP.TYPE] = l.type;
+    out[ICMP.CODE] = l.code;
+    const dv = new DataView(out.buffer);
+    dv.setUint32(ICMP.REST, l.rest);
+    out.set(payload, ICMP.HEADER_LEN);
+    dv.setUint16(ICMP.CHECKSUM, ctx.opts.computeChecksums ? foldChecksum(sumWords(out, 0, out.length)) : l.checksum);
+    return out;
+  },
+
+  print(p: Packet, i: number, out: TextOut) {
+    const l = p.layers[i] as IcmpLayer;
+    const text = describe(l);
+    if (text === Cut.Get) { abandon(out, 'icmp'); return; }
+    if (text === Cut.Check) { out.trunc('icmp'); return; }
+    const plen = l.length;
+    out.s += 'ICMP ' + text + ', length ' + plen;
+    const v = out.opts.v;
+    if (!v) return;
+    if (!l.fragmented && plen <= l.capLen) {
+      const sum = foldChecksum(sumWords(l.buf, l.off, l.off + plen));
+      if (sum !== 0) out.s += ' (wrong icmp cksum ' + l.checksum.toString(16) + ' (->' + checksumShouldBe(l.checksum, sum).toString(16) + ')!)';
+    }
+    if (isIcmpError(l.type)) {
+      out.s += '\n\t';
+      if (l.u16At(ICMP.DATA + 2) < 0) { abandon(out, 'icmp'); return; }
+      if (l.nested.length) {
+        const quoted = l.nested[0];
+        out.printLayer(quoted, 0);
+        // A quoted datagram cut short ends tcpdump's output for the whole packet.
+        const top = quoted.top;
+        if (top === null || top.truncated) return;
+      }
+    }
+    if (plen > EXT_LEGACY_OFFSET && isMultipartType(l.type)) printExtensions(l, plen, out);
+  },
+
+  fields: {
+    'icmp.type': (l) => l.type,
+    'icmp.code': (l) => l.code,
+    'icmp.checksum': (l) => '0x' + hex4(l.checksum),
+    'icmp.checksum.status': (l) => checksumStatus(l),
+    'icmp.ident': (l) => (hasIdSeq(l.type) ? l.ident : undefined),
+    'icmp.ident_le': (l) => (hasIdSeq(l.type) ? swap16(l.ident) : undefined),
+    'icmp.seq': (l) => (hasIdSeq(l.type) ? l.seq : undefined),
+    'icmp.seq_le': (l) => (hasIdSeq(l.type) ? swap16(l.seq) : undefined),
+    'icmp.unused': (l) => unusedBytes(l),
+    'icmp.length': (l) => (hasLengthField(l) ? l.byteAt(5) : undefined),
+    'icmp.length.original_datagram': (l) => (hasLengthField(l) ? l.byteAt(5) * 4 : undefined),
+    'icmp.mtu': (l) => (l.type === ICMP_UNREACH && l.code === 4 ? l.seq : undefined),
+    'icmp.pointer': (l) => (l.type === ICMP_PARAMPROB ? l.rest >>> 24 : undefined),
+    'icmp.redir_gw': (l) => (l.type === ICMP_REDIRECT ? ipv4At(l.buf, l.off + ICMP.REST) : undefined),
+    'icmp.num_addrs': (l) => (l.type === ICMP_ROUTERADVERT ? l.rest >>> 24 : undefined),
+    'icmp.addr_entry_size': (l) => (l.type === ICMP_ROUTERADVERT ? (l.rest >>> 16) & 0xff : undefined),
+    'icmp.lifetime': (l) => (l.type === ICMP_ROUTERADVERT ? l.seq : undefined),
+    'icmp.router_address': (l) => routerEntries(l, 0),
+    'icmp.pref_level': (l) => routerEntries(l, 4),
+    'icmp.originate_timestamp': (l) => timestamp(l, 8),
+    'icmp.receive_timestamp': (l) => timestamp(l, 12),
+    'icmp.transmit_timestamp': (l) => timestamp(l, 16),
+    'icmp.address_mask': (l) => ((l.type === ICMP_MASKREQ || l.type === ICMP_MASKREPLY) && l.u32At(8) >= 0 ? ipv4At(l.buf, l.off + 8) : undefined),
+    'icmp.ext.version': (l) => extHeader(l, 0),
+    'icmp.ext.res': (l) => extHeader(l, 1),
+    'icmp.ext.checksum': (l) => extHeader(l, 2),
+    'icmp.ext.checksum.status': (l) => extHeader(l, 3),
+    'icmp.ext.length': (l) => extObjects(l, 0),
+    'icmp.ext.class': (l) => extObjects(l, 1),
+    'icmp.ext.ctype': (l) => extObjects(l, 2),
+    'icmp.mpls.label': (l) => mplsEntries(l, 0),
+    'icmp.mpls.exp': (l) => mplsEntries(l, 1),
+    'icmp.mpls.s': (l) => mplsEntries(l, 2),
+    'icmp.mpls.ttl': (l) => mplsEntries(l, 3),
+  },
+
+  json(l) {
+    const j: Record<string, unknown> = { type: l.type, code: l.code, checksum: l.checksum };
+    if (hasIdSeq(l.type)) { j.ident = l.ident; j.seq = l.seq; }
+    else if (l.type === ICMP_UNREACH && l.code === 4) j.mtu = l.seq;
+    else if (l.type === ICMP_REDIRECT) j.gateway = ipv4At(l.buf, l.off + ICMP.REST);
+    else if (l.type === ICMP_PARAMPROB) j.pointer = l.rest >>> 24;
+    return j;
+  },
+};
+
+/** Decodes the datagram an error message quotes, as tshark delimits it (RFC 4884 length, redirect's header + 8). */
+function decodeQuoted(l: IcmpLayer, v: ByteView, p: Packet): void {
+  if (v.length <= ICMP.DATA) return;
+  const reported = l.length - ICMP.DATA;
+  const ipLen = v.has(ICMP.DATA + 2, 2) ? v.u16(ICMP.DATA + 2) : reported;
+  const origWords = (l.rest >>> 16) & 0xff;
+  let clip = reported;
+  if (l.type === ICMP_REDIRECT) clip = (v.u8(ICMP.DATA) & 0x0f) * 4 + 8;
+  else if (origWords && reported > origWords * 4 && ipLen > origWords * 4) clip = ((v.u8(ICMP.DATA) & 0x0f) + origWords) * 4;
+  const inner = new Packet(p.frame, p.buf);
+  quoteDepth++;
+  try {
+    decodeChain(inner, ipv4 as Dissector, v.slice(ICMP.DATA, Math.min(clip, ipLen)), ipLen);
+  } finally {
+    quoteDepth--;
+  }
+  l.nested = [inner];
+}
+
+/**
+ * Where icmp_print ran out of captured bytes: at an ND_TCHECK (it prints " [|icmp]" and returns)
+ * or at a GET_ (the same text, but by longjmp: -x then dumps the whole frame).
+ */
+const enum Cut { Check, Get }
+
+/** The text icmp_print puts between "ICMP " and ", length N", or where it ran out of bytes. */
+function describe(l: IcmpLayer): string | Cut {
+  if (l.capLen < 2) return Cut.Get;
+  const type = l.type, code = l.code;
+  switch (type) {
+    case ICMP_ECHO:
+    case ICMP_ECHOREPLY: {
+      if (l.capLen < 8) return Cut.Get;
+      return 'echo ' + (type === ICMP_ECHO ? 'request' : 'reply') + ', id ' + l.ident + ', seq ' + l.seq;
+    }
+    case ICMP_UNREACH:
+      return unreachable(l);
+    case ICMP_REDIRECT: {
+      const dst = quotedDst(l);
+      if (dst === null || l.capLen < 8) return Cut.Get;
+      const gw = ipv4At(l.buf, l.off + ICMP.REST);
+      switch (code) {
+        case 0: return 'redirect ' + dst + ' to net ' + gw;
+        case 1: return 'redirect ' + dst + ' to host ' + gw;
+        case 2: return 'redirect-tos ' + dst + ' to net ' + gw;
+        case 3: return 'redirect-tos ' + dst + ' to host ' + gw;
+        default: return 'redirect-#' + code + ' ' + dst + ' to ' + gw;
+      }
+    }
+    case ICMP_ROUTERADVERT:
+      return routerAdvert(l);
+    case ICMP_TIMXCEED: {
+      if (quotedDst(l) === null) return Cut.Check;
+      if (code === 0) return 'time exceeded in-transit';
+      if (code === 1) return 'ip reassembly time exceeded';
+      return 'time exceeded-#' + code;
+    }
+    case ICMP_PARAMPROB:
+      if (code) return 'parameter problem - code ' + code;
+      if (l.capLen < 5) return Cut.Get;
+      return 'parameter problem - octet ' + l.byteAt(4);
+    case ICMP_MASKREPLY: {
+      const mask = l.u32At(8);
+      if (mask < 0) return Cut.Get;
+      return 'address mask is 0x' + mask.toString(16).padStart(8, '0');
+    }
+    case ICMP_TSTAMP:
+      if (l.capLen < 8) return Cut.Get;
+      return 'time stamp query id ' + l.ident + ' seq ' + l.seq;
+    case ICMP_TSTAMPREPLY:
+      if (l.capLen < 20) return Cut.Check;
+      return 'time stamp reply id ' + l.ident + ' seq ' + l.seq + ': org ' + msOfDay(l.u32At(8)) +
+        ', recv ' + msOfDay(l.u32At(12)) + ', xmit ' + msOfDay(l.u32At(16));
+    case ICMP_SOURCEQUENCH: return 'source quench';
+    case ICMP_ROUTERSOLICIT: return 'router solicitation';
+    case ICMP_IREQ: return 'information request';
+    case ICMP_IREQREPLY: return 'information reply';
+    case ICMP_MASKREQ: return 'address mask request';
+    default: return 'type-#' + type;
+  }
+}
+
+/** The quoted header's destination address, or null where it was not captured. */
+function quotedDst(l: IcmpLayer): string | null {
+  return l.capLen >= ICMP.DATA + 20 ? ipv4At(l.buf, l.off + ICMP.DATA + 16) : null;
+}
+
+const UNREACH_TEXT: Array<[string, string]> = [
+  ['net ', ' unreachable'], ['host ', ' unreachable'], ['', ''], ['', ''], ['', ''],
+  ['', ' unreachable - source route failed'], ['net ', ' unreachable - unknown'],
+  ['host ', ' unreachable - unknown'], ['', ' unreachable - source host isolated'],
+  ['net ', ' unreachable - admin prohibited'], ['host ', ' unreachable - admin prohibited'],
+  ['net ', ' unreachable - tos prohibited'], ['host ', ' unreachable - tos prohibited'],
+  ['host ', ' unreachable - admin prohibited filter'], ['host ', ' unreachable - host precedence violation'],
+  ['host ', ' unreachable - precedence cutoff'],
+];
+
+/** icmp_print's destination-unreachable texts. */
+function unreachable(l: IcmpLayer): string | Cut {
+  const code = l.code;
+  const ipStart = ICMP.DATA;
+  if (code === 3) {
+    if (l.capLen < ipStart + 10) return Cut.Check;
+    const hlen = (l.byteAt(ipStart) & 0x0f) * 4;
+    const dport = l.u16At(ipStart + hlen + 2);
+    const dst = quotedDst(l);
+    if (dport < 0 || dst === null) return Cut.Get;
+    const proto = l.byteAt(ipStart + 9);
+    // tcpdump names well-known ports without -n; wirescope has no port table yet, so numbers.
+    if (proto === 6) return dst + ' tcp port ' + dport + ' unreachable';
+    if (proto === 17) return dst + ' udp port ' + dport + ' unreachable';
+    return dst + ' protocol ' + proto + ' port ' + dport + ' unreachable';
+  }
+  const dst = quotedDst(l);
+  if (dst === null || (code === 4 && l.capLen < 8)) return Cut.Get;
+  if (code === 2) return dst + ' protocol ' + l.byteAt(ipStart + 9) + ' unreachable';
+  if (code === 4) return dst + ' unreachable - need to frag' + (l.seq ? ' (mtu ' + l.seq + ')' : '');
+  if (code < UNREACH_TEXT.length) return UNREACH_TEXT[code][0] + dst + UNREACH_TEXT[code][1];
+  return dst + ' unreachable - #' + code;
+}
+
+/** "router advertisement lifetime 30:00 2: {10.0.0.1 0} {...}". */
+function routerAdvert(l: IcmpLayer): string | Cut {
+  if (l.capLen < 8) return Cut.Check;
+  let s = 'router advertisement lifetime ';
+  const lifetime = l.seq;
+  if (lifetime < 60) s += lifetime;
+  else if (lifetime < 3600) s += Math.floor(lifetime / 60) + ':' + pad2(lifetime % 60);
+  else s += Math.floor(lifetime / 3600) + ':' + pad2(Math.floor((lifetime % 3600) / 60)) + ':' + pad2(lifetime % 60);
+  const num = l.rest >>> 24;
+  s += ' ' + num + ':';
+  const size = (l.rest >>> 16) & 0xff;
+  if (size !== 2) return s + ' [size ' + size + ']';
+  for (let k = 0, o = 8; k < num; k++, o += 8) {
+    if (o + 8 > l.capLen) return Cut.Check;
+    s += ' {' + ipv4At(l.buf, l.off + o) + ' ' + l.u32At(o + 4) + '}';
+  }
+  return s;
+}
+
+/** tcpdump's icmp_tstamp_print: milliseconds since midnight as hh:mm:ss.mmm (hours unbounded). */
+function msOfDay(t: number): string {
+  const ms = t % 1000;
+  let sec = Math.floor(t / 1000);
+  let min = Math.floor(sec / 60); sec -= min * 60;
+  const hrs = Math.floor(min / 60); min -= hrs * 60;
+  return pad2(hrs) + ':' + pad2(min) + ':' + pad2(sec) + '.' + String(ms).padStart(3, '0');
+}
+
+const EXT_OBJECT_NAMES = ['unknown', 'MPLS Stack Entry', 'Interface Identification'];
+
+/** icmp_print's RFC 4884 multi-part extension text (types 3, 11, 12 longer than 136 bytes). */
+function printExtensions(l: IcmpLayer, plen: number, out: TextOut): void {
+  const base = EXT_LEGACY_OFFSET;
+  // The fixed legacy layout must be captured up to the first object byte.
+  if (l.capLen < base + 5) { out.trunc('icmp'); return; }
+  const b = l.buf, at = l.off + base;
+  if (l.byteAt(5) === 0 && plen <= l.capLen) {
+    if (foldChecksum(sumWords(b, at, l.off + plen)) !== 0) return;
+  }
+  const version = b[at] >> 4;
+  out.s += '\n\tICMP Multi-Part extension v' + version;
+  if (version !== 2) { out.s += ' packet not supported'; return; }
+  let hlen = plen - base;
+  if (plen <= l.capLen) {
+    out.s += ', checksum 0x' + hex4(l.u16At(base + 2)) + ' (' + (foldChecksum(sumWords(b, at, l.off + plen)) ? 'in' : '') + 'correct), length ' + hlen;
+  }
+  hlen -= 4;
+  let obj = base + 4;
+  while (hlen > 4) {
+    if (obj + 4 > l.capLen) { out.trunc('icmp'); return; }
+    let objLen = l.u16At(obj);
+    const cls = l.byteAt(obj + 2), ctype = l.byteAt(obj + 3);
+    obj += 4;
+    out.s += '\n\t  ' + (EXT_OBJECT_NAMES[cls] ?? 'unknown') + ' Object (' + cls + '), Class-Type: ' + ctype + ', length ' + objLen;
+    hlen -= 4;
+    if (cls === 0 || objLen < 4) return;
+    objLen -= 4;
+    if (cls === 1 && ctype === 1) {
+      const label = l.u32At(obj);
+      if (label < 0) { abandon(out, 'icmp'); return; }
+      out.s += '\n\t    label ' + (label >>> 12) + ', tc ' + ((label >>> 9) & 7) + ((label >>> 8) & 1 ? ', [S]' : '') + ', ttl ' + (label & 0xff);
+    } else if (obj + objLen > l.capLen) {
+      out.s += '\n\t    Dissector error: print_unknown_data called with pointer past end of packet';
+    } else {
+      out.s += hexOnly(b, l.off + obj, l.off + obj + objLen, '\n\t    ', 0);
+    }
+    if (hlen < objLen) break;
+    hlen -= objLen;
+    obj += objLen;
+  }
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, '0');
+}
+
+function swap16(n: number): number {
+  return ((n & 0xff) << 8) | (n >> 8);
+}
+
+/** tshark's checksum status: 1 good, 0 bad, 2 unverified (quoted, fragment of a datagram, or cut short). */
+function checksumStatus(l: IcmpLayer): number {
+  if (l.fragmented || l.quoted || l.capLen < l.length) return 2;
+  return foldChecksum(sumWords(l.buf, l.off, l.off + l.length)) === 0 ? 1 : 0;
+}
+
+/** RFC 4884: types 3, 11 and 12 give the quoted datagram's length in 32-bit words in byte 5. */
+function hasLengthField(l: IcmpLayer): boolean {
+  return (l.type === ICMP_UNREACH || l.type === ICMP_TIMXCEED || l.type === ICMP_PARAMPROB) && l.byteAt(5) > 0;
+}
+
+/** tshark's icmp.unused: the bytes of the second word no other field claims, as hex. */
+function unusedBytes(l: IcmpLayer): string | string[] | undefined {
+  const t = l.type;
+  if (t !== ICMP_UNREACH && t !== ICMP_TIMXCEED && t !== ICMP_PARAMPROB) return undefined;
+  const hexOf = (from: number, to: number): string => {
+    let s = '';
+    for (let o = from; o < to; o++) s += l.byteAt(o).toString(16).padStart(2, '0');
+    return s;
+  };
+  if (l.capLen < 8) return undefined;
+  if (hasLengthField(l)) {
+    if (t === ICMP_PARAMPROB) return hexOf(6, 8);
+    if (t === ICMP_UNREACH && l.code === 4) return hexOf(4, 5);
+    return [hexOf(4, 5), hexOf(6, 8)];
+  }
+  if (t === ICMP_PARAMPROB) return hexOf(5, 8);
+  if (t === ICMP_UNREACH && l.code === 4) return hexOf(4, 6);
+  return hexOf(4, 8);
+}
+
+/** Router addresses (at 0) or preference levels (at 4) of a router advertisement with 2-word entries. */
+function routerEntries(l: IcmpLayer, at: number): Array<string | number> | undefined {
+  if (l.type !== ICMP_ROUTERADVERT || ((l.rest >>> 16) & 0xff) !== 2) return undefined;
+  const num = l.rest >>> 24;
+  const vals: Array<string | number> = [];
+  for (let k = 0, o = 8; k < num && o + 8 <= l.capLen; k++, o += 8) {
+    vals.push(at === 0 ? ipv4At(l.buf, l.off + o) : l.u32At(o + 4) | 0);
+  }
+  return vals.length ? vals : undefined;
+}
+
+/** Timestamp request/reply words: milliseconds since midnight, as tshark shows them. */
+function timestamp(l: IcmpLayer, o: number): number | undefined {
+  if (l.type !== ICMP_TSTAMP && l.type !== ICMP_TSTAMPREPLY) return undefined;
+  const t = l.u32At(o);
+  return t < 0 ? undefined : t;
+}
+
+/** The extension structure's common header: version, reserved, checksum, checksum status. */
+function extHeader(l: IcmpLayer, what: number): string | number | undefined {
+  const o = l.extOffset;
+  if (o < 0 || l.length - o < 4 || o + 4 > l.capLen) return undefined;
+  if (what === 0) return l.byteAt(o) >> 4;
+  if (what === 1) return '0x' + hex4(l.u16At(o) & 0x0fff);
+  const sum = l.u16At(o + 2);
+  if (what === 2) return '0x' + hex4(sum);
+  if (sum === 0) return 3;
+  if (l.capLen < l.length) return 2;
+  return foldChecksum(sumWords(l.buf, l.off + o, l.off + l.length)) === 0 ? 1 : 0;
+}
+
+/** Each extension object's length, class or C-type (what 0, 1, 2), as tshark walks them. */
+function extObjects(l: IcmpLayer, what: number): number[] | undefined {
+  const vals: number[] = [];
+  walkExtensions(l, (obj, len, cls, ctype) => {
+    vals.push(what === 0 ? len : what === 1 ? cls : ctype);
+    return true;
+  });
+  return vals.length ? vals : undefined;
+}
+
+/** Each MPLS label stack entry's label, experimental bits, S bit or TTL (what 0-3). */
+function mplsEntries(l: IcmpLayer, what: number): number[] | undefined {
+  const vals: number[] = [];
+  walkExtensions(l, (obj, len, cls, ctype) => {
+    if (cls !== 1 || ctype !== 1) return true;
+    const end = obj + Math.min(len, l.length - obj);
+    for (let e = obj + 4; e + 4 <= end && e + 4 <= l.capLen; e += 4) {
+      const w = l.u32At(e);
+      vals.push(what === 0 ? w >>> 12 : what === 1 ? (w >>> 9) & 7 : what === 2 ? (w >>> 8) & 1 : w & 0xff);
+    }
+    return true;
+  });
+  return vals.length ? vals : undefined;
+}
+
+/** Calls visit(offset, length, class, ctype) for each extension object tshark would show. */
+function walkExtensions(l: IcmpLayer, visit: (obj: number, len: number, cls: number, ctype: number) => boolean): void {
+  const o = l.extOffset;
+  if (o < 0 || l.length - o < 4 || o + 4 > l.capLen) return;
+  const version = l.byteAt(o) >> 4;
+  if (version !== 1 && version !== 2) return;
+  for (let obj = o + 4; l.length - obj >= 4 && obj + 4 <= l.capLen; ) {
+    const len = l.u16At(obj);
+    if (!visit(obj, len, l.byteAt(obj + 2), l.byteAt(obj + 3))) return;
+    if (len < 4) return;
+    obj += Math.min(len, l.length - obj);
+  }
+}
+
+bind(Table.IpProto, 1, icmp);

@@ -1,0 +1,270 @@
+/**
+ * IPv4 and IPv6 fragment reassembly as tshark does it (single pass), for the field and JSON
+ * views: fed decoded packets in file order, it returns the packet to show for each frame.
+ *
+ * - A fragment that completes a datagram comes back as a new Packet: the frame's own layers up to
+ *   the IP header (IPv4) or fragment header (IPv6), that layer copied with its `reassembly`
+ *   record, then the reassembled payload decoded by the upper dissectors over a new buffer
+ *   (this frame's bytes up to the fragment data, then the datagram's payload).
+ * - A fragment taken into reassembly that does not complete one comes back without the layers
+ *   above its IP/fragment header (tshark shows its payload as data, even fragment zero's).
+ * - Anything else comes back as it was. IPv4 fragments tshark does not reassemble (not wholly
+ *   captured, or no payload) keep their decode; IPv6 ones show as data.
+ *
+ * Wireshark's rules (epan/reassemble.c, packet-ip.c, packet-ipv6.c): fragments are keyed by
+ * source, destination and an id (IPv4: protocol ^ id ^ src ^ dst, ^ VLAN id when an address is
+ * private or link-local; IPv6: the fragment header's identification); the datagram's length is
+ * set by the first fragment without MF; it is complete when contiguous data from 0 reaches that
+ * length; then fragments are laid down in offset order (earlier arrivals first among equal
+ * offsets), bytes already placed winning over later ones, with overlap, conflict, multiple-tail
+ * and too-long flags recorded per fragment. A completed datagram leaves the table: a later
+ * duplicate starts a new one.
+ *
+ * Memory is bounded (tshark's is not): per datagram, in total, in count, and by a timeout in
+ * capture time since a datagram's first fragment. Defaults are far beyond what real traffic
+ * needs, so output matches tshark's except on captures built to exhaust them.
+ */
+import { decodeChain, lookup, Packet, Table, type Layer, type TableId } from '../core/dissector.js';
+import type { Frame } from '../core/frame.js';
+import { ByteView } from '../core/view.js';
+import { Ipv4Layer, IP4_FLAG_MF, IP4_OFFMASK } from '../../dissectors/ipv4.js';
+import { Ipv6FragmentLayer, IP6 } from '../../dissectors/ipv6.js';
+import { VlanLayer } from '../../dissectors/dot1q.js';
+import { FRAG_CONFLICT, FRAG_MULTIPLE_TAILS, FRAG_OVERLAP, FRAG_TOO_LONG, Reassembly, type FragmentRecord } from './reassembly.js';
+
+export interface DefragOptions {
+  /** Seconds of capture time after a datagram's first fragment before it is given up. */
+  timeout?: number;
+  /** Most fragment bytes one datagram may hold (overlaps and duplicates count). */
+  maxDatagramBytes?: number;
+  /** Most fragment bytes all incomplete datagrams together may hold. */
+  maxTotalBytes?: number;
+  /** Most incomplete datagrams held at once. */
+  maxDatagrams?: number;
+}
+
+export const DEFAULT_DEFRAG_OPTIONS: Required<DefragOptions> = {
+  timeout: 120,
+  maxDatagramBytes: 1 << 20,
+  maxTotalBytes: 64 << 20,
+  maxDatagrams: 16384,
+};
+
+interface Fragment extends FragmentRecord {
+  readonly data: Uint8Array;
+}
+
+/** An incomplete datagram: its fragments in tshark's order and, once a last fragment came, its length. */
+class Datagram {
+  readonly fragments: Fragment[] = [];
+  /** Payload length the first fragment without MF set; -1 until one came. */
+  length = -1;
+  bytes = 0;
+  constructor(readonly firstSec: number) {}
+}
+
+export class Defragmenter {
+  private readonly opts: Required<DefragOptions>;
+  /** Incomplete datagrams by key, oldest first (Map keeps insertion order). */
+  private readonly table = new Map<string, Datagram>();
+  private totalBytes = 0;
+  /** Datagrams given up for a limit or the timeout. */
+  dropped = 0;
+
+  constructor(opts: DefragOptions = {}) {
+    this.opts = { ...DEFAULT_DEFRAG_OPTIONS, ...opts };
+  }
+
+  /** Incomplete datagrams held. */
+  get pending(): number {
+    return this.table.size;
+  }
+
+  /** The packet to show for p's frame: p itself, p without its fragment's upper layers, or the reassembled datagram. */
+  push(p: Packet): Packet {
+    this.expire(p.frame.tsSec);
+    const layers = p.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const l = layers[i];
+      if (l instanceof Ipv4Layer) {
+        if (l.invalid !== null || l.hdrLen === 0) return p;
+        if ((l.flagsFrag & (IP4_FLAG_MF | IP4_OFFMASK)) !== 0) return this.ipv4(p, i, l);
+      } else if (l instanceof Ipv6FragmentLayer) {
+        if (l.outOfChain || l.hdrLen === 0 || l.ip === null) return p;
+        if (l.fragOffset !== 0 || l.moreFragments) return this.ipv6(p, i, l);
+      }
+    }
+    return p;
+  }
+
+  private ipv4(p: Packet, i: number, l: Ipv4Layer): Packet {
+    const len = l.totalLen - l.ihl;
+    // tshark reassembles only fragments with data, all of it captured.
+    if (len <= 0 || l.capLen < l.totalLen) return p;
+    const src = l.src;
+    const dst = l.routeDst >= 0 ? l.routeDst : l.dst;
+    let id = (l.proto ^ l.id ^ src ^ dst) >>> 0;
+    if (isPrivateOrLinkLocal(src) || isPrivateOrLinkLocal(dst)) id = (id ^ vlanId(p, i)) >>> 0;
+    const start = l.off + l.ihl;
+    const done = this.add('4 ' + src + ' ' + dst + ' ' + id, p.frame, l.fragOffset, len, (l.flagsFrag & IP4_FLAG_MF) !== 0, l.buf, start);
+    if (done === null) return withoutAbove(p, i);
+    const ip = copyLayer(l);
+    ip.reassembly = done.reassembly;
+    return rebuild(p, i, ip, start, done.data, Table.IpProto, l.proto);
+  }
+
+  private ipv6(p: Packet, i: number, l: Ipv6FragmentLayer): Packet {
+    const len = l.fragmentLength;
+    const start = l.fragmentableStart;
+    if (len < 0 || start + len > l.capEnd) return withoutAbove(p, i);
+    const ip = l.ip!;
+    const key = '6 ' + hexOf(ip.buf, ip.off + IP6.SRC, 32) + ' ' + l.identification;
+    const done = this.add(key, p.frame, l.fragOffset, len, l.moreFragments, l.buf, start);
+    if (done === null) return withoutAbove(p, i);
+    const frag = copyLayer(l);
+    // The reassembled payload is whole: transport printers and checksums must not treat it as a fragment.
+    Object.defineProperty(frag, 'fragment', { value: false });
+    Object.assign(frag, { reassembly: done.reassembly });
+    return rebuild(p, i, frag, start, done.data, Table.IpProto, l.nxt);
+  }
+
+  /** Adds a fragment; returns the datagram's payload and record when this one completes it. */
+  private add(key: string, frame: Frame, offset: number, len: number, more: boolean, buf: Uint8Array, start: number):
+    { data: Uint8Array; reassembly: Reassembly } | null {
+    const o = this.opts;
+    let d = this.table.get(key);
+    if (d === undefined) {
+      while (this.table.size >= o.maxDatagrams) this.dropOldest();
+      d = new Datagram(frame.tsSec);
+      this.table.set(key, d);
+    }
+    if (d.bytes + len > o.maxDatagramBytes) {
+      this.drop(key, d);
+      return null;
+    }
+    const frag: Fragment = { frame: frame.number, offset, len, flags: 0, data: buf.slice(start, start + len) };
+    if (!more) {
+      if (d.length < 0) d.length = offset + len;
+      else if (d.length !== offset + len) frag.flags |= FRAG_MULTIPLE_TAILS;
+    }
+    const frags = d.fragments;
+    let at = frags.length;
+    while (at > 0 && frags[at - 1].offset > offset) at--;
+    frags.splice(at, 0, frag);
+    d.bytes += len;
+    this.totalBytes += len;
+    while (this.totalBytes > o.maxTotalBytes) this.dropOldest();
+    if (this.table.get(key) !== d || d.length < 0) return null;
+    let reach = 0;
+    for (const f of frags) if (f.offset <= reach && f.offset + f.len > reach) reach = f.offset + f.len;
+    if (reach < d.length) return null;
+    this.table.delete(key);
+    this.totalBytes -= d.bytes;
+    return { data: layDown(frags, d.length), reassembly: new Reassembly(frags.map(recordOf), d.length) };
+  }
+
+  private expire(now: number): void {
+    for (const [key, d] of this.table) {
+      if (now - d.firstSec <= this.opts.timeout) return;
+      this.drop(key, d);
+    }
+  }
+
+  private dropOldest(): void {
+    const first = this.table.entries().next();
+    if (!first.done) this.drop(first.value[0], first.value[1]);
+  }
+
+  private drop(key: string, d: Datagram): void {
+    this.table.delete(key);
+    this.totalBytes -= d.bytes;
+    this.dropped++;
+  }
+}
+
+/**
+ * Wireshark's fragment_defragment_and_free: fragments in order, each adding only what lies past
+ * the bytes placed so far, flagging overlaps (and conflicting ones) and data past the end.
+ */
+function layDown(frags: Fragment[], length: number): Uint8Array {
+  const data = new Uint8Array(length);
+  let pos = 0;
+  for (const f of frags) {
+    if (f.len === 0) continue;
+    if (f.offset + f.len > pos) {
+      if (f.offset >= length) { f.flags |= FRAG_TOO_LONG; continue; }
+      let fragLen = f.len;
+      if (f.offset + fragLen > length) {
+        f.flags |= FRAG_TOO_LONG;
+        fragLen = length - f.offset;
+      }
+      const overlap = pos - f.offset;
+      if (overlap > 0) {
+        f.flags |= FRAG_OVERLAP;
+        if (!sameBytes(data, f.offset, f.data, overlap)) f.flags |= FRAG_CONFLICT;
+      }
+      data.set(f.data.subarray(overlap, fragLen), pos);
+      pos = Math.max(pos, f.offset + fragLen);
+    } else {
+      f.flags |= FRAG_OVERLAP;
+      if (!sameBytes(data, f.offset, f.data, f.len)) f.flags |= FRAG_CONFLICT;
+    }
+  }
+  return data;
+}
+
+function sameBytes(data: Uint8Array, at: number, frag: Uint8Array, n: number): boolean {
+  for (let k = 0; k < n; k++) if (data[at + k] !== frag[k]) return false;
+  return true;
+}
+
+function recordOf(f: Fragment): FragmentRecord {
+  return { frame: f.frame, offset: f.offset, len: f.len, flags: f.flags };
+}
+
+/** A copy of layer l (same class and fields), to carry what only the reassembling frame shows. */
+function copyLayer<L extends Layer>(l: L): L {
+  return Object.assign(Object.create(Object.getPrototypeOf(l) as object) as L, l);
+}
+
+/** p without the layers above layer i (its payload then shows as data). */
+function withoutAbove(p: Packet, i: number): Packet {
+  if (p.layers.length === i + 1) return p;
+  const q = new Packet(p.frame, p.buf);
+  for (let k = 0; k <= i; k++) q.layers.push(p.layers[k]);
+  return q;
+}
+
+/** The frame's layers below i, `at` in place of layer i, then `data` decoded from dispatch (table, key). */
+function rebuild(p: Packet, i: number, at: Layer, start: number, data: Uint8Array, table: TableId, key: number): Packet {
+  const buf = new Uint8Array(start + data.length);
+  buf.set(p.buf.subarray(0, start));
+  buf.set(data, start);
+  const q = new Packet(p.frame, buf);
+  for (let k = 0; k < i; k++) q.layers.push(p.layers[k]);
+  q.layers.push(at);
+  decodeChain(q, lookup(table, key), new ByteView(buf, start, buf.length), data.length);
+  return q;
+}
+
+/** in4_addr_is_private (10/8, 172.16/12, 192.168/16) or in4_addr_is_link_local (169.254/16). */
+function isPrivateOrLinkLocal(a: number): boolean {
+  const hi = a >>> 24;
+  const hi16 = a >>> 16;
+  return hi === 10 || (hi16 & 0xfff0) === 0xac10 || hi16 === 0xc0a8 || hi16 === 0xa9fe;
+}
+
+/** pinfo->vlan_id: the last VLAN tag below layer i, or 0. */
+function vlanId(p: Packet, i: number): number {
+  for (let k = i - 1; k >= 0; k--) {
+    const l = p.layers[k];
+    if (l instanceof VlanLayer) return l.vid;
+  }
+  return 0;
+}
+
+function hexOf(buf: Uint8Array, o: number, n: number): string {
+  let s = '';
+  for (let k = 0; k < n; k++) s += buf[o + k].toString(16).padStart(2, '0');
+  return s;
+}

@@ -15,27 +15,38 @@ export class OutputClosed extends Error {
 }
 
 export class TextSink {
-  private buf = '';
+  /** Encoded output not yet written; lines are encoded into it as they come (no rope to flatten). */
+  private readonly out = Buffer.allocUnsafe(FLUSH_AT * 2);
+  private used = 0;
   /** Line-buffered: flush at every line (tcpdump -l). */
   lineBuffered = false;
 
   constructor(readonly fd: number) {}
 
   writeLine(s: string): void {
-    this.buf += s + '\n';
-    if (this.lineBuffered || this.buf.length >= FLUSH_AT) this.flush();
+    this.write(s);
+    this.out[this.used++] = 0x0a;
+    if (this.lineBuffered || this.used >= FLUSH_AT) this.flush();
   }
 
   write(s: string): void {
-    this.buf += s;
-    if (this.lineBuffered || this.buf.length >= FLUSH_AT) this.flush();
+    // A UTF-8 character takes at most 3 bytes per UTF-16 unit; keep room for the newline too.
+    if (this.used + s.length * 3 + 1 > this.out.length) {
+      this.flush();
+      if (s.length * 3 + 1 > this.out.length) {
+        writeAll(this.fd, Buffer.from(s, 'utf8'));
+        return;
+      }
+    }
+    this.used += this.out.write(s, this.used, 'utf8');
+    if (this.lineBuffered) this.flush();
   }
 
   flush(): void {
-    if (!this.buf) return;
-    const data = Buffer.from(this.buf, 'utf8');
-    this.buf = '';
-    writeAll(this.fd, data);
+    if (this.used === 0) return;
+    const n = this.used;
+    this.used = 0;
+    writeAll(this.fd, this.out.subarray(0, n));
   }
 }
 

@@ -11,7 +11,7 @@
 import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import type { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
-import { EthernetLayer, defaultPrint, innerEtherType, printUnknownEtherType } from './ethernet.js';
+import { EthernetLayer, defaultPrint, innerEtherType, lengthFramed, printUnknownEtherType } from './ethernet.js';
 import { ETHERTYPE, ETHERTYPE_LLC, MAX_ETHERNET_LENGTH, etherTypeName, etherTypeText, hex4, isVlanTpid } from './ethertypes.js';
 import { CookedLayer, printCookedPayload } from './sll.js';
 
@@ -68,6 +68,7 @@ function decode(l: VlanLayer, v: ByteView, p: Packet): void {
     const i = p.layers.length - 1;
     if (!(p.layers[linkBelow(p, i)] instanceof CookedLayer) && l.type < rest) l.payloadLen = l.type;
     l.nextKey = ETHERTYPE_LLC;
+    l.dissector = l.dissector === dot1ad ? dot1adLength : dot1qLength;
   } else l.nextKey = l.type === ETHERTYPE.JUMBO ? ETHERTYPE_LLC : l.type;
 }
 
@@ -147,6 +148,9 @@ export const dot1ad: Dissector<VlanLayer> = {
   },
   json: (l) => ({ pcp: l.pcp, dei: l.dei, vid: l.vid, type: l.type }),
 };
+
+const dot1qLength = lengthFramed(dot1q);
+const dot1adLength = lengthFramed(dot1ad);
 
 bind(Table.EtherType, ETHERTYPE.VLAN, dot1q);
 bind(Table.EtherType, ETHERTYPE.VLAN_9100, dot1q);

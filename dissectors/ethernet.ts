@@ -6,7 +6,7 @@
  */
 import { bind, keyOf, lookup, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import type { ByteView } from '../src/core/view.js';
-import type { TextOut } from '../src/output/text.js';
+import { hexAndAscii, type TextOut } from '../src/output/text.js';
 import { macAt } from '../src/output/format.js';
 import { ETHERTYPE, ETHERTYPE_LLC, MAX_ETHERNET_LENGTH, etherTypeText, hex4, isVlanTpid, ouiName } from './ethertypes.js';
 
@@ -42,6 +42,7 @@ export const ethernet: Dissector<EthernetLayer> = {
       // An 802.3 length: it bounds the payload (the rest is padding) and an LLC header follows.
       l.payloadLen = l.type < rest ? l.type : rest;
       l.nextKey = ETHERTYPE_LLC;
+      l.dissector = ethernet8023;
     } else {
       l.payloadLen = rest;
       l.nextKey = l.type === ETHERTYPE.JUMBO ? ETHERTYPE_LLC : l.type;
@@ -97,6 +98,17 @@ export const ethernet: Dissector<EthernetLayer> = {
 };
 
 /**
+ * The same dissector for a header whose type field holds an 802.3 length, to which decode switches
+ * the layer: tshark lists such a header without "ethertype" in frame.protocols ("eth:llc").
+ */
+export function lengthFramed<L extends Layer>(d: Dissector<L>): Dissector<L> {
+  const colon = d.protocols.indexOf(':');
+  return { ...d, protocols: colon < 0 ? d.protocols : d.protocols.slice(0, colon) };
+}
+
+const ethernet8023 = lengthFramed(ethernet);
+
+/**
  * The payload of Ethernet layer `eth` had a type no dissector takes (layer `at` is the last one
  * decoded: the Ethernet or its innermost VLAN tag): tcpdump prints the addresses and the type
  * unless -e already did, then the bytes.
@@ -112,11 +124,12 @@ export function printUnknownEtherType(p: Packet, eth: number, at: number, type: 
 }
 
 /**
- * ND_DEFAULTPRINT as callers guard it with suppress_default_print, which tcpdump sets for -q as
- * well as for -x/-X/-A (TextOut.defaultPrint knows only the latter).
+ * ND_DEFAULTPRINT as callers guard it with suppress_default_print, which tcpdump sets for -x, -X
+ * and -q but not for -A (TextOut.defaultPrint has -A instead of -q).
  */
 export function defaultPrint(out: TextOut, v: ByteView): void {
-  if (!out.opts.q) out.defaultPrint(v);
+  const o = out.opts;
+  if (!o.q && !o.x && !o.X) out.s += hexAndAscii(v.buf, v.start, v.end, '\n\t', 0);
 }
 
 /**

@@ -122,7 +122,12 @@ export const llc: Dissector<LlcLayer> = {
     l.hdrLen = l.llcLen;
     l.payloadLen = l.length - l.hdrLen;
     // Ethernet_802.3 IPX: no LLC header at all, the IPX header starts with 0xffff.
-    if (l.dsap === LLCSAP.GLOBAL && l.ssap === LLCSAP.GLOBAL) { l.hdrLen = 0; l.payloadLen = l.length; return; }
+    if (l.dsap === LLCSAP.GLOBAL && l.ssap === LLCSAP.GLOBAL) {
+      l.hdrLen = 0;
+      l.payloadLen = l.length;
+      l.dissector = ipx8023;
+      return;
+    }
     const dsap = l.dsap & ~1, ssap = l.ssap & ~1;
     if (dsap === LLCSAP.SNAP && ssap === LLCSAP.SNAP && l.control === LLC_UI) {
       l.snap = true;
@@ -288,5 +293,10 @@ function dump(out: TextOut, v: ByteView): void {
 function addrText(e: EthernetLayer, n: number): string {
   return macText(e.buf, e.off + ETH.SRC, n) + ' > ' + macText(e.buf, e.off + ETH.DST, n);
 }
+
+/** Novell's raw 802.3 IPX (no LLC header): its own protocol to tshark, with no LLC fields. */
+const ipx8023: Dissector<LlcLayer> = {
+  ...llc, name: 'ipx', protocols: 'ipx', fields: {}, json: () => ({}), encode: (_l, payload) => payload,
+};
 
 bind(Table.EtherType, ETHERTYPE_LLC, llc);

@@ -7,7 +7,7 @@ import { bind, keyOf, Layer, Table, type Dissector, type EncodeContext, type Pac
 import type { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
 import { hex2, hexColonAt, macAt } from '../src/output/format.js';
-import { defaultPrint, innerEtherType, macText } from './ethernet.js';
+import { defaultPrint, innerEtherType, lengthFramed, macText } from './ethernet.js';
 import { ETHERTYPE, ETHERTYPE_LLC, MAX_ETHERNET_LENGTH, etherTypeName, hex4, isVlanTpid } from './ethertypes.js';
 
 /** Field offsets, shared by decode and encode. */
@@ -139,6 +139,7 @@ export const sll: Dissector<SllLayer> = {
     l.hdrLen = SLL.HEADER_LEN;
     l.payloadLen = l.length - SLL.HEADER_LEN;
     setCookedNext(l);
+    if (l.protocol <= MAX_ETHERNET_LENGTH) l.dissector = sllLengthFramed;
   },
 
   encode(l, payload, ctx) {
@@ -180,5 +181,7 @@ export const sll: Dissector<SllLayer> = {
     return { pktType: l.pktType, haType: l.haType, haLen: l.haLen, src: l.srcAddr, protocol: l.protocol };
   },
 };
+
+const sllLengthFramed = lengthFramed(sll);
 
 bind(Table.LinkType, 113, sll);

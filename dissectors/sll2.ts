@@ -7,6 +7,7 @@ import { bind, Table, type Dissector, type Packet } from '../src/core/dissector.
 import type { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
 import { hex2, macAt } from '../src/output/format.js';
+import { lengthFramed } from './ethernet.js';
 import { MAX_ETHERNET_LENGTH, hex4 } from './ethertypes.js';
 import {
   CookedLayer, SLL, cookedAddrText, cookedProtocol, cookedProtocolText, pktTypeName, printCookedPayload, setCookedNext,
@@ -66,6 +67,7 @@ export const sll2: Dissector<Sll2Layer> = {
     l.hdrLen = SLL2.HEADER_LEN;
     l.payloadLen = l.length - SLL2.HEADER_LEN;
     setCookedNext(l);
+    if (l.protocol <= MAX_ETHERNET_LENGTH) l.dissector = sll2LengthFramed;
   },
 
   encode(l, payload, ctx) {
@@ -114,5 +116,7 @@ export const sll2: Dissector<Sll2Layer> = {
     return { protocol: l.protocol, ifIndex: l.ifIndex, haType: l.haType, pktType: l.pktType, haLen: l.haLen, src: l.srcAddr };
   },
 };
+
+const sll2LengthFramed = lengthFramed(sll2);
 
 bind(Table.LinkType, 276, sll2);

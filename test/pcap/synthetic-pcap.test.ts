@@ -93,6 +93,31 @@ describe('classic pcap, both byte orders, micro- and nanoseconds', () => {
     expect([readAll(normal).frames[0].capLen, readAll(normal).frames[0].origLen]).toEqual([40, 100]);
   });
 
+  it('reads DG/UX 543.0 files (swapped lengths) and Kuznetzov\'s patched format (24-byte record headers)', () => {
+    const data = payload(40, 9);
+    const dgux = pcapFile({ le: true, version: [543, 0], records: [{ sec: 1, frac: 0, data, origLen: 40 }] });
+    // DG/UX wrote the original length where the captured length belongs.
+    new DataView(dgux.buffer).setUint32(24 + 8, 100, true);
+    new DataView(dgux.buffer).setUint32(24 + 12, 40, true);
+    const f = readAll(save(dgux)).frames[0];
+    expect([f.capLen, f.origLen]).toEqual([40, 100]);
+    // Kuznetzov: magic a1b2cd34, each record header followed by ifindex, protocol, pkt_type and a pad byte.
+    const b = pcapFile({ le: false, records: [] });
+    new DataView(b.buffer).setUint32(0, 0xa1b2cd34, false);
+    const rec = new Uint8Array(24 + 40);
+    const v = new DataView(rec.buffer);
+    v.setUint32(0, 7, false); v.setUint32(4, 8, false); v.setUint32(8, 40, false); v.setUint32(12, 60, false);
+    v.setUint32(16, 2, false); v.setUint16(20, 0x0800, false); rec[22] = 4;
+    rec.set(data, 24);
+    const kuz = save(new Uint8Array([...b, ...rec, ...rec]));
+    const r = openCapture(kuz);
+    expect(r.snaplen).toBe(65535 + 14); // libpcap allows for the cooked Ethernet header
+    r.close();
+    const frames = readAll(kuz).frames;
+    expect(frames.map((x) => [x.tsSec, x.tsNsec, x.capLen, x.origLen])).toEqual([[7, 8000, 40, 60], [7, 8000, 40, 60]]);
+    expect(Buffer.from(frames[1].data).equals(Buffer.from(data))).toBe(true);
+  });
+
   it('cuts records longer than the snaplen as libpcap does, or keeps them whole (tshark\'s view)', () => {
     const data = payload(100, 5);
     const file = save(pcapFile({ le: true, snaplen: 60, records: [{ sec: 1, frac: 2, data }, { sec: 3, frac: 4, data: payload(10, 6) }] }));

@@ -12,7 +12,7 @@ import type { Frame } from '../../src/core/frame.js';
 import { openCapture } from '../../src/pcap/reader.js';
 import { TextOut } from '../../src/output/text.js';
 import { FieldsOut } from '../../src/output/fields.js';
-import { corpusDir, hasCorpus, hasTool, run, splitNumbered } from '../conformance/corpus.js';
+import { corpusDir, frameProtocols, hasCorpus, hasTool, run, splitNumbered } from '../conformance/corpus.js';
 import { textOptionsFromFlags } from '../conformance/tcpdump-text.js';
 import { frame, hex, writeNsecPcap } from '../output/frames.js';
 import '../../dissectors/index.js';
@@ -52,6 +52,18 @@ export function readFrames(file: string): Frame[] {
 
 export function corpusPath(rel: string): string {
   return path.join(corpusDir, rel);
+}
+
+/** Protocols (tshark's frame.protocols names) whose tcpdump text wirescope prints in full, link layer and the basic IP family. */
+export const PRINTED_PROTOCOLS = new Set([
+  'eth', 'ethertype', 'vlan', 'ieee8021ad', 'llc', 'arp', 'sll', 'null', 'raw', 'ip', 'ipv6', 'icmp', 'icmpv6', 'udp', 'tcp', 'data',
+]);
+
+/** The frames of a corpus capture whose protocols (per tshark) are all in `allowed`. */
+export function corpusFrames(rel: string, allowed: Set<string> = PRINTED_PROTOCOLS): Frame[] {
+  const file = corpusPath(rel);
+  const protos = frameProtocols(file);
+  return readFrames(file).filter((f) => (protos.get(f.number) ?? '').split(':').every((p) => allowed.has(p)));
 }
 
 /** Runs fn on a temporary pcap holding the frames. */

@@ -1,0 +1,315 @@
+/**
+ * Benchmark: wirescope next to tcpdump and tshark on one capture of 1M+ packets of mixed real
+ * traffic (the Ethernet fixtures, repeated with increasing timestamps), in one run, TZ=UTC,
+ * output to /dev/null. Best wall time of N runs, packets/s, peak RSS, and the target ratios.
+ *
+ *   npm run bench -- [--runs N] [--packets N] [--only GROUP,...] [--regen]
+ *
+ * Later runs (filters, live capture, conns/follow) are added as entries of CASES and TARGETS.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Frame } from '../src/core/frame.js';
+import { openCapture } from '../src/pcap/reader.js';
+import { PcapWriter } from '../src/pcap/writer.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dataDir = path.join(repoRoot, 'bench/data');
+const fixturesDir = path.join(repoRoot, 'fixtures');
+const LINKTYPE_ETHERNET = 1;
+
+/** Placeholders in a case's args: the big capture, and a scratch output file named after the case. */
+const BIG = '{big}';
+const OUT = '{out}';
+
+interface Case {
+  /** Cases of a group run on the same input and are compared with each other. */
+  group: string;
+  name: string;
+  command: string;
+  args: string[];
+}
+
+const wirescope = path.join(repoRoot, 'bin/wirescope.js');
+
+const CASES: Case[] = [
+  { group: 'read', name: 'wirescope -n -r', command: process.execPath, args: [wirescope, '-n', '-r', BIG] },
+  { group: 'read', name: 'tcpdump -n -r', command: 'tcpdump', args: ['-n', '-r', BIG] },
+  { group: 'read', name: 'tshark -n -r', command: 'tshark', args: ['-n', '-r', BIG] },
+  { group: 'copy', name: 'wirescope -r -w', command: process.execPath, args: [wirescope, '-r', BIG, '-w', OUT] },
+  { group: 'copy', name: 'tcpdump -r -w', command: 'tcpdump', args: ['-r', BIG, '-w', OUT] },
+];
+
+interface Target {
+  /** a's best wall time divided by b's. */
+  a: string;
+  b: string;
+  /** The ratio must be at most max, or at least min. */
+  max?: number;
+  min?: number;
+}
+
+const TARGETS: Target[] = [
+  { a: 'wirescope -n -r', b: 'tcpdump -n -r', max: 1.25 },
+  { a: 'tshark -n -r', b: 'wirescope -n -r', min: 10 },
+  { a: 'wirescope -r -w', b: 'tcpdump -r -w', max: 1.25 },
+];
+
+/** Peak RSS limit for every wirescope case. */
+const RSS_LIMIT_MB = 200;
+
+interface Result {
+  group: string;
+  name: string;
+  command: string;
+  args: string[];
+  /** Set when the case did not run (missing command) or failed. */
+  skipped?: string;
+  failed?: string;
+  wallSeconds: number[];
+  bestSeconds?: number;
+  packetsPerSecond?: number;
+  peakRssMB?: number;
+}
+
+// --- the big capture -----------------------------------------------------------------------
+
+interface BigCapture {
+  file: string;
+  packets: number;
+  bytes: number;
+  sources: string[];
+}
+
+/** Copies of every Ethernet frame of the fixtures, in file order. */
+function fixtureFrames(): { frames: Frame[]; sources: string[] } {
+  const frames: Frame[] = [];
+  const sources: string[] = [];
+  for (const name of readdirSync(fixturesDir).sort()) {
+    if (!/\.(pcap|pcapng)$/.test(name)) continue;
+    const r = openCapture(path.join(fixturesDir, name));
+    let used = false;
+    try {
+      for (let f = r.next(); f !== null; f = r.next()) {
+        if (f.linkType !== LINKTYPE_ETHERNET) continue;
+        frames.push({ ...f, data: f.data.slice() });
+        used = true;
+      }
+    } finally {
+      r.close();
+    }
+    if (used) sources.push(name);
+  }
+  return { frames, sources };
+}
+
+/** Makes (or reuses) bench/data/mixed-N.pcap: the fixture frames over and over, 10 µs apart. */
+function bigCapture(packets: number, regen: boolean): BigCapture {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, `mixed-${packets}.pcap`);
+  const metaFile = file + '.json';
+  if (!regen && existsSync(file) && existsSync(metaFile)) {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as BigCapture;
+    if (meta.packets === packets && statSync(file).size === meta.bytes) {
+      console.log(`reusing ${path.relative(repoRoot, file)} (${packets} packets, ${mb(meta.bytes)} MB)`);
+      return meta;
+    }
+  }
+  const { frames, sources } = fixtureFrames();
+  if (frames.length === 0) throw new Error('no Ethernet frames in fixtures/');
+  const t0 = performance.now();
+  const w = new PcapWriter(file, { linkType: LINKTYPE_ETHERNET, bufferSize: 4 << 20 });
+  const start = Date.UTC(2026, 0, 1) / 1000;
+  for (let i = 0; i < packets; i++) {
+    const f = frames[i % frames.length];
+    const us = i * 10;
+    f.number = i + 1;
+    f.tsSec = start + Math.floor(us / 1e6);
+    f.tsNsec = (us % 1e6) * 1000;
+    w.write(f);
+  }
+  w.close();
+  const big: BigCapture = { file, packets, bytes: statSync(file).size, sources };
+  writeFileSync(metaFile, JSON.stringify(big, null, 2) + '\n');
+  console.log(`wrote ${path.relative(repoRoot, file)}: ${packets} packets, ${mb(big.bytes)} MB, from ${frames.length} frames of ${sources.length} fixtures, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return big;
+}
+
+// --- running ---------------------------------------------------------------------------------
+
+const TIME = '/usr/bin/time';
+
+function haveCommand(cmd: string): boolean {
+  return path.isAbsolute(cmd) ? existsSync(cmd) : spawnSync('sh', ['-c', 'command -v "$0"', cmd]).status === 0;
+}
+
+/** Why a case cannot run here, or null. */
+function missing(c: Case): string | null {
+  if (!haveCommand(c.command)) return `${c.command} not found`;
+  if (c.args[0] === wirescope && !existsSync(path.join(repoRoot, 'dist/src/cli/main.js'))) return 'wirescope is not built (dist/src/cli/main.js)';
+  return null;
+}
+
+interface Run {
+  seconds: number;
+  rssKB: number | null;
+  status: number | null;
+  stderr: string;
+}
+
+/** One run, stdout to /dev/null, under /usr/bin/time for the peak RSS when it is installed. */
+function runOnce(command: string, args: string[]): Promise<Run> {
+  const useTime = existsSync(TIME);
+  const rssFile = path.join(tmpdir(), `wirescope-bench-rss-${process.pid}`);
+  const argv = useTime ? ['-f', '%M', '-o', rssFile, command, ...args] : args;
+  const devNull = openSync('/dev/null', 'w');
+  const t0 = process.hrtime.bigint();
+  const child = spawn(useTime ? TIME : command, argv, { stdio: ['ignore', devNull, 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+  closeSync(devNull);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    if (stderr.length < 4096) stderr += s;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      let rssKB: number | null = null;
+      if (useTime && existsSync(rssFile)) {
+        const last = readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '';
+        rssKB = /^\d+$/.test(last) ? Number(last) : null;
+        rmSync(rssFile);
+      }
+      resolve({ seconds, rssKB, status, stderr });
+    });
+  });
+}
+
+async function runCase(c: Case, big: BigCapture, runs: number): Promise<Result> {
+  const out = path.join(dataDir, `out-${c.name.replace(/[^a-z0-9]+/gi, '-')}.pcap`);
+  const args = c.args.map((a) => (a === BIG ? big.file : a === OUT ? out : a));
+  const r: Result = { group: c.group, name: c.name, command: c.command, args, wallSeconds: [] };
+  const why = missing(c);
+  if (why) {
+    r.skipped = why;
+    return r;
+  }
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const run = await runOnce(c.command, args);
+    if (run.status !== 0) {
+      r.failed = `exit ${run.status}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      return r;
+    }
+    r.wallSeconds.push(run.seconds);
+    if (run.rssKB !== null) rss = Math.max(rss, run.rssKB);
+  }
+  r.bestSeconds = Math.min(...r.wallSeconds);
+  r.packetsPerSecond = big.packets / r.bestSeconds;
+  if (rss > 0) r.peakRssMB = rss / 1024;
+  return r;
+}
+
+// --- report ------------------------------------------------------------------------------------
+
+function mb(bytes: number): string {
+  return (bytes / (1 << 20)).toFixed(1);
+}
+
+/** Plain-text table: the first `left` columns left-aligned, the rest (numbers) right-aligned. */
+function table(rows: string[][], left: number): string {
+  const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+  return rows.map((r) => r.map((cell, k) => (k < left ? cell.padEnd(widths[k]) : cell.padStart(widths[k]))).join('  ').trimEnd()).join('\n');
+}
+
+interface RatioResult {
+  label: string;
+  value: number | null;
+  target: string;
+  ok: boolean | null;
+}
+
+function ratios(results: Result[]): RatioResult[] {
+  const best = new Map(results.filter((r) => r.bestSeconds !== undefined).map((r) => [r.name, r.bestSeconds!]));
+  const out: RatioResult[] = TARGETS.map((t) => {
+    const a = best.get(t.a), b = best.get(t.b);
+    const value = a !== undefined && b !== undefined ? a / b : null;
+    const target = t.max !== undefined ? `<= ${t.max}` : `>= ${t.min}`;
+    const ok = value === null ? null : t.max !== undefined ? value <= t.max : value >= t.min!;
+    return { label: `${t.a} / ${t.b}`, value, target, ok };
+  });
+  for (const r of results) {
+    if (r.args[0] !== wirescope || r.peakRssMB === undefined) continue;
+    out.push({ label: `${r.name} peak RSS (MB)`, value: r.peakRssMB, target: `< ${RSS_LIMIT_MB}`, ok: r.peakRssMB < RSS_LIMIT_MB });
+  }
+  return out;
+}
+
+/** Whether the copy cases wrote the same bytes (they should: pcap in, pcap out). */
+function sameCopies(results: Result[]): boolean | null {
+  const outs = results.filter((r) => r.group === 'copy' && r.bestSeconds !== undefined).map((r) => r.args[r.args.indexOf('-w') + 1]);
+  if (outs.length < 2) return null;
+  const first = readFileSync(outs[0]);
+  return outs.slice(1).every((o) => readFileSync(o).equals(first));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '3' },
+      packets: { type: 'string', default: '1000000' },
+      only: { type: 'string' },
+      regen: { type: 'boolean', default: false },
+    },
+  });
+  const runs = Number(values.runs);
+  const packets = Number(values.packets);
+  if (!(runs >= 1) || !(packets >= 1)) throw new Error('--runs and --packets take positive numbers');
+  const groups = values.only ? new Set(values.only.split(',')) : null;
+
+  const big = bigCapture(packets, values.regen);
+  if (!existsSync(TIME)) console.log(`${TIME} not found (Debian package "time"): no peak RSS`);
+  const results: Result[] = [];
+  for (const c of CASES) {
+    if (groups && !groups.has(c.group)) continue;
+    process.stdout.write(`${c.group}: ${c.name} ... `);
+    const r = await runCase(c, big, runs);
+    console.log(r.skipped ? `skipped: ${r.skipped}` : r.failed ? `FAILED: ${r.failed}` : r.wallSeconds.map((s) => s.toFixed(2)).join(' ') + ' s');
+    results.push(r);
+  }
+
+  console.log(`\n${big.packets} packets, ${mb(big.bytes)} MB, best of ${runs}, TZ=UTC, output to /dev/null, node ${process.version}\n`);
+  const rows = [['group', 'case', 'best s', 'packets/s', 'peak RSS MB']];
+  for (const r of results) {
+    const note = r.skipped ? `skipped: ${r.skipped}` : r.failed ? 'FAILED' : '';
+    rows.push([r.group, r.name, r.bestSeconds?.toFixed(2) ?? note, r.packetsPerSecond ? Math.round(r.packetsPerSecond).toLocaleString('en-US') : '', r.peakRssMB?.toFixed(0) ?? '']);
+  }
+  console.log(table(rows, 2) + '\n');
+  const rr = ratios(results);
+  console.log(table([['ratio', 'value', 'target', 'met'], ...rr.map((r) => [r.label, r.value?.toFixed(2) ?? 'n/a', r.target, r.ok === null ? 'n/a' : r.ok ? 'yes' : 'NO'])], 1));
+  const identical = sameCopies(results);
+  if (identical !== null) console.log(`\ncopy outputs byte-identical: ${identical ? 'yes' : 'NO'}`);
+  for (const r of results) if (r.group === 'copy') rmSync(r.args[r.args.indexOf('-w') + 1], { force: true });
+
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    capture: { file: path.relative(repoRoot, big.file), packets: big.packets, bytes: big.bytes, sources: big.sources },
+    runs,
+    results,
+    ratios: rr,
+    copyOutputsIdentical: identical,
+  };
+  writeFileSync(path.join(dataDir, 'last.json'), JSON.stringify(report, null, 2) + '\n');
+  console.log(`\nwrote ${path.relative(repoRoot, path.join(dataDir, 'last.json'))}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

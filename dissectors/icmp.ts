@@ -7,11 +7,12 @@
  * ip.src, udp.dstport ... as further occurrences, as tshark shows them.
  */
 import { bind, decodeChain, Layer, Packet, Table, type Dissector, type EncodeContext } from '../src/core/dissector.js';
-import type { ByteView } from '../src/core/view.js';
+import { ByteView } from '../src/core/view.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import { hexOnly, type TextOut } from '../src/output/text.js';
 import { ipv4At, pad2 } from '../src/output/format.js';
 import { abandon, checksumShouldBe, ipv4, Ipv4Layer } from './ipv4.js';
+import { isNetworkLayer } from './ipproto.js';
 
 /** Field offsets, shared by decode and encode. */
 export const ICMP = { TYPE: 0, CODE: 1, CHECKSUM: 2, ID: 4, SEQ: 6, REST: 4, DATA: 8, HEADER_LEN: 8 } as const;
@@ -44,6 +45,8 @@ export class IcmpLayer extends Layer {
    * buffer (the nested-packet convention of src/output/frame-fields.ts); empty for other types.
    */
   nested: Packet[] = [];
+  /** Bytes of the quoted datagram decoded into nested (tshark's cut of it). */
+  quotedClip = 0;
   /** Offset of tshark's RFC 4884 extension structure from the start of the message, or -1. */
   extOffset = -1;
 
@@ -94,8 +97,7 @@ export const icmp: Dissector<IcmpLayer> = {
   decode(l, v, p) {
     l.capLen = v.length;
     l.quoted = quoteDepth > 0;
-    const below = p.layers.length > 1 ? p.layers[p.layers.length - 2] : null;
-    l.fragmented = below instanceof Ipv4Layer && below.moreFragments;
+    l.fragmented = ipBelowHasMoreFragments(p);
     l.type = v.u8(ICMP.TYPE);
     l.code = v.u8(ICMP.CODE);
     l.checksum = v.u16(ICMP.CHECKSUM);
@@ -137,17 +139,19 @@ export const icmp: Dissector<IcmpLayer> = {
     if (!v) return;
     if (!l.fragmented && plen <= l.capLen) {
       const sum = foldChecksum(sumWords(l.buf, l.off, l.off + plen));
+      if (sum !== 0 && l.capLen < ICMP.CHECKSUM + 2) { abandon(out, 'icmp'); return; }
       if (sum !== 0) out.s += ' (wrong icmp cksum ' + l.checksum.toString(16) + ' (->' + checksumShouldBe(l.checksum, sum).toString(16) + ')!)';
     }
     if (isIcmpError(l.type)) {
       out.s += '\n\t';
       if (l.u16At(ICMP.DATA + 2) < 0) { abandon(out, 'icmp'); return; }
       if (l.nested.length) {
-        const quoted = l.nested[0];
-        out.printLayer(quoted, 0);
-        // A quoted datagram cut short ends tcpdump's output for the whole packet.
-        const top = quoted.top;
-        if (top === null || top.truncated) return;
+        // A printer that abandons the packet (tcpdump's longjmp) sets linkHdrLen to 0: watch for it.
+        const linkHdrLen = out.linkHdrLen;
+        out.linkHdrLen = -1;
+        out.printLayer(printedQuote(l, p), 0);
+        if (out.linkHdrLen === 0) return;
+        out.linkHdrLen = linkHdrLen;
       }
     }
     if (plen > EXT_LEGACY_OFFSET && isMultipartType(l.type)) printExtensions(l, plen, out);
@@ -200,6 +204,16 @@ export const icmp: Dissector<IcmpLayer> = {
   },
 };
 
+/** The IPv4 header under this message (AH may sit between) says more fragments follow. */
+function ipBelowHasMoreFragments(p: Packet): boolean {
+  for (let k = p.layers.length - 2; k >= 0; k--) {
+    const l = p.layers[k];
+    if (l instanceof Ipv4Layer) return l.moreFragments;
+    if (isNetworkLayer(l)) return false;
+  }
+  return false;
+}
+
 /** Decodes the datagram an error message quotes, as tshark delimits it (RFC 4884 length, redirect's header + 8). */
 function decodeQuoted(l: IcmpLayer, v: ByteView, p: Packet): void {
   if (v.length <= ICMP.DATA) return;
@@ -209,14 +223,31 @@ function decodeQuoted(l: IcmpLayer, v: ByteView, p: Packet): void {
   let clip = reported;
   if (l.type === ICMP_REDIRECT) clip = (v.u8(ICMP.DATA) & 0x0f) * 4 + 8;
   else if (origWords && reported > origWords * 4 && ipLen > origWords * 4) clip = ((v.u8(ICMP.DATA) & 0x0f) + origWords) * 4;
+  l.quotedClip = Math.min(clip, ipLen);
+  l.nested = [quotedPacket(p, v.slice(ICMP.DATA, l.quotedClip), ipLen)];
+}
+
+/** The quoted datagram in view v (claimed length ipLen) decoded as a packet of its own. */
+function quotedPacket(p: Packet, v: ByteView, ipLen: number): Packet {
   const inner = new Packet(p.frame, p.buf);
   quoteDepth++;
   try {
-    decodeChain(inner, ipv4 as Dissector, v.slice(ICMP.DATA, Math.min(clip, ipLen)), ipLen);
+    decodeChain(inner, ipv4 as Dissector, v, ipLen);
   } finally {
     quoteDepth--;
   }
-  l.nested = [inner];
+  return inner;
+}
+
+/**
+ * The quoted datagram as tcpdump prints it: cut at its own total length only. tshark's cut
+ * (a redirect's header + 8 bytes, an RFC 4884 length) may have left less in l.nested.
+ */
+function printedQuote(l: IcmpLayer, p: Packet): Packet {
+  const ipLen = l.u16At(ICMP.DATA + 2);
+  if (l.quotedClip >= Math.min(ipLen, l.capLen - ICMP.DATA) || quoteDepth >= MAX_QUOTE_DEPTH) return l.nested[0];
+  const v = new ByteView(l.buf, l.off, l.off + l.capLen).slice(ICMP.DATA, ipLen);
+  return quotedPacket(p, v, ipLen);
 }
 
 /**

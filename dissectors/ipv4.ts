@@ -448,3 +448,5 @@ function routeDestination(opts: Uint8Array, optLen: number): number {
 }
 
 bind(Table.EtherType, 0x0800, ipv4);
+// IPv4 in IP (IPIP, protocol 4): tcpdump prints the inner datagram with ip_print.
+bind(Table.IpProto, 4, ipv4);

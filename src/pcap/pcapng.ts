@@ -248,7 +248,7 @@ export class PcapngReader implements CaptureReader {
       iface.unitsBig = 10n ** BigInt(tsresol);
       if (tsresol <= 9) { iface.units = 10 ** tsresol; iface.nsMul = 10 ** (9 - tsresol); }
     }
-    if (tsresol !== 6) this.nanosecond = true;
+    if (iface.unitsBig > 1_000_000n) this.nanosecond = true;
     this.sectionIfaces.push(iface);
     this.interfaces.push(iface);
     if (this.linkType === -1) {

@@ -80,14 +80,13 @@ describe.skipIf(!haveCorpus || !haveTcpdump)('filter vs tcpdump -r FILE -w - EXP
       const file = path.join(corpus, rel);
       expect(existsSync(file), rel).toBe(true);
       const { linkType, snaplen, frames, bigEndian } = readFrames(file);
+      const keys = frames.map((f) => `${f.capLen}/${f.origLen}/${Buffer.from(f.data.subarray(0, f.capLen)).toString('hex')}`);
       for (const expr of EXPRS) {
         const td = spawnSync('tcpdump', ['-r', file, '-w', '-', expr], { maxBuffer: 1 << 28 });
         let ours: string[] | FilterError;
         try {
           const prog = compileFilter(expr, linkType, { snaplen, bigEndianFile: bigEndian });
-          ours = frames
-            .filter((f) => prog.matches(f.data, f.capLen, f.origLen) !== 0)
-            .map((f) => `${f.capLen}/${f.origLen}/${Buffer.from(f.data.subarray(0, f.capLen)).toString('hex')}`);
+          ours = keys.filter((_, i) => prog.matches(frames[i].data, frames[i].capLen, frames[i].origLen) !== 0);
         } catch (e) {
           if (!(e instanceof FilterError)) throw e;
           ours = e;

@@ -51,6 +51,14 @@ export class CookedLayer extends Layer {
     this.haLen = parts.length;
   }
 
+  /** The address field's bytes past haLen as tshark's sll.unused shows them ("0000"), or undefined. */
+  get unusedHex(): string | undefined {
+    if (this.haLen >= SLL.ADDR_LEN) return undefined;
+    let s = '';
+    for (let k = this.haLen; k < SLL.ADDR_LEN; k++) s += hex2(this.addr[k]);
+    return s;
+  }
+
   /** tcpdump's -e text for this header (sll_print) in a frame of `length` bytes. */
   headerText(length: number, out: TextOut): string {
     const name = pktTypeName(this.pktType);
@@ -172,7 +180,7 @@ export const sll: Dissector<SllLayer> = {
     'sll.hatype': (l) => l.haType,
     'sll.halen': (l) => l.haLen,
     'sll.src.eth': (l) => (l.haLen === 6 ? macAt(l.addr, 0) : undefined),
-    'sll.unused': (l) => (l.haLen === 6 ? hex2(l.addr[6]) + hex2(l.addr[7]) : undefined),
+    'sll.unused': (l) => l.unusedHex,
     'sll.etype': (l) => (l.protocol > MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
     'sll.ltype': (l) => (l.protocol <= MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
   },

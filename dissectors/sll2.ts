@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { bind, Table, type Dissector, type Packet } from '../src/core/dissector.js';
 import type { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
-import { hex2, macAt } from '../src/output/format.js';
+import { macAt } from '../src/output/format.js';
 import { lengthFramed } from './ethernet.js';
 import { MAX_ETHERNET_LENGTH, hex4 } from './ethertypes.js';
 import {
@@ -109,7 +109,7 @@ export const sll2: Dissector<Sll2Layer> = {
     'sll.pkttype': (l) => l.pktType,
     'sll.halen': (l) => l.haLen,
     'sll.src.eth': (l) => (l.haLen === 6 ? macAt(l.addr, 0) : undefined),
-    'sll.unused': (l) => (l.haLen === 6 ? hex2(l.addr[6]) + hex2(l.addr[7]) : undefined),
+    'sll.unused': (l) => l.unusedHex,
   },
 
   json(l) {

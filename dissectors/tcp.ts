@@ -122,7 +122,8 @@ export const tcp: Dissector<TcpLayer> = {
     // tcpdump prints the addresses only when the IP header's own protocol is TCP (no extension headers between).
     const withAddrs = net !== null && ni === i - 1;
     if (l.caplen < 4) {
-      if (withAddrs) out.s += net.srcAddr + ' > ' + net.dstAddr + ':';
+      // Unlike the port line below, this one has the addresses even behind extension headers.
+      if (net !== null) out.s += net.srcAddr + ' > ' + net.dstAddr + ':';
       out.trunc('tcp');
       return;
     }

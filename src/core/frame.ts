@@ -6,7 +6,10 @@ export interface Frame {
   linkType: number;
   /** Whole seconds since the Unix epoch. */
   tsSec: number;
-  /** Nanoseconds within the second, 0..999,999,999. */
+  /**
+   * Nanoseconds within the second: normally 0..999,999,999; a damaged file's out-of-range value is
+   * passed through unchanged (tcpdump prints such stamps as invalid).
+   */
   tsNsec: number;
   /** Bytes captured (data.length). */
   capLen: number;

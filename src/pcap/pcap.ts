@@ -31,7 +31,8 @@ export class PcapReader implements CaptureReader {
   readonly linkTypes: readonly number[];
   readonly interfaces: readonly CaptureInterface[];
   readonly nanosecond: boolean;
-  private readonly le: boolean;
+  /** The file's byte order is little-endian (LINKTYPE_NULL headers follow the writer's order). */
+  readonly le: boolean;
   private readonly recordLen: number;
   /** Multiplier from the file's sub-second unit to nanoseconds. */
   private readonly nsScale: number;

@@ -1,0 +1,124 @@
+/**
+ * What happens to each frame, whatever its source (file or interface): the filter, the -c
+ * limit, then either a pcap writer or decoding and one formatted line per packet.
+ */
+import { PcapWriter } from '../pcap/writer.js';
+import { CaptureFileError } from '../pcap/error.js';
+import { decodeFrame, type Packet } from '../core/dissector.js';
+import type { Frame } from '../core/frame.js';
+import { linkTypeDescription } from '../core/linktypes.js';
+import { TextOut } from '../output/text.js';
+import { FieldsOut, FieldListError } from '../output/fields.js';
+import { JsonOut } from '../output/json.js';
+import { TextSink } from '../output/sink.js';
+import { compileFilter, type FilterProgram } from '../filter/index.js';
+import { readFileSync } from 'node:fs';
+import type { Options } from './args.js';
+import '../../dissectors/index.js';
+
+export interface SourceInfo {
+  /** Link type of the first interface. */
+  linkType: number;
+  snaplen: number;
+  /** For LINKTYPE_NULL filters: the capture's byte order, when it is a big-endian file. */
+  bigEndian?: boolean;
+  /** Names the source in errors (file path or interface). */
+  name: string;
+}
+
+export class FramePipeline {
+  /** Frames that passed the filter and were handled. */
+  handled = 0;
+  private readonly limit: number;
+  private readonly filters = new Map<number, FilterProgram>();
+  private readonly expr: string;
+  private readonly writer: PcapWriter | null = null;
+  private readonly sink: TextSink | null = null;
+  private readonly format: ((p: Packet) => string) | null = null;
+
+  /** Throws FilterError (bad expression) or FieldListError (bad -T/-e) before any output. */
+  constructor(private readonly opts: Options, private readonly src: SourceInfo) {
+    this.limit = opts.count ?? Infinity;
+    this.expr = filterExpression(opts);
+    if (src.linkType >= 0) this.filterFor(src.linkType);
+    if (opts.write !== undefined) {
+      this.writer = new PcapWriter(opts.write, { linkType: src.linkType, snaplen: src.snaplen, packetBuffered: opts.packetBuffered });
+    } else {
+      this.format = packetFormatter(opts);
+      this.sink = new TextSink(1);
+      this.sink.lineBuffered = opts.lineBuffered || opts.packetBuffered;
+    }
+  }
+
+  /** True while more frames are wanted (-c not reached). */
+  get wantsMore(): boolean {
+    return this.handled < this.limit;
+  }
+
+  /** Handles one frame; returns wantsMore. */
+  push(f: Frame): boolean {
+    const filter = this.filterFor(f.linkType);
+    if (filter !== null && filter.matches(f.data, f.capLen, f.origLen) === 0) return true;
+    if (this.writer !== null) {
+      if (f.linkType !== this.src.linkType) {
+        throw new CaptureFileError(
+          `frame ${f.number} has link type ${linkTypeDescription(f.linkType)}, but a pcap file holds one link type (${linkTypeDescription(this.src.linkType)})`,
+          this.src.name, -1,
+        );
+      }
+      this.writer.write(f);
+    } else {
+      this.sink!.writeLine(this.format!(decodeFrame(f)));
+    }
+    this.handled++;
+    return this.handled < this.limit;
+  }
+
+  /** Writes out whatever is buffered (safe to call at any time, e.g. on a signal). */
+  flush(): void {
+    this.writer?.flush();
+    this.sink?.flush();
+  }
+
+  close(): void {
+    this.sink?.flush();
+    this.writer?.close();
+  }
+
+  /** The compiled filter for a link type (compiled once, on first sight), or null without an expression. */
+  private filterFor(linkType: number): FilterProgram | null {
+    if (this.expr === '') return null;
+    let prog = this.filters.get(linkType);
+    if (prog === undefined) {
+      prog = compileFilter(this.expr, linkType, { snaplen: this.src.snaplen || undefined, bigEndianFile: this.src.bigEndian });
+      this.filters.set(linkType, prog);
+    }
+    return prog;
+  }
+}
+
+/** The filter expression: trailing words, or -F FILE as tcpdump reads it ('#' comments dropped). */
+function filterExpression(opts: Options): string {
+  if (opts.filterFile !== undefined) {
+    return readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
+  }
+  return opts.expression.join(' ').trim();
+}
+
+/** The per-packet formatter the options ask for: tcpdump text, tshark fields, or JSON. */
+function packetFormatter(opts: Options): (p: Packet) => string {
+  if (opts.json) {
+    const json = new JsonOut();
+    return (p) => json.format(p);
+  }
+  if (opts.outputType !== undefined) {
+    if (opts.outputType !== 'fields') throw new FieldListError(`unsupported -T type '${opts.outputType}' (only -T fields)`);
+    const fields = new FieldsOut(opts.fields);
+    return (p) => fields.format(p);
+  }
+  const text = new TextOut({
+    n: opts.n, v: opts.v, e: opts.e, q: opts.q, S: opts.S, t: opts.t, x: opts.x, X: opts.X, A: opts.A,
+    number: opts.number, nano: opts.nano, K: opts.K,
+  });
+  return (p) => text.formatPacket(p);
+}

@@ -8,9 +8,10 @@ export function pad2(n: number): string {
   return n < 100 ? PAD2[n] : String(n);
 }
 
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 export function pad6(n: number): string {
-  const s = String(n);
-  return s.length >= 6 ? s : '000000'.slice(s.length) + s;
+  return n < 1000000 && n >= 0 ? PAD3[Math.floor(n / 1000)] + PAD3[n % 1000] : String(n);
 }
 
 export function pad9(n: number): string {

@@ -50,6 +50,9 @@ export class TextOut {
   private tzCacheStart = 1;
   private tzCacheEnd = 0;
   private tzOffset = 0;
+  /** The formatted "HH:MM:SS." (or date and time) of the last second printed: consecutive packets share it. */
+  private clockSec = NaN;
+  private clockText = '';
 
   constructor(readonly opts: TextOptions) {}
 
@@ -122,14 +125,18 @@ export class TextOut {
       this.s += (neg ? '-' : ' ') + pad2(Math.floor(ds / 3600)) + ':' + pad2(Math.floor(ds / 60) % 60) + ':' + pad2(ds % 60) + '.' + df + ' ';
       return;
     }
-    const local = sec + this.utcOffset(sec);
-    const sod = ((local % 86400) + 86400) % 86400;
-    let out = pad2(Math.floor(sod / 3600)) + ':' + pad2(Math.floor(sod / 60) % 60) + ':' + pad2(sod % 60) + '.' + frac + ' ';
-    if (t === 4) {
-      const d = new Date((local - sod) * 1000);
-      out = d.getUTCFullYear() + '-' + pad2(d.getUTCMonth() + 1) + '-' + pad2(d.getUTCDate()) + ' ' + out;
+    if (sec !== this.clockSec) {
+      this.clockSec = sec;
+      const local = sec + this.utcOffset(sec);
+      const sod = ((local % 86400) + 86400) % 86400;
+      let clock = pad2(Math.floor(sod / 3600)) + ':' + pad2(Math.floor(sod / 60) % 60) + ':' + pad2(sod % 60) + '.';
+      if (t === 4) {
+        const d = new Date((local - sod) * 1000);
+        clock = d.getUTCFullYear() + '-' + pad2(d.getUTCMonth() + 1) + '-' + pad2(d.getUTCDate()) + ' ' + clock;
+      }
+      this.clockText = clock;
     }
-    this.s += out;
+    this.s += this.clockText + frac + ' ';
   }
 
   /** Seconds to add to UTC for local time (TZ honoured), cached per quarter hour. */

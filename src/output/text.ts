@@ -79,6 +79,11 @@ export class TextOut {
     this.s = '';
     this.linkHdrLen = 0;
     if (o.number) this.s += String(p.frame.number).padStart(5, ' ') + '  ';
+    const bad = invalidHeader(p.frame.capLen, p.frame.origLen);
+    if (bad !== null) {
+      this.s += bad;
+      return this.s;
+    }
     this.timestamp(p.frame.tsSec, p.frame.tsNsec);
     if (p.layers.length === 0) this.s += unsupportedLink(p.frame.linkType, p.frame.capLen);
     else this.printLayer(p, 0);
@@ -148,6 +153,20 @@ export class TextOut {
     this.tzOffset = -new Date(sec * 1000).getTimezoneOffset() * 60;
     return this.tzOffset;
   }
+}
+
+/** tcpdump's largest snapshot length: record lengths beyond it are not believed. */
+const MAXIMUM_SNAPLEN = 262144;
+
+/** tcpdump's sanity check of a record's lengths ("[Invalid header: caplen==0, len==0]"), or null. */
+function invalidHeader(capLen: number, len: number): string | null {
+  const why: string[] = [];
+  if (capLen === 0) why.push(' caplen==0');
+  if (len === 0) why.push(' len==0');
+  else if (len < capLen) why.push(` len(${len}) < caplen(${capLen})`);
+  if (capLen > MAXIMUM_SNAPLEN) why.push(` caplen(${capLen}) > ${MAXIMUM_SNAPLEN}`);
+  if (len > MAXIMUM_SNAPLEN) why.push(` len(${len}) > ${MAXIMUM_SNAPLEN}`);
+  return why.length ? '[Invalid header:' + why.join(',') + ']' : null;
 }
 
 /** What tcpdump says for a link type it has no printer for. */

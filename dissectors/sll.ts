@@ -20,6 +20,7 @@ export const SLL_PKTTYPE = { HOST: 0, BROADCAST: 1, MULTICAST: 2, OTHERHOST: 3, 
 export const SLL_P_802_3 = 0x0001;
 
 const PKTTYPE_NAMES = ['In', 'B', 'M', 'P', 'Out'];
+const ZERO_ADDR = new Uint8Array(SLL.ADDR_LEN);
 
 /** tcpdump's sll_pkttype_values: "In", "B", "M", "P", "Out", or "?". */
 export function pktTypeName(t: number): string {
@@ -36,8 +37,18 @@ export class CookedLayer extends Layer {
   haLen = 6;
   /** EtherType, or ETH_P_802_2 (4) / ETH_P_802_3 (1) for 802.x frames. */
   protocol = 0;
+  /** Where the 8-byte address field is in the header. */
+  protected addrOffset: number = SLL.ADDR;
+  /** The address field of a layer being built (srcAddr's setter); a decoded layer's is read from the packet. */
+  private builtAddr: Uint8Array | null = null;
+
   /** The 8 bytes of the address field (only haLen of them are meaningful). */
-  addr: Uint8Array = new Uint8Array(SLL.ADDR_LEN);
+  get addr(): Uint8Array {
+    if (this.builtAddr !== null) return this.builtAddr;
+    if (!this.buf) return ZERO_ADDR;
+    const o = this.off + this.addrOffset;
+    return this.buf.subarray(o, o + SLL.ADDR_LEN);
+  }
 
   /** The source address as "aa:bb:...": hex of the first haLen (<= 8) bytes. */
   get srcAddr(): string {
@@ -46,8 +57,9 @@ export class CookedLayer extends Layer {
   set srcAddr(s: string) {
     const parts = s ? s.split(':') : [];
     if (parts.length > SLL.ADDR_LEN) throw new Error(`link-layer address too long: ${s}`);
-    this.addr = new Uint8Array(SLL.ADDR_LEN);
-    for (let k = 0; k < parts.length; k++) this.addr[k] = parseInt(parts[k], 16);
+    const a = new Uint8Array(SLL.ADDR_LEN);
+    for (let k = 0; k < parts.length; k++) a[k] = parseInt(parts[k], 16);
+    this.builtAddr = a;
     this.haLen = parts.length;
   }
 
@@ -118,13 +130,6 @@ export function printCookedPayload(p: Packet, link: number, at: number, type: nu
   defaultPrint(out, p.payloadOf(p.layers[at]));
 }
 
-/** Encodes the fields both versions share into a fresh 8-byte address field. */
-function addrBytes(l: CookedLayer): Uint8Array {
-  const a = new Uint8Array(SLL.ADDR_LEN);
-  a.set(l.addr.subarray(0, SLL.ADDR_LEN));
-  return a;
-}
-
 /** The protocol field to encode: recomputed from the inner layer with fixLengths (LLC payloads get ETH_P_802_2). */
 export function cookedProtocol(l: CookedLayer, ctx: EncodeContext, payloadLen: number): number {
   if (!ctx.opts.fixLengths || !ctx.inner.length) return l.protocol;
@@ -142,7 +147,6 @@ export const sll: Dissector<SllLayer> = {
     l.pktType = v.u16(SLL.PKTTYPE);
     l.haType = v.u16(SLL.HATYPE);
     l.haLen = v.u16(SLL.HALEN);
-    l.addr = v.bytes(SLL.ADDR, SLL.ADDR_LEN);
     l.protocol = v.u16(SLL.PROTOCOL);
     l.hdrLen = SLL.HEADER_LEN;
     l.payloadLen = l.length - SLL.HEADER_LEN;
@@ -156,7 +160,7 @@ export const sll: Dissector<SllLayer> = {
     dv.setUint16(SLL.PKTTYPE, l.pktType);
     dv.setUint16(SLL.HATYPE, l.haType);
     dv.setUint16(SLL.HALEN, l.haLen);
-    out.set(addrBytes(l), SLL.ADDR);
+    out.set(l.addr, SLL.ADDR);
     dv.setUint16(SLL.PROTOCOL, cookedProtocol(l, ctx, payload.length));
     out.set(payload, SLL.HEADER_LEN);
     return out;

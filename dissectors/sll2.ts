@@ -10,7 +10,7 @@ import { macAt } from '../src/output/format.js';
 import { lengthFramed } from './ethernet.js';
 import { MAX_ETHERNET_LENGTH, hex4 } from './ethertypes.js';
 import {
-  CookedLayer, SLL, cookedAddrText, cookedProtocol, cookedProtocolText, pktTypeName, printCookedPayload, setCookedNext,
+  CookedLayer, cookedAddrText, cookedProtocol, cookedProtocolText, pktTypeName, printCookedPayload, setCookedNext,
 } from './sll.js';
 
 /** Field offsets, shared by decode and encode. */
@@ -23,6 +23,7 @@ export class Sll2Layer extends CookedLayer {
   ifIndex = 1;
   /** Must be zero. */
   reserved = 0;
+  protected override addrOffset: number = SLL2.ADDR;
 
   /** sll2_print's text: interface index, address, protocol and length. */
   override headerText(length: number, out: TextOut): string {
@@ -63,7 +64,6 @@ export const sll2: Dissector<Sll2Layer> = {
     l.haType = v.u16(SLL2.HATYPE);
     l.pktType = v.u8(SLL2.PKTTYPE);
     l.haLen = v.u8(SLL2.HALEN);
-    l.addr = v.bytes(SLL2.ADDR, SLL.ADDR_LEN);
     l.hdrLen = SLL2.HEADER_LEN;
     l.payloadLen = l.length - SLL2.HEADER_LEN;
     setCookedNext(l);
@@ -79,7 +79,7 @@ export const sll2: Dissector<Sll2Layer> = {
     dv.setUint16(SLL2.HATYPE, l.haType);
     out[SLL2.PKTTYPE] = l.pktType;
     out[SLL2.HALEN] = l.haLen;
-    out.set(l.addr.subarray(0, SLL.ADDR_LEN), SLL2.ADDR);
+    out.set(l.addr, SLL2.ADDR);
     out.set(payload, SLL2.HEADER_LEN);
     return out;
   },

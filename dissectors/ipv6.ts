@@ -1,0 +1,913 @@
+/**
+ * IPv6 (RFC 8200) and the headers that chain from it: hop-by-hop and destination options,
+ * routing (types 0, 2 and 4/SRH), fragment, and AH (RFC 4302) and ESP (RFC 4303), which IPv4
+ * shares. One layer per header, each bound by its protocol number in Table.IpProto, so a chain
+ * such as IPv6 > HBH > routing > fragment > UDP decodes as five layers.
+ * Extension-header layers are not NetworkLayers: transport printers find the IP layer below them
+ * (udp.ts networkIndex) and print bare ports when it is not directly below, as tcpdump does; the
+ * fragment layer's `fragment` flag is tcpdump's `fragmented` (no transport checksum).
+ * tcpdump: print-ip6.c, print-ip6opts.c, print-rt6.c, print-frag6.c, print-ah.c, print-esp.c,
+ * print-ip-demux.c; tshark fields: ipv6.*, ah.*, esp.*.
+ */
+import { bind, keyOf, Layer, Table, type Dissector, type EncodeContext, type FieldValue, type Packet } from '../src/core/dissector.js';
+import type { ByteView } from '../src/core/view.js';
+import { sumWords } from '../src/core/checksum.js';
+import type { TextOut } from '../src/output/text.js';
+import { hex2, ipv6At } from '../src/output/format.js';
+import { ipProtoName, protoKeyword, type NetworkLayer } from './ipproto.js';
+import { abandon } from './ipv4.js';
+
+/** IP protocol numbers this file deals in. */
+export const IPPROTO = {
+  HOPOPTS: 0, ICMP: 1, IGMP: 2, IPV4: 4, TCP: 6, UDP: 17, DCCP: 33, IPV6: 41, ROUTING: 43, FRAGMENT: 44,
+  ESP: 50, AH: 51, ICMPV6: 58, NONE: 59, DSTOPTS: 60, MOBILITY_OLD: 62, ND: 77, SCTP: 132, MOBILITY: 135,
+  ETHERNET: 143,
+} as const;
+
+/** IPv6 header field offsets, shared by decode and encode. */
+export const IP6 = { VTF: 0, PLEN: 4, NXT: 6, HLIM: 7, SRC: 8, DST: 24, HEADER_LEN: 40 } as const;
+/** Hop-by-hop and destination options headers. */
+export const IP6_OPTS = { NXT: 0, LEN: 1, OPTIONS: 2 } as const;
+/** Routing header; types 0 and 2 carry addresses from byte 8, type 4 (SRH) has last-entry/flags/tag first. */
+export const IP6_RT = { NXT: 0, LEN: 1, TYPE: 2, SEGLEFT: 3, RESERVED: 4, LAST_ENTRY: 4, FLAGS: 5, TAG: 6, ADDRS: 8 } as const;
+/** Fragment header. */
+export const IP6_FRAG = { NXT: 0, RESERVED: 1, OFFLG: 2, IDENT: 4, HEADER_LEN: 8 } as const;
+export const IP6F_OFF_MASK = 0xfff8;
+export const IP6F_MORE_FRAG = 0x0001;
+/** Authentication header (its length field counts 32-bit words minus 2). */
+export const AH = { NXT: 0, LEN: 1, RESERVED: 2, SPI: 4, SEQ: 8, ICV: 12 } as const;
+/** ESP: only SPI and sequence number are readable without the keys. */
+export const ESP = { SPI: 0, SEQ: 4, HEADER_LEN: 8 } as const;
+
+/** Hop-by-hop / destination option types tcpdump knows. */
+const IP6OPT = { PAD1: 0, PADN: 1, JUMBO: 0xc2, ROUTER_ALERT: 0x05, HOME_ADDRESS: 0xc9 } as const;
+
+export class Ipv6Layer extends Layer implements NetworkLayer {
+  readonly ipVersion = 6;
+  version = 6;
+  /** Traffic class (8 bits) and flow label (20 bits). */
+  tclass = 0;
+  flow = 0;
+  /** Payload length field; 0 with a jumbo payload. */
+  plen = 0;
+  nxt = 0;
+  hlim = 64;
+  /** End of the bytes this layer's view could read (captured and within the enclosing layer). */
+  capEnd = 0;
+  /** The valid Jumbo Payload length a hop-by-hop header gave (payload length 0), or -1. */
+  jumbo = -1;
+  /** Absolute offset of the final destination a routing header names (pseudo-header checksums), or -1. */
+  finalDstOff = -1;
+
+  /** Addresses are read from the packet when printed. */
+  get src(): string { return ipv6At(this.buf, this.off + IP6.SRC); }
+  get dst(): string { return ipv6At(this.buf, this.off + IP6.DST); }
+  set src(a: string) { this.own().set(parseIpv6(a), this.off + IP6.SRC); }
+  set dst(a: string) { this.own().set(parseIpv6(a), this.off + IP6.DST); }
+  get srcAddr(): string { return this.src; }
+  get dstAddr(): string { return this.dst; }
+
+  pseudoHeaderSum(proto: number, length: number): number {
+    const s = this.off + IP6.SRC;
+    const d = this.finalDstOff >= 0 ? this.finalDstOff : this.off + IP6.DST;
+    return sumWords(this.buf, d, d + 16, sumWords(this.buf, s, s + 16)) + Math.floor(length / 0x10000) + (length & 0xffff) + proto;
+  }
+
+  /** A buffer of its own for layers built to encode (makeLayer): addresses live there. */
+  private own(): Uint8Array {
+    if (!this.buf) { this.buf = new Uint8Array(IP6.HEADER_LEN); this.off = 0; }
+    return this.buf;
+  }
+}
+
+/** What every header after the IPv6 header knows: the IPv6 layer it belongs to (null under IPv4). */
+export class Ipv6ChainLayer extends Layer {
+  ip: Ipv6Layer | null = null;
+  capEnd = 0;
+  /** The header is not where tcpdump's IPv6 header loop would read it (after AH, under IPv4): not decoded. */
+  outOfChain = false;
+  /** Bytes a jumbo payload length says are missing, printed before the payload ("truncated-ip6 - N bytes missing!"), or 0. */
+  jumboMissing = 0;
+}
+
+/** Hop-by-hop (protocol 0) or destination (60) options. */
+export class Ipv6OptionsLayer extends Ipv6ChainLayer {
+  nxt = 0;
+  /** Length field: 8-octet units beyond the first 8. */
+  len = 0;
+  /** Option bytes (type-length-value), raw. */
+  options: Uint8Array = new Uint8Array(6);
+}
+
+export class Ipv6RoutingLayer extends Ipv6ChainLayer {
+  nxt = 0;
+  len = 0;
+  type = 0;
+  segLeft = 0;
+  /** Type-specific bytes 4-7: reserved (types 0/2), last entry/flags/tag (type 4). */
+  data = 0;
+  /** The addresses (types 0, 2) or segments (4), as many as the length says and were captured. */
+  get addresses(): string[] {
+    const a: string[] = [];
+    const n = this.len >> 1;
+    for (let k = 0, o = this.off + IP6_RT.ADDRS; k < n && o + 16 <= this.capEnd; k++, o += 16) a.push(ipv6At(this.buf, o));
+    return a;
+  }
+}
+
+/** Fragment header. The fields src/ip reassembly needs are named for it. */
+export class Ipv6FragmentLayer extends Ipv6ChainLayer {
+  /** UDP/TCP printers skip checksums below a fragment header (tcpdump's `fragmented`). */
+  readonly fragment = true;
+  /** Next header of the reassembled datagram's fragmentable part. */
+  nxt = 0;
+  reserved = 0;
+  /** Offset word: offset in 8-octet units << 3, two reserved bits, M flag. */
+  offlg = 0;
+  identification = 0;
+  /** Offset of this fragment's data in the original datagram, in bytes. */
+  get fragOffset(): number { return this.offlg & IP6F_OFF_MASK; }
+  get moreFragments(): boolean { return (this.offlg & IP6F_MORE_FRAG) !== 0; }
+  /** Absolute offset where this fragment's data (the fragmentable part) starts. */
+  get fragmentableStart(): number { return this.off + IP6_FRAG.HEADER_LEN; }
+  /** Absolute offset of the next-header byte that names this fragment header (to rewrite when reassembling). */
+  nextHeaderFieldOff = -1;
+  /** Bytes of fragment data this header's datagram claims (what follows it up to the payload length). */
+  get fragmentLength(): number { return this.payloadLen; }
+}
+
+export class AhLayer extends Ipv6ChainLayer {
+  nxt = 0;
+  /** Length field: 32-bit words minus 2. */
+  len = 0;
+  reserved = 0;
+  spi = 0;
+  seq = 0;
+  get icv(): string { return hexBytes(this.buf, this.off + AH.ICV, Math.min(this.off + this.hdrLen, this.capEnd)); }
+}
+
+export class EspLayer extends Ipv6ChainLayer {
+  spi = 0;
+  seq = 0;
+}
+
+function chainLayerOf(p: Packet): { below: Layer | null; ip: Ipv6Layer | null } {
+  const below = p.layers.length >= 2 ? p.layers[p.layers.length - 2] : null;
+  if (below instanceof Ipv6Layer) return { below, ip: below };
+  if (below instanceof Ipv6ChainLayer) return { below, ip: below.ip };
+  return { below, ip: null };
+}
+
+/** True for the headers tcpdump's IPv6 header loop walks (the IPv6 header itself and 0/43/44/60). */
+function inHeaderLoop(l: Layer | null): boolean {
+  return l instanceof Ipv6Layer || l instanceof Ipv6OptionsLayer || l instanceof Ipv6RoutingLayer || l instanceof Ipv6FragmentLayer;
+}
+
+/** Protocols tcpdump's IPv6 header loop treats as extension headers rather than payload. */
+function isExtension(nh: number): boolean {
+  return nh === IPPROTO.HOPOPTS || nh === IPPROTO.ROUTING || nh === IPPROTO.FRAGMENT || nh === IPPROTO.DSTOPTS ||
+    nh === IPPROTO.MOBILITY || nh === IPPROTO.MOBILITY_OLD;
+}
+
+/**
+ * Sets the length an extension header hands on. Headers before the payload leave the IPv6
+ * payload length as it is; the last one applies a jumbo length (payload length 0), as
+ * tcpdump does when it reaches the payload.
+ */
+function handOn(l: Ipv6OptionsLayer | Ipv6RoutingLayer | Ipv6FragmentLayer, nxt: number, v: ByteView): void {
+  l.payloadLen = l.length - l.hdrLen;
+  const ip = l.ip;
+  if (l.off + l.hdrLen >= v.end) return; // nothing captured after it: tcpdump's header loop ends here
+  if (ip !== null && ip.plen === 0 && !isExtension(nxt)) {
+    if (ip.jumbo < 0) { l.invalid = 'no jumbo payload'; return; }
+    const total = l.off + l.hdrLen - ip.off;
+    const len = ip.jumbo + IP6.HEADER_LEN;
+    if (len < total) { l.invalid = 'jumbo shorter than headers'; return; }
+    if (ip.length < len) l.jumboMissing = len - ip.length;
+    l.payloadLen = len - total;
+  }
+  l.nextTable = Table.IpProto;
+  l.nextKey = nxt;
+}
+
+export const ipv6: Dissector<Ipv6Layer> = {
+  name: 'ipv6',
+  protocols: 'ipv6',
+  create: () => new Ipv6Layer(),
+
+  decode(l, v, p) {
+    l.capEnd = v.end;
+    v.check(0, IP6.HEADER_LEN);
+    const w = v.u32(IP6.VTF);
+    l.version = w >>> 28;
+    l.tclass = (w >>> 20) & 0xff;
+    l.flow = w & 0xfffff;
+    l.plen = v.u16(IP6.PLEN);
+    l.nxt = v.u8(IP6.NXT);
+    l.hlim = v.u8(IP6.HLIM);
+    l.hdrLen = IP6.HEADER_LEN;
+    if (l.length < IP6.HEADER_LEN) { l.invalid = 'length'; return; }
+    if (l.version !== 6) { l.invalid = 'version'; return; }
+    if (l.plen !== 0) {
+      l.payloadLen = l.plen;
+    } else {
+      // Payload length 0: a jumbogram if a hop-by-hop option says so; until then, the whole frame.
+      l.payloadLen = isExtension(l.nxt) ? l.length : 0;
+    }
+    l.nextTable = Table.IpProto;
+    l.nextKey = l.nxt;
+  },
+
+  encode(l, payload, ctx: EncodeContext) {
+    const out = new Uint8Array(IP6.HEADER_LEN + payload.length);
+    const nxt = ctx.opts.fixLengths && ctx.inner.length ? keyOf(ctx.inner[0].dissector, Table.IpProto) ?? l.nxt : l.nxt;
+    const plen = ctx.opts.fixLengths ? (payload.length > 0xffff ? 0 : payload.length) : l.plen;
+    const w = ((6 << 28) | (l.tclass << 20) | l.flow) >>> 0;
+    out[0] = w >>> 24; out[1] = (w >>> 16) & 0xff; out[2] = (w >>> 8) & 0xff; out[3] = w & 0xff;
+    out[IP6.PLEN] = plen >> 8; out[IP6.PLEN + 1] = plen & 0xff;
+    out[IP6.NXT] = nxt;
+    out[IP6.HLIM] = l.hlim;
+    if (l.buf) out.set(l.buf.subarray(l.off + IP6.SRC, l.off + IP6.DST + 16), IP6.SRC);
+    out.set(payload, IP6.HEADER_LEN);
+    return out;
+  },
+
+  print(p: Packet, i: number, out: TextOut) {
+    const l = p.layers[i] as Ipv6Layer;
+    const o = out.opts;
+    if (l.hdrLen === 0) { out.trunc('ip6'); return; }
+    if (l.invalid === 'length') { out.s += 'truncated-ip6 ' + l.length; return; }
+    if (!o.e) out.s += 'IP6 ';
+    if (l.invalid === 'version') { out.s += 'version error: ' + l.version + ' != 6'; return; }
+    if (l.plen !== 0 && l.plen + IP6.HEADER_LEN > l.length) out.s += 'truncated-ip6 - ' + (l.plen + IP6.HEADER_LEN - l.length) + ' bytes missing!';
+    if (o.v) {
+      out.s += '(';
+      if (l.tclass) out.s += 'class 0x' + hex2(l.tclass) + ', ';
+      if (l.flow) out.s += 'flowlabel 0x' + hexPad(l.flow, 5) + ', ';
+      out.s += 'hlim ' + l.hlim + ', next-header ' + ipProtoName(l.nxt) + ' (' + l.nxt + ') payload length: ' + l.plen + ') ';
+    }
+    const nh = l.nxt;
+    if (nh !== IPPROTO.TCP && nh !== IPPROTO.UDP && nh !== IPPROTO.DCCP && nh !== IPPROTO.SCTP) out.s += l.src + ' > ' + l.dst + ': ';
+    printNext(p, i, 6, nh, l.payloadLen, out);
+  },
+
+  fields: {
+    'ipv6.version': (l) => (l.hdrLen ? l.version : undefined),
+    'ipv6.tclass': (l) => (l.hdrLen ? '0x' + hexPad(l.tclass, 8) : undefined),
+    'ipv6.tclass.dscp': (l) => (l.hdrLen ? l.tclass >> 2 : undefined),
+    'ipv6.tclass.ecn': (l) => (l.hdrLen ? l.tclass & 3 : undefined),
+    'ipv6.flow': (l) => (l.hdrLen ? '0x' + hexPad(l.flow, 6) : undefined),
+    'ipv6.plen': (l) => (l.hdrLen ? l.plen : undefined),
+    'ipv6.nxt': (l) => (l.hdrLen ? l.nxt : undefined),
+    'ipv6.hlim': (l) => (l.hdrLen ? l.hlim : undefined),
+    'ipv6.src': (l) => (l.hdrLen ? l.src : undefined),
+    'ipv6.dst': (l) => (l.hdrLen ? l.dst : undefined),
+    'ipv6.addr': (l) => (l.hdrLen ? [l.src, l.dst] : undefined),
+    'ipv6.src_host': (l) => (l.hdrLen ? l.src : undefined),
+    'ipv6.dst_host': (l) => (l.hdrLen ? l.dst : undefined),
+    'ipv6.host': (l) => (l.hdrLen ? [l.src, l.dst] : undefined),
+  },
+
+  json(l) {
+    if (l.hdrLen === 0) return {};
+    const j: Record<string, unknown> = {
+      version: l.version, tclass: l.tclass, flow: l.flow, plen: l.plen, nxt: l.nxt, hlim: l.hlim, src: l.src, dst: l.dst,
+    };
+    if (l.jumbo >= 0) j.jumbo = l.jumbo;
+    return j;
+  },
+};
+
+/**
+ * Continues after header i (IP version ver) whose next header is nh and whose payload is
+ * `length` bytes: the next layer's printer, or what tcpdump's ip_demux_print says when there is none.
+ */
+function printNext(p: Packet, i: number, ver: number, nh: number, length: number, out: TextOut): void {
+  if (ver === 6 ? nh === IPPROTO.ICMP || nh === IPPROTO.IGMP : nh === IPPROTO.ICMPV6 || nh === IPPROTO.ETHERNET) {
+    out.s += '[' + ipProtoName(nh) + ' requires IPv' + (ver === 6 ? 4 : 6) + '] (invalid)';
+    return;
+  }
+  if (i + 1 < p.layers.length) { out.printLayer(p, i + 1); return; }
+  printUnknownPayload(nh, length, out);
+}
+
+/** ip_demux_print's words for a protocol with no printer. */
+function printUnknownPayload(nh: number, length: number, out: TextOut): void {
+  if (nh === IPPROTO.NONE) { out.s += 'no next header'; return; }
+  if (nh === IPPROTO.ND) { out.s += ' nd ' + length; return; }
+  const name = out.opts.n ? null : protoKeyword(nh);
+  out.s += (name === null ? ' ip-proto-' + nh : ' ' + name) + ' ' + length;
+}
+
+/** Decode for a header found outside the IPv6 header chain (e.g. protocol 0 under IPv4): nothing to read. */
+function outOfChain(l: Ipv6ChainLayer): boolean {
+  if (l.ip !== null && !l.outOfChain) return false;
+  l.outOfChain = true;
+  l.payloadLen = l.length;
+  return true;
+}
+
+function startChain(l: Ipv6ChainLayer, v: ByteView, p: Packet): void {
+  l.capEnd = v.end;
+  const c = chainLayerOf(p);
+  l.ip = c.ip;
+  l.outOfChain = !inHeaderLoop(c.below);
+}
+
+/** How a header outside the IPv6 header chain prints: as ip_demux_print would print its protocol. */
+function printOutOfChain(key: number, l: Layer, out: TextOut): void {
+  printUnknownPayload(key, l.length, out);
+}
+
+function decodeOptions(l: Ipv6OptionsLayer, v: ByteView, p: Packet, hbh: boolean): void {
+  startChain(l, v, p);
+  if (outOfChain(l)) return;
+  const below = p.layers[p.layers.length - 2];
+  if (hbh && below !== l.ip) {
+    l.invalid = hasHbh(p) ? 'hbh repeated' : 'hbh not first';
+    return;
+  }
+  l.nxt = v.u8(IP6_OPTS.NXT);
+  l.len = v.u8(IP6_OPTS.LEN);
+  const n = (l.len + 1) << 3;
+  l.options = v.bytes(IP6_OPTS.OPTIONS, n - IP6_OPTS.OPTIONS);
+  l.hdrLen = n;
+  const ip = l.ip!;
+  if (hbh) {
+    const j = scanOptions(l.options, true, ip.plen);
+    if (j.end === OptEnd.Bad) l.invalid = 'options';
+    if (j.jumbo >= 0) ip.jumbo = j.jumbo;
+    if (ip.plen === 0 && ip.jumbo < 0) { l.invalid = 'no jumbo payload'; return; }
+    if (l.invalid) return;
+  }
+  handOn(l, l.nxt, v);
+}
+
+function hasHbh(p: Packet): boolean {
+  for (let k = p.layers.length - 2; k >= 0 && p.layers[k] instanceof Ipv6ChainLayer; k--) {
+    if (p.layers[k].dissector === hopByHop) return true;
+  }
+  return false;
+}
+
+const enum OptEnd { Ok, Bad }
+
+/**
+ * Walks options as tcpdump's ip6_opt_process does without printing: whether they parse, and the
+ * valid jumbo length (hop-by-hop, payload length 0, at least 65536) if one is there.
+ */
+function scanOptions(opts: Uint8Array, hbh: boolean, plen: number): { end: OptEnd; jumbo: number } {
+  let jumbo = -1;
+  let seenJumbo = false;
+  const len = opts.length;
+  for (let i = 0; i < len; ) {
+    const t = opts[i];
+    if (t === IP6OPT.PAD1) { i++; continue; }
+    if (i + 1 >= len) return { end: OptEnd.Bad, jumbo };
+    const optlen = opts[i + 1] + 2;
+    if (i + optlen > len) return { end: OptEnd.Bad, jumbo };
+    if (t === IP6OPT.ROUTER_ALERT && (len - i < 4 || optlen !== 4)) return { end: OptEnd.Bad, jumbo };
+    if (t === IP6OPT.JUMBO) {
+      if (len - i < 6 || optlen !== 6) return { end: OptEnd.Bad, jumbo };
+      if (!seenJumbo) {
+        seenJumbo = true;
+        const j = ((opts[i + 2] << 24) | (opts[i + 3] << 16) | (opts[i + 4] << 8) | opts[i + 5]) >>> 0;
+        if (hbh && plen === 0 && j >= 65536) jumbo = j;
+      }
+    }
+    if (t === IP6OPT.HOME_ADDRESS && (len - i < 18 || optlen < 18)) return { end: OptEnd.Bad, jumbo };
+    i += optlen;
+  }
+  return { end: OptEnd.Ok, jumbo };
+}
+
+/**
+ * tcpdump's ip6_opt_process text: options at -v, error notes always. Returns false where tcpdump
+ * gives up on the header ("[|hbhopt]").
+ */
+function printOptions(opts: Uint8Array, hbh: boolean, plen: number, out: TextOut): boolean {
+  const v = out.opts.v > 0;
+  const len = opts.length;
+  if (len === 0) return true;
+  let seenJumbo = false;
+  let jumboOk = plen === 0;
+  for (let i = 0; i < len; ) {
+    const t = opts[i];
+    let optlen = 1;
+    if (t !== IP6OPT.PAD1) {
+      if (i + 1 >= len) return false;
+      optlen = opts[i + 1] + 2;
+    }
+    if (i + optlen > len) return false;
+    switch (t) {
+      case IP6OPT.PAD1:
+        if (v) out.s += '(pad1)';
+        break;
+      case IP6OPT.PADN:
+        if (v) out.s += '(padn)';
+        break;
+      case IP6OPT.ROUTER_ALERT:
+        if (len - i < 4) { out.s += '(rtalert: trunc)'; return false; }
+        if (opts[i + 1] !== 2) { out.s += '(rtalert: invalid len ' + opts[i + 1] + ')'; return false; }
+        if (v) out.s += '(rtalert: 0x' + hexPad((opts[i + 2] << 8) | opts[i + 3], 4) + ') ';
+        break;
+      case IP6OPT.JUMBO: {
+        if (len - i < 6) { out.s += '(jumbo: trunc)'; return false; }
+        if (opts[i + 1] !== 4) { out.s += '(jumbo: invalid len ' + opts[i + 1] + ')'; return false; }
+        const j = ((opts[i + 2] << 24) | (opts[i + 3] << 16) | (opts[i + 4] << 8) | opts[i + 5]) >>> 0;
+        if (seenJumbo) { if (v) out.s += '(jumbo: ' + j + ' - already seen) '; break; }
+        seenJumbo = true;
+        if (!hbh) { if (v) out.s += '(jumbo: ' + j + ' - not a hop-by-hop option) '; }
+        else if (!jumboOk) { if (v) out.s += '(jumbo: ' + j + ' - payload len != 0) '; }
+        else if (j < 65536) { if (v) out.s += '(jumbo: ' + j + ' - < 65536) '; }
+        else {
+          jumboOk = false; // the payload length is now the jumbo length
+          if (v) out.s += '(jumbo: ' + j + ') ';
+        }
+        break;
+      }
+      case IP6OPT.HOME_ADDRESS:
+        if (len - i < 18) { out.s += '(homeaddr: trunc)'; return false; }
+        if (opts[i + 1] < 16) { out.s += '(homeaddr: invalid len ' + opts[i + 1] + ')'; return false; }
+        if (v) {
+          out.s += '(homeaddr: ' + ipv6At(opts, i + 2);
+          if (opts[i + 1] > 16 && !printSubOptions(opts, i + 18, i + optlen, out)) return false;
+          out.s += ')';
+        }
+        break;
+      default:
+        if (v) out.s += '(opt_type 0x' + hex2(t) + ': len=' + opts[i + 1] + ')';
+    }
+    i += optlen;
+  }
+  if (v) out.s += ' ';
+  return true;
+}
+
+/** ip6_sopt_print: the sub-options of a home address option. */
+function printSubOptions(b: Uint8Array, start: number, end: number, out: TextOut): boolean {
+  const len = end - start;
+  for (let i = 0; i < len; ) {
+    const t = b[start + i];
+    let optlen = 1;
+    if (t !== IP6OPT.PAD1) {
+      if (i + 1 >= len) return false;
+      optlen = b[start + i + 1] + 2;
+    }
+    if (i + optlen > len) return false;
+    if (t === IP6OPT.PAD1) out.s += ', pad1';
+    else if (t === IP6OPT.PADN) out.s += ', padn';
+    else out.s += ', sopt_type 0x' + hex2(t) + ': len=' + b[start + i + 1];
+    i += optlen;
+  }
+  return true;
+}
+
+/** Prints a hop-by-hop or destination options header and what follows it. */
+function printOptionsHeader(p: Packet, i: number, out: TextOut, hbh: boolean): void {
+  const l = p.layers[i] as Ipv6OptionsLayer;
+  if (l.outOfChain) { printOutOfChain(hbh ? IPPROTO.HOPOPTS : IPPROTO.DSTOPTS, l, out); return; }
+  if (l.invalid === 'hbh repeated') { out.s += '[The Hop-by-Hop Options header was already found] (invalid)'; return; }
+  if (l.invalid === 'hbh not first') { out.s += "[The Hop-by-Hop Options header don't follow the IPv6 header] (invalid)"; return; }
+  const ip = l.ip!;
+  const noJumbo = hbh && ip.plen === 0 && ip.jumbo < 0;
+  if (l.truncated) {
+    // The length byte is a GET (abandoning the packet); the header's extent a TCHECK.
+    if (l.off + IP6_OPTS.LEN >= l.capEnd) { abandon(out, hbh ? 'hbhopt' : 'dstopt'); return; }
+    out.trunc(hbh ? 'hbhopt' : 'dstopt');
+    if (noJumbo) out.s += '[No valid Jumbo Payload Hop-by-Hop option found] (invalid)';
+    return;
+  }
+  out.s += hbh ? 'HBH ' : 'DSTOPT ';
+  if (hbh || out.opts.v) {
+    if (!printOptions(l.options, hbh, ip.plen, out)) {
+      out.trunc(hbh ? 'hbhopt' : 'dstopt');
+      if (noJumbo) out.s += '[No valid Jumbo Payload Hop-by-Hop option found] (invalid)';
+      return;
+    }
+  }
+  if (noJumbo) { out.s += '[No valid Jumbo Payload Hop-by-Hop option found] (invalid)'; return; }
+  printAfterExtension(p, i, l, l.nxt, out);
+}
+
+/** After an extension header: the payload, unless tcpdump's header loop stops or finds the lengths wrong. */
+function printAfterExtension(p: Packet, i: number, l: Ipv6OptionsLayer | Ipv6RoutingLayer | Ipv6FragmentLayer, nxt: number, out: TextOut): void {
+  if (l.off + l.hdrLen >= l.capEnd) return;
+  if (l.invalid === 'no jumbo payload' || l.invalid === 'jumbo shorter than headers') { out.trunc('ip6'); return; }
+  if (l.jumboMissing) out.s += 'truncated-ip6 - ' + l.jumboMissing + ' bytes missing!';
+  printNext(p, i, 6, nxt, l.payloadLen, out);
+}
+
+export const hopByHop: Dissector<Ipv6OptionsLayer> = {
+  name: 'ipv6.hopopts',
+  protocols: 'ipv6.hopopts',
+  create: () => new Ipv6OptionsLayer(),
+  decode: (l, v, p) => decodeOptions(l, v, p, true),
+  encode: (l, payload, ctx) => encodeOptions(l, payload, ctx),
+  print: (p, i, out) => printOptionsHeader(p, i, out, true),
+  fields: optionFields('hopopts'),
+  json: optionsJson,
+};
+
+export const destinationOptions: Dissector<Ipv6OptionsLayer> = {
+  name: 'ipv6.dstopts',
+  protocols: 'ipv6.dstopts',
+  create: () => new Ipv6OptionsLayer(),
+  decode: (l, v, p) => decodeOptions(l, v, p, false),
+  encode: (l, payload, ctx) => encodeOptions(l, payload, ctx),
+  print: (p, i, out) => printOptionsHeader(p, i, out, false),
+  fields: optionFields('dstopts'),
+  json: optionsJson,
+};
+
+function encodeOptions(l: Ipv6OptionsLayer, payload: Uint8Array, ctx: EncodeContext): Uint8Array {
+  const n = IP6_OPTS.OPTIONS + l.options.length;
+  const hl = (n + 7) & ~7;
+  const out = new Uint8Array(hl + payload.length);
+  out[IP6_OPTS.NXT] = nextKey(l.nxt, ctx);
+  out[IP6_OPTS.LEN] = ctx.opts.fixLengths ? (hl >> 3) - 1 : l.len;
+  out.set(l.options, IP6_OPTS.OPTIONS);
+  // Padding to the 8-octet boundary: one Pad1 or a PadN.
+  if (hl - n === 1) out[n] = IP6OPT.PAD1;
+  else if (hl > n) { out[n] = IP6OPT.PADN; out[n + 1] = hl - n - 2; }
+  out.set(payload, hl);
+  return out;
+}
+
+function nextKey(own: number, ctx: EncodeContext): number {
+  return ctx.opts.fixLengths && ctx.inner.length ? keyOf(ctx.inner[0].dissector, Table.IpProto) ?? own : own;
+}
+
+/** Options in order as [type, length, value offset in l.options] triples (fields and JSON; not the hot path). */
+function optionList(l: Ipv6OptionsLayer): Array<[number, number, number]> {
+  const a: Array<[number, number, number]> = [];
+  const o = l.options;
+  for (let i = 0; i < o.length; ) {
+    if (o[i] === IP6OPT.PAD1) { a.push([0, -1, i + 1]); i++; continue; }
+    if (i + 1 >= o.length) break;
+    a.push([o[i], o[i + 1], i + 2]);
+    i += o[i + 1] + 2;
+  }
+  return a;
+}
+
+function optionFields(kind: 'hopopts' | 'dstopts'): Record<string, (l: Ipv6OptionsLayer) => FieldValue> {
+  const has = (l: Ipv6OptionsLayer) => l.hdrLen > 0;
+  // tshark lists options other than Pad1 under ipv6.opt.*.
+  const opts = (l: Ipv6OptionsLayer) => optionList(l).filter((t) => t[1] >= 0);
+  return {
+    ['ipv6.' + kind + '.nxt']: (l) => (has(l) ? l.nxt : undefined),
+    ['ipv6.' + kind + '.len']: (l) => (has(l) ? l.len : undefined),
+    ['ipv6.' + kind + '.len_oct']: (l) => (has(l) ? (l.len + 1) << 3 : undefined),
+    'ipv6.opt.type': (l) => (has(l) ? opts(l).map((t) => '0x' + hex2(t[0])) : undefined),
+    'ipv6.opt.length': (l) => (has(l) ? opts(l).map((t) => t[1]) : undefined),
+    'ipv6.opt.router_alert': (l) => (has(l) ? opts(l).filter((t) => t[0] === IP6OPT.ROUTER_ALERT && t[1] === 2)
+      .map((t) => (l.options[t[2]] << 8) | l.options[t[2] + 1]) : undefined),
+    'ipv6.opt.jumbo': (l) => (has(l) ? opts(l).filter((t) => t[0] === IP6OPT.JUMBO && t[1] === 4)
+      .map((t) => ((l.options[t[2]] << 24) | (l.options[t[2] + 1] << 16) | (l.options[t[2] + 2] << 8) | l.options[t[2] + 3]) >>> 0) : undefined),
+  };
+}
+
+function optionsJson(l: Ipv6OptionsLayer): Record<string, unknown> {
+  if (l.hdrLen === 0) return l.invalid ? { invalid: l.invalid } : {};
+  return {
+    nxt: l.nxt, len: l.len,
+    options: optionList(l).map((t) => ({ type: t[0], length: Math.max(t[1], 0), value: hexBytes(l.options, t[2], t[2] + Math.max(t[1], 0)) })),
+  };
+}
+
+export const routing: Dissector<Ipv6RoutingLayer> = {
+  name: 'ipv6.routing',
+  protocols: 'ipv6.routing',
+  create: () => new Ipv6RoutingLayer(),
+
+  decode(l, v, p) {
+    startChain(l, v, p);
+    if (outOfChain(l)) return;
+    l.nxt = v.u8(IP6_RT.NXT);
+    l.len = v.u8(IP6_RT.LEN);
+    l.type = v.u8(IP6_RT.TYPE);
+    l.segLeft = v.u8(IP6_RT.SEGLEFT);
+    if (l.type !== 0 && l.type !== 2 && l.type !== 4) { l.invalid = 'unknown type'; return; }
+    l.data = v.u32(IP6_RT.RESERVED);
+    if (l.len % 2 === 1) { l.invalid = 'length'; return; }
+    const n = (l.len + 1) << 3;
+    v.check(0, n);
+    l.hdrLen = n;
+    // The pseudo-header's destination (RFC 8200 8.1): the last address, or SRH segment 0. Only the
+    // first routing header counts, and only before AH/ESP (tcpdump's ip6_finddst).
+    const ip = l.ip!;
+    if (ip.finalDstOff < 0 && l.len > 0) ip.finalDstOff = l.off + IP6_RT.ADDRS + (l.type === 4 ? 0 : ((l.len >> 1) - 1) * 16);
+    handOn(l, l.nxt, v);
+  },
+
+  encode(l, payload, ctx) {
+    const addrs = l.buf ? l.buf.subarray(l.off + IP6_RT.ADDRS, l.off + IP6_RT.ADDRS + (l.len >> 1) * 16) : new Uint8Array(0);
+    const hl = IP6_RT.ADDRS + addrs.length;
+    const out = new Uint8Array(hl + payload.length);
+    out[IP6_RT.NXT] = nextKey(l.nxt, ctx);
+    out[IP6_RT.LEN] = ctx.opts.fixLengths ? (hl >> 3) - 1 : l.len;
+    out[IP6_RT.TYPE] = l.type;
+    out[IP6_RT.SEGLEFT] = l.segLeft;
+    new DataView(out.buffer).setUint32(IP6_RT.RESERVED, l.data);
+    out.set(addrs, IP6_RT.ADDRS);
+    out.set(payload, hl);
+    return out;
+  },
+
+  print(p: Packet, i: number, out: TextOut) {
+    const l = p.layers[i] as Ipv6RoutingLayer;
+    if (l.outOfChain) { printOutOfChain(IPPROTO.ROUTING, l, out); return; }
+    // rt6_print, reading as it goes: a read past the capture ends it with "[|rt6]".
+    const b = p.buf;
+    const end = l.capEnd;
+    const at = l.off;
+    out.s += 'RT6';
+    if (at + 2 > end) { abandon(out, 'rt6'); return; }
+    out.s += ' (len=' + l.len;
+    if (at + 3 > end) { abandon(out, 'rt6'); return; }
+    out.s += ', type=' + l.type;
+    if (l.type === 0) out.s += ' [Deprecated]';
+    if (at + 4 > end) { abandon(out, 'rt6'); return; }
+    out.s += ', segleft=' + l.segLeft;
+    if (l.type !== 0 && l.type !== 2 && l.type !== 4) { out.s += ' (unknown type) (invalid)'; return; }
+    if (l.type === 4) {
+      if (at + 5 > end) { abandon(out, 'rt6'); return; }
+      out.s += ', last-entry=' + b[at + IP6_RT.LAST_ENTRY];
+      if (at + 6 > end) { abandon(out, 'rt6'); return; }
+      const flags = b[at + IP6_RT.FLAGS];
+      if (flags || out.opts.v) out.s += ', flags=0x' + flags.toString(16);
+      if (at + 8 > end) { abandon(out, 'rt6'); return; }
+      out.s += ', tag=' + ((b[at + IP6_RT.TAG] << 8) | b[at + IP6_RT.TAG + 1]).toString(16);
+    } else {
+      if (at + 8 > end) { abandon(out, 'rt6'); return; }
+      if (l.data || out.opts.v) out.s += ', rsv=0x' + l.data.toString(16);
+    }
+    if (l.len % 2 === 1) { out.s += ' (invalid length ' + l.len + ') (invalid)'; return; }
+    const n = l.len >> 1;
+    for (let k = 0, o = at + IP6_RT.ADDRS; k < n; k++, o += 16) {
+      if (o + 16 > end) { abandon(out, 'rt6'); return; }
+      out.s += ', [' + k + ']' + ipv6At(b, o);
+    }
+    out.s += ') ';
+    printAfterExtension(p, i, l, l.nxt, out);
+  },
+
+  fields: {
+    'ipv6.routing.nxt': (l) => (l.hdrLen || l.invalid ? l.nxt : undefined),
+    'ipv6.routing.len': (l) => (l.hdrLen || l.invalid ? l.len : undefined),
+    'ipv6.routing.len_oct': (l) => (l.hdrLen || l.invalid ? (l.len + 1) << 3 : undefined),
+    'ipv6.routing.type': (l) => (l.hdrLen || l.invalid ? l.type : undefined),
+    'ipv6.routing.segleft': (l) => (l.hdrLen || l.invalid ? l.segLeft : undefined),
+    'ipv6.routing.src.addr': (l) => (l.hdrLen && l.type === 0 ? l.addresses : undefined),
+    'ipv6.routing.mipv6.home_address': (l) => (l.hdrLen && l.type === 2 ? l.addresses : undefined),
+    'ipv6.routing.srh.last_entry': (l) => (l.hdrLen && l.type === 4 ? l.data >>> 24 : undefined),
+    'ipv6.routing.srh.flags': (l) => (l.hdrLen && l.type === 4 ? '0x' + hex2((l.data >>> 16) & 0xff) : undefined),
+    'ipv6.routing.srh.tag': (l) => (l.hdrLen && l.type === 4 ? hexPad(l.data & 0xffff, 4) : undefined),
+    'ipv6.routing.srh.addr': (l) => (l.hdrLen && l.type === 4 ? l.addresses.slice(0, (l.data >>> 24) + 1) : undefined),
+  },
+
+  json(l) {
+    if (l.outOfChain) return {};
+    return { nxt: l.nxt, len: l.len, type: l.type, segLeft: l.segLeft, data: l.data, addresses: l.addresses };
+  },
+};
+
+export const fragment: Dissector<Ipv6FragmentLayer> = {
+  name: 'ipv6.fraghdr',
+  protocols: 'ipv6.fraghdr',
+  create: () => new Ipv6FragmentLayer(),
+
+  decode(l, v, p) {
+    startChain(l, v, p);
+    if (outOfChain(l)) return;
+    const below = p.layers[p.layers.length - 2];
+    l.nextHeaderFieldOff = below instanceof Ipv6Layer ? below.off + IP6.NXT : below.off;
+    l.nxt = v.u8(IP6_FRAG.NXT);
+    l.reserved = v.u8(IP6_FRAG.RESERVED);
+    l.offlg = v.u16(IP6_FRAG.OFFLG);
+    l.identification = v.u32(IP6_FRAG.IDENT);
+    l.hdrLen = IP6_FRAG.HEADER_LEN;
+    // A later fragment's data cannot be decoded on its own (reassembly may).
+    if (l.fragOffset !== 0) { l.payloadLen = l.length - l.hdrLen; return; }
+    handOn(l, l.nxt, v);
+  },
+
+  encode(l, payload, ctx) {
+    const out = new Uint8Array(IP6_FRAG.HEADER_LEN + payload.length);
+    const dv = new DataView(out.buffer);
+    out[IP6_FRAG.NXT] = nextKey(l.nxt, ctx);
+    out[IP6_FRAG.RESERVED] = l.reserved;
+    dv.setUint16(IP6_FRAG.OFFLG, l.offlg);
+    dv.setUint32(IP6_FRAG.IDENT, l.identification);
+    out.set(payload, IP6_FRAG.HEADER_LEN);
+    return out;
+  },
+
+  print(p: Packet, i: number, out: TextOut) {
+    const l = p.layers[i] as Ipv6FragmentLayer;
+    if (l.outOfChain) { printOutOfChain(IPPROTO.FRAGMENT, l, out); return; }
+    const end = l.capEnd;
+    // frag6_print reads everything it prints before printing anything.
+    if (l.off + (out.opts.v ? IP6_FRAG.HEADER_LEN : IP6_FRAG.IDENT) > end) { abandon(out, 'frag6'); return; }
+    const ip = l.ip!;
+    out.s += 'frag (';
+    if (out.opts.v) out.s += '0x' + hexPad(l.identification, 8) + ':';
+    out.s += l.fragOffset + '|' + unsignedDifference(IP6.HEADER_LEN + ip.plen, l.off - ip.off + IP6_FRAG.HEADER_LEN) + ')';
+    if (l.fragOffset !== 0) return;
+    out.s += ' ';
+    if (l.off + IP6_FRAG.HEADER_LEN >= end) return;
+    printAfterExtension(p, i, l, l.nxt, out);
+  },
+
+  fields: {
+    'ipv6.fraghdr.nxt': (l) => (l.hdrLen ? l.nxt : undefined),
+    'ipv6.fraghdr.reserved_octet': (l) => (l.hdrLen ? '0x' + hex2(l.reserved) : undefined),
+    'ipv6.fraghdr.offset': (l) => (l.hdrLen ? l.offlg >> 3 : undefined),
+    'ipv6.fraghdr.reserved_bits': (l) => (l.hdrLen ? (l.offlg >> 1) & 3 : undefined),
+    'ipv6.fraghdr.more': (l) => (l.hdrLen ? (l.moreFragments ? 1 : 0) : undefined),
+    'ipv6.fraghdr.ident': (l) => (l.hdrLen ? '0x' + hexPad(l.identification, 8) : undefined),
+  },
+
+  json(l) {
+    if (l.outOfChain) return {};
+    return { nxt: l.nxt, offset: l.fragOffset, more: l.moreFragments, identification: l.identification };
+  },
+};
+
+/** a - b as C's size_t arithmetic prints it: a negative difference wraps to 2^64 - n. */
+function unsignedDifference(a: number, b: number): string {
+  const d = a - b;
+  return d >= 0 ? String(d) : (18446744073709551616n + BigInt(d)).toString();
+}
+
+export const ah: Dissector<AhLayer> = {
+  name: 'ah',
+  protocols: 'ah',
+  create: () => new AhLayer(),
+
+  decode(l, v, p) {
+    startChain(l, v, p);
+    l.nxt = v.u8(AH.NXT);
+    l.len = v.u8(AH.LEN);
+    const n = (l.len + 2) * 4;
+    l.reserved = v.u16(AH.RESERVED);
+    l.spi = v.u32(AH.SPI);
+    l.seq = v.u32(AH.SEQ);
+    v.check(0, n);
+    l.hdrLen = n;
+    // tcpdump's demux carries on with length - header, in unsigned arithmetic.
+    l.payloadLen = (l.length - n) >>> 0;
+    l.nextTable = Table.IpProto;
+    l.nextKey = l.nxt;
+  },
+
+  encode(l, payload, ctx) {
+    const icv = l.buf ? l.buf.subarray(l.off + AH.ICV, l.off + (l.len + 2) * 4) : new Uint8Array(0);
+    const hl = AH.ICV + icv.length;
+    const out = new Uint8Array(hl + payload.length);
+    const dv = new DataView(out.buffer);
+    out[AH.NXT] = nextKey(l.nxt, ctx);
+    out[AH.LEN] = ctx.opts.fixLengths ? (hl >> 2) - 2 : l.len;
+    dv.setUint16(AH.RESERVED, l.reserved);
+    dv.setUint32(AH.SPI, l.spi);
+    dv.setUint32(AH.SEQ, l.seq);
+    out.set(icv, AH.ICV);
+    out.set(payload, hl);
+    return out;
+  },
+
+  print(p: Packet, i: number, out: TextOut) {
+    const l = p.layers[i] as AhLayer;
+    const b = p.buf;
+    const at = l.off;
+    const end = l.capEnd;
+    // ip_demux_print tests the first byte; ah_print's reads abandon the packet.
+    if (at >= end) { out.trunc('ah'); return; }
+    out.s += 'AH';
+    if (at + 2 > end) { abandon(out, 'ah'); return; }
+    out.s += '(';
+    const n = (l.len + 2) * 4;
+    if (out.opts.v) out.s += 'length=' + l.len + '(' + n + '-bytes),';
+    if (at + 4 > end) { abandon(out, 'ah'); return; }
+    if (l.reserved) out.s += 'reserved=0x' + l.reserved.toString(16) + '[MustBeZero],';
+    if (at + 8 > end) { abandon(out, 'ah'); return; }
+    out.s += 'spi=0x' + hexPad(l.spi, 8) + ',';
+    if (at + 12 > end) { abandon(out, 'ah'); return; }
+    out.s += 'seq=0x' + l.seq.toString(16) + ',icv=0x';
+    for (let k = at + AH.ICV; k < at + n; k++) {
+      if (k >= end) { abandon(out, 'ah'); return; }
+      out.s += hex2(b[k]);
+    }
+    out.s += '): ';
+    printNext(p, i, l.ip !== null ? 6 : 4, l.nxt, l.payloadLen, out);
+  },
+
+  fields: {
+    'ah.next_header': (l) => (l.hdrLen ? l.nxt : undefined),
+    'ah.length': (l) => (l.hdrLen ? l.len : undefined),
+    'ah.reserved': (l) => (l.hdrLen ? hexPad(l.reserved, 4) : undefined),
+    'ah.spi': (l) => (l.hdrLen ? '0x' + hexPad(l.spi, 8) : undefined),
+    'ah.sequence': (l) => (l.hdrLen ? l.seq : undefined),
+    'ah.icv': (l) => (l.hdrLen ? l.icv : undefined),
+  },
+
+  json(l) {
+    return { nxt: l.nxt, len: l.len, spi: l.spi, seq: l.seq, icv: l.hdrLen ? l.icv : '' };
+  },
+};
+
+export const esp: Dissector<EspLayer> = {
+  name: 'esp',
+  protocols: 'esp',
+  create: () => new EspLayer(),
+
+  decode(l, v, p) {
+    startChain(l, v, p);
+    l.spi = v.u32(ESP.SPI);
+    l.seq = v.u32(ESP.SEQ);
+    // Without the keys the rest is opaque: it all belongs to ESP.
+    l.hdrLen = l.length;
+  },
+
+  encode(l, payload) {
+    const out = new Uint8Array(ESP.HEADER_LEN + payload.length);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(ESP.SPI, l.spi);
+    dv.setUint32(ESP.SEQ, l.seq);
+    out.set(payload, ESP.HEADER_LEN);
+    return out;
+  },
+
+  print(p: Packet, i: number, out: TextOut) {
+    const l = p.layers[i] as EspLayer;
+    // esp_print wants more than the 8-byte header captured.
+    if (l.off + ESP.HEADER_LEN >= l.capEnd) { out.trunc('esp'); return; }
+    out.s += 'ESP(spi=0x' + hexPad(l.spi, 8) + ',seq=0x' + l.seq.toString(16) + '), length ' + l.length;
+  },
+
+  fields: {
+    'esp.spi': (l) => (l.truncated ? undefined : '0x' + hexPad(l.spi, 8)),
+    'esp.sequence': (l) => (l.truncated ? undefined : l.seq),
+  },
+
+  json(l) {
+    return { spi: l.spi, seq: l.seq };
+  },
+};
+
+/** n in lower-case hex, zero-padded to `width` digits. */
+export function hexPad(n: number, width: number): string {
+  const s = n.toString(16);
+  return s.length >= width ? s : '00000000'.slice(0, width - s.length) + s;
+}
+
+/** Lower-case hex of buf[start, end), no separators. */
+export function hexBytes(buf: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let k = start; k < end; k++) s += hex2(buf[k]);
+  return s;
+}
+
+/** Parses an IPv6 address ("2001:db8::1", "::ffff:192.0.2.1") into 16 bytes; throws on a malformed one. */
+export function parseIpv6(text: string): Uint8Array {
+  const bad = () => new Error(`bad IPv6 address: ${text}`);
+  let s = text;
+  const tail: number[] = [];
+  const lastColon = s.lastIndexOf(':');
+  if (lastColon < 0) throw bad();
+  if (s.indexOf('.', lastColon) > 0) {
+    const q = s.slice(lastColon + 1).split('.').map((x) => (/^[0-9]{1,3}$/.test(x) ? Number(x) : 256));
+    if (q.length !== 4 || q.some((x) => x > 255)) throw bad();
+    tail.push((q[0] << 8) | q[1], (q[2] << 8) | q[3]);
+    s = s.slice(0, lastColon + 1);
+    if (!s.endsWith('::')) s = s.slice(0, -1);
+  }
+  const halves = s.split('::');
+  if (halves.length > 2) throw bad();
+  const words = (h: string): number[] => (h === '' ? [] : h.split(':').map((w) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(w)) throw bad();
+    return parseInt(w, 16);
+  }));
+  const head = words(halves[0]);
+  let all: number[];
+  if (halves.length === 2) {
+    const rest = words(halves[1]);
+    const zeros = 8 - head.length - rest.length - tail.length;
+    if (zeros < 1) throw bad();
+    all = [...head, ...new Array<number>(zeros).fill(0), ...rest, ...tail];
+  } else all = [...head, ...tail];
+  if (all.length !== 8) throw bad();
+  const out = new Uint8Array(16);
+  for (let k = 0; k < 8; k++) { out[2 * k] = all[k] >> 8; out[2 * k + 1] = all[k] & 0xff; }
+  return out;
+}
+
+bind(Table.EtherType, 0x86dd, ipv6);
+bind(Table.IpProto, IPPROTO.IPV6, ipv6);
+bind(Table.IpProto, IPPROTO.HOPOPTS, hopByHop);
+bind(Table.IpProto, IPPROTO.ROUTING, routing);
+bind(Table.IpProto, IPPROTO.FRAGMENT, fragment);
+bind(Table.IpProto, IPPROTO.DSTOPTS, destinationOptions);
+bind(Table.IpProto, IPPROTO.AH, ah);
+bind(Table.IpProto, IPPROTO.ESP, esp);

@@ -46,10 +46,10 @@ function appendProtocols(p: Packet, s: string): string {
     const nested = nestedOf(l);
     if (nested !== undefined) for (let k = 0; k < nested.length; k++) s = appendProtocols(nested[k], s);
   }
+  // The payload the last layer claims, as far as captured; an invalid length field that the
+  // layer clamped still leaves a payload (tshark's UDP with a bad length shows it as data).
   const top = layers[layers.length - 1];
-  if (!top.truncated && top.invalid === null && nestedOf(top) === undefined && p.payloadOf(top).length > 0) {
-    s += ':data';
-  }
+  if (!top.truncated && nestedOf(top) === undefined && p.payloadOf(top).length > 0) s += ':data';
   return s;
 }
 

@@ -12,7 +12,7 @@ import type { Frame } from '../../src/core/frame.js';
 import { openCapture } from '../../src/pcap/reader.js';
 import { TextOut } from '../../src/output/text.js';
 import { FieldsOut } from '../../src/output/fields.js';
-import { corpusDir, frameProtocols, hasCorpus, hasTool, run, splitNumbered } from '../conformance/corpus.js';
+import { corpusDir, frameProtocols, hasCorpus, hasTool, repoRoot, run, splitNumbered } from '../conformance/corpus.js';
 import { textOptionsFromFlags } from '../conformance/tcpdump-text.js';
 import { frame, hex, writeNsecPcap } from '../output/frames.js';
 import '../../dissectors/index.js';
@@ -59,9 +59,14 @@ export const PRINTED_PROTOCOLS = new Set([
   'eth', 'ethertype', 'vlan', 'ieee8021ad', 'llc', 'arp', 'sll', 'null', 'raw', 'ip', 'ipv6', 'icmp', 'icmpv6', 'udp', 'tcp', 'data',
 ]);
 
-/** The frames of a corpus capture whose protocols (per tshark) are all in `allowed`. */
+/** The project's own captures of real traffic (fixtures/README.md). */
+export function fixturePath(name: string): string {
+  return path.join(repoRoot, 'fixtures', name);
+}
+
+/** The frames of a corpus capture (or any capture given by absolute path) whose protocols (per tshark) are all in `allowed`. */
 export function corpusFrames(rel: string, allowed: Set<string> = PRINTED_PROTOCOLS): Frame[] {
-  const file = corpusPath(rel);
+  const file = path.isAbsolute(rel) ? rel : corpusPath(rel);
   const protos = frameProtocols(file);
   return readFrames(file).filter((f) => (protos.get(f.number) ?? '').split(':').every((p) => allowed.has(p)));
 }

@@ -10,6 +10,6 @@ import './sll.js';
 import './sll2.js';
 import './null.js';
 import './ipv6.js';
-// Last: raw.js takes LINKTYPE_IPV4/IPV6 (228/229) for tcpdump's version-nibble dispatch.
+// raw.js also binds LINKTYPE_IPV4/IPV6 (228/229): tcpdump dispatches those on the version nibble too.
 import './raw.js';
 import './icmpv6.js';

@@ -7,6 +7,11 @@
  * of its Layer subclass. Everything that walks a packet (field occurrences, frame.protocols,
  * JSON) visits a layer, then its nested packets depth first, then the next layer: tshark's tree
  * order, so "ip.src" of an ICMP error reads "outer,inner".
+ *
+ * frame.protocols takes each layer's part from its dissector's `protocols`, unless the layer has
+ * its own `protocols` string: a layer that dispatches differently from packet to packet sets it
+ * (tshark's Linux cooked header with a GRE hardware type hands the payload on by protocol type,
+ * without "ethertype": "sll", not "sll:ethertype").
  */
 import type { FieldValue, Layer, Packet } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
@@ -15,6 +20,11 @@ import { pad9 } from './format.js';
 /** A layer with packets inside it, by the convention above. */
 export interface NestingLayer extends Layer {
   nested: Packet[];
+}
+
+/** A layer whose part of frame.protocols differs from its dissector's, by the convention above. */
+export interface ProtocolsLayer extends Layer {
+  protocols: string;
 }
 
 /** The packets nested in layer l, or undefined when it has none. */
@@ -36,7 +46,7 @@ function appendProtocols(p: Packet, s: string): string {
   if (layers.length === 0) return p.buf.length > 0 ? (s ? s + ':data' : 'data') : s;
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i];
-    let name = l.dissector.protocols;
+    let name = (l as Partial<ProtocolsLayer>).protocols ?? l.dissector.protocols;
     // A header cut short never reached its dispatch step ("eth", not "eth:ethertype").
     if (l.truncated) {
       const colon = name.indexOf(':');

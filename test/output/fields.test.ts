@@ -88,6 +88,12 @@ describe('nested packets', () => {
     expect(out.format(p)).toBe('0x0041,0x0042\t253,99\t7\t1,b\t1\teth:ethertype:ip:quotetest:ip:data');
     expect(frameProtocols(p)).toBe('eth:ethertype:ip:quotetest:ip:data');
   });
+
+  it('takes a layer\'s own protocols string over its dissector\'s', () => {
+    const p = decodeFrame(frame(1, 1, 0, hex(MACS + '0800' + ipv4(99, 1, 0, 'beef'))));
+    Object.assign(p.layers[0], { protocols: 'eth' });
+    expect(frameProtocols(p)).toBe('eth:ip:data');
+  });
 });
 
 const haveTshark = hasTool('tshark');

@@ -16,6 +16,7 @@
 import type { FieldValue, Layer, Packet } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
 import { pad9 } from './format.js';
+import { TcpLayer, TH } from '../../dissectors/tcp.js';
 
 /** A layer with packets inside it, by the convention above. */
 export interface NestingLayer extends Layer {
@@ -58,8 +59,10 @@ function appendProtocols(p: Packet, s: string): string {
   }
   // The payload the last layer claims, as far as captured; an invalid length field that the
   // layer clamped still leaves a payload (tshark's UDP with a bad length shows it as data).
+  // tshark's TCP shows a reset's payload as its reset cause, never as data.
   const top = layers[layers.length - 1];
-  if (!top.truncated && nestedOf(top) === undefined && p.payloadOf(top).length > 0) s += ':data';
+  if (!top.truncated && nestedOf(top) === undefined && p.payloadOf(top).length > 0 &&
+    !(top instanceof TcpLayer && (top.flags & TH.RST) !== 0)) s += ':data';
   return s;
 }
 

@@ -28,7 +28,23 @@ const FRAMES = [
   frame(6, 101, 999_999_999, hex(MACS + '0800' + ipv4(99, 2, 0, 'ffff')), 80),
   // An Ethernet header cut short.
   frame(7, 102, 0, hex(MACS.slice(0, 16)), 60),
+  // TCP payload is data, except on a reset (tshark shows that as the reset cause).
+  frame(8, 103, 0, hex(MACS + '0800' + ipv4(6, 4, 0, tcp(40000, 40001, 0x18) + '6162636465666768'))),
+  frame(9, 103, 1, hex(MACS + '0800' + ipv4(6, 5, 0, tcp(40002, 40003, 0x14) + '6162636465666768'))),
 ];
+
+/** Hex of a 20-byte TCP header (seq 100, ack 1, window 8192) with the given ports and flags. */
+function tcp(sport: number, dport: number, flags: number): string {
+  const h = Buffer.alloc(20);
+  h.writeUInt16BE(sport, 0);
+  h.writeUInt16BE(dport, 2);
+  h.writeUInt32BE(100, 4);
+  h.writeUInt32BE(1, 8);
+  h[12] = 0x50;
+  h[13] = flags;
+  h.writeUInt16BE(8192, 14);
+  return h.toString('hex');
+}
 
 /** SLIP (link type 8): a link type neither tool dissects, so the whole frame is data. */
 const SLIP_FRAMES = [frame(1, 5, 0, hex('c0' + ipv4(99, 3, 0, '00')), 22, 8)];

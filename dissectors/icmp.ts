@@ -10,7 +10,8 @@ import { bind, decodeChain, Layer, Packet, Table, type Dissector, type EncodeCon
 import { ByteView } from '../src/core/view.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import { hexOnly, type TextOut } from '../src/output/text.js';
-import { ipv4At, pad2 } from '../src/output/format.js';
+import { ipv4At, pad2, pad9 } from '../src/output/format.js';
+import { formatTimeDiff } from '../src/output/frame-fields.js';
 import { abandon, checksumShouldBe, ipv4, Ipv4Layer } from './ipv4.js';
 import { isNetworkLayer } from './ipproto.js';
 
@@ -45,6 +46,9 @@ export class IcmpLayer extends Layer {
    * buffer (the nested-packet convention of src/output/frame-fields.ts); empty for other types.
    */
   nested: Packet[] = [];
+  /** tshark's guess at a ping's send time in its first 8 data bytes (seconds, microseconds), or -1. */
+  dataSec = -1;
+  dataUsec = 0;
   /** Bytes of the quoted datagram decoded into nested (tshark's cut of it). */
   quotedClip = 0;
   /** Offset of tshark's RFC 4884 extension structure from the start of the message, or -1. */
@@ -84,6 +88,11 @@ function hasIdSeq(type: number): boolean {
   return type === ICMP_ECHOREPLY || type === ICMP_ECHO || (type >= ICMP_TSTAMP && type <= ICMP_MASKREPLY);
 }
 
+/** Types with an identifier in tshark's view: those with a sequence number and RFC 8335's extended echo. */
+function hasIdent(type: number): boolean {
+  return hasIdSeq(type) || type === 42 || type === 43;
+}
+
 /** Types that may carry RFC 4884 extensions (tcpdump's ICMP_MULTIPART_EXT_TYPE). */
 function isMultipartType(type: number): boolean {
   return type === ICMP_UNREACH || type === ICMP_TIMXCEED || type === ICMP_PARAMPROB;
@@ -101,14 +110,18 @@ export const icmp: Dissector<IcmpLayer> = {
     l.type = v.u8(ICMP.TYPE);
     l.code = v.u8(ICMP.CODE);
     l.checksum = v.u16(ICMP.CHECKSUM);
-    l.rest = v.u32(ICMP.REST);
+    // Half by half: a message cut after the identifier keeps it (tshark shows it).
+    l.rest = v.u16(ICMP.ID) * 0x10000;
+    l.rest += v.u16(ICMP.SEQ);
     // What tshark leaves undissected ("data") follows the header: echo data, and the body of a
     // router advertisement it cannot parse; other types' bodies are fields or a quoted datagram.
     const type = l.type;
     const body = type === ICMP_ECHO || type === ICMP_ECHOREPLY || isIcmpError(type) ||
       (type === ICMP_ROUTERADVERT && ((l.rest >>> 16) & 0xff) !== 2);
     l.hdrLen = body ? ICMP.HEADER_LEN : Math.max(ICMP.HEADER_LEN, l.length);
-    l.payloadLen = Math.max(0, l.length - l.hdrLen);
+    if ((type === ICMP_ECHO || type === ICMP_ECHOREPLY) && echoTimestamp(l, p.frame.tsSec)) l.hdrLen += 8;
+    // Only captured bytes can be data: a quoted datagram's view may end before its claimed length.
+    l.payloadLen = Math.max(0, Math.min(l.length, l.capLen) - l.hdrLen);
     if (isIcmpError(type)) {
       if (l.length > EXT_LEGACY_OFFSET && v.has(ICMP.DATA + 2, 2) && v.u16(ICMP.DATA + 2) <= 128) {
         l.extOffset = Math.max(((l.rest >>> 16) & 0xff) * 4, 128) + ICMP.DATA;
@@ -158,29 +171,33 @@ export const icmp: Dissector<IcmpLayer> = {
   },
 
   fields: {
-    'icmp.type': (l) => l.type,
-    'icmp.code': (l) => l.code,
-    'icmp.checksum': (l) => '0x' + hex4(l.checksum),
-    'icmp.checksum.status': (l) => checksumStatus(l),
-    'icmp.ident': (l) => (hasIdSeq(l.type) ? l.ident : undefined),
-    'icmp.ident_le': (l) => (hasIdSeq(l.type) ? swap16(l.ident) : undefined),
-    'icmp.seq': (l) => (hasIdSeq(l.type) ? l.seq : undefined),
-    'icmp.seq_le': (l) => (hasIdSeq(l.type) ? swap16(l.seq) : undefined),
+    // tshark reads byte 5 (the RFC 4884 length) before showing anything: a message cut before it
+    // shows no fields; one cut later shows those captured before the cut.
+    'icmp.type': (l) => (l.capLen >= 6 ? l.type : undefined),
+    'icmp.code': (l) => (l.capLen >= 6 ? l.code : undefined),
+    'icmp.checksum': (l) => (l.capLen >= 6 ? '0x' + hex4(l.checksum) : undefined),
+    'icmp.checksum.status': (l) => (l.capLen >= 6 ? checksumStatus(l) : undefined),
+    'icmp.ident': (l) => (l.capLen >= 6 && hasIdent(l.type) ? l.ident : undefined),
+    'icmp.ident_le': (l) => (l.capLen >= 6 && hasIdent(l.type) ? swap16(l.ident) : undefined),
+    'icmp.seq': (l) => (l.capLen >= 8 && hasIdSeq(l.type) ? l.seq : undefined),
+    'icmp.seq_le': (l) => (l.capLen >= 8 && hasIdSeq(l.type) ? swap16(l.seq) : undefined),
     'icmp.unused': (l) => unusedBytes(l),
     'icmp.length': (l) => (hasLengthField(l) ? l.byteAt(5) : undefined),
     'icmp.length.original_datagram': (l) => (hasLengthField(l) ? l.byteAt(5) * 4 : undefined),
-    'icmp.mtu': (l) => (l.type === ICMP_UNREACH && l.code === 4 ? l.seq : undefined),
-    'icmp.pointer': (l) => (l.type === ICMP_PARAMPROB ? l.rest >>> 24 : undefined),
-    'icmp.redir_gw': (l) => (l.type === ICMP_REDIRECT ? ipv4At(l.buf, l.off + ICMP.REST) : undefined),
-    'icmp.num_addrs': (l) => (l.type === ICMP_ROUTERADVERT ? l.rest >>> 24 : undefined),
-    'icmp.addr_entry_size': (l) => (l.type === ICMP_ROUTERADVERT ? (l.rest >>> 16) & 0xff : undefined),
-    'icmp.lifetime': (l) => (l.type === ICMP_ROUTERADVERT ? l.seq : undefined),
+    'icmp.mtu': (l) => (l.type === ICMP_UNREACH && l.code === 4 && l.capLen >= 8 ? l.seq : undefined),
+    'icmp.pointer': (l) => (l.type === ICMP_PARAMPROB && l.capLen >= 5 ? l.rest >>> 24 : undefined),
+    'icmp.redir_gw': (l) => (l.type === ICMP_REDIRECT && l.capLen >= 8 ? ipv4At(l.buf, l.off + ICMP.REST) : undefined),
+    'icmp.num_addrs': (l) => (l.type === ICMP_ROUTERADVERT && l.capLen >= 5 ? l.rest >>> 24 : undefined),
+    'icmp.addr_entry_size': (l) => (l.type === ICMP_ROUTERADVERT && l.capLen >= 6 ? (l.rest >>> 16) & 0xff : undefined),
+    'icmp.lifetime': (l) => (l.type === ICMP_ROUTERADVERT && l.capLen >= 8 ? l.seq : undefined),
     'icmp.router_address': (l) => routerEntries(l, 0),
     'icmp.pref_level': (l) => routerEntries(l, 4),
     'icmp.originate_timestamp': (l) => timestamp(l, 8),
     'icmp.receive_timestamp': (l) => timestamp(l, 12),
     'icmp.transmit_timestamp': (l) => timestamp(l, 16),
     'icmp.address_mask': (l) => ((l.type === ICMP_MASKREQ || l.type === ICMP_MASKREPLY) && l.u32At(8) >= 0 ? ipv4At(l.buf, l.off + 8) : undefined),
+    'icmp.data_time': (l) => (l.dataSec >= 0 ? absoluteTime(l.dataSec, l.dataUsec * 1000) : undefined),
+    'icmp.data_time_relative': (l, p) => (l.dataSec >= 0 ? formatTimeDiff(p.frame.tsSec, p.frame.tsNsec, l.dataSec, l.dataUsec * 1000) : undefined),
     'icmp.ext.version': (l) => extHeader(l, 0),
     'icmp.ext.res': (l) => extHeader(l, 1),
     'icmp.ext.checksum': (l) => extHeader(l, 2),
@@ -203,6 +220,40 @@ export const icmp: Dissector<IcmpLayer> = {
     return j;
   },
 };
+
+/**
+ * tshark 4.0's echo timestamp guess: the first 8 data bytes as a timeval (big-endian, else
+ * little-endian) at most a day after the frame's second. Sets l.dataSec/dataUsec; true when found.
+ */
+function echoTimestamp(l: IcmpLayer, frameSec: number): boolean {
+  if (l.capLen < ICMP.DATA + 8) return false;
+  let sec = l.u32At(ICMP.DATA), usec = l.u32At(ICMP.DATA + 4);
+  if (!nearFrame(sec, frameSec) || usec >= 1_000_000) {
+    const b = l.buf, o = l.off + ICMP.DATA;
+    sec = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+    usec = (b[o + 4] | (b[o + 5] << 8) | (b[o + 6] << 16) | (b[o + 7] << 24)) >>> 0;
+  }
+  if (!nearFrame(sec, frameSec) || usec >= 1_000_000) return false;
+  l.dataSec = sec;
+  l.dataUsec = usec;
+  return true;
+}
+
+/** abs((int)(sec - frameSec)) < 86400, with C's wrap to 32 bits (and abs(INT_MIN) staying negative). */
+function nearFrame(sec: number, frameSec: number): boolean {
+  const d = (sec - frameSec) | 0;
+  return d === -0x80000000 || Math.abs(d) < 86400;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** tshark's absolute time in -T fields ("Nov  1, 2026 10:39:46.000000000 UTC"), in local time. */
+function absoluteTime(sec: number, nsec: number): string {
+  const d = new Date(sec * 1000);
+  const zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? '';
+  return MONTHS[d.getMonth()] + ' ' + String(d.getDate()).padStart(2, ' ') + ', ' + d.getFullYear() + ' ' +
+    pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()) + '.' + pad9(nsec) + ' ' + zone;
+}
 
 /** The IPv4 header under this message (AH may sit between) says more fragments follow. */
 function ipBelowHasMoreFragments(p: Packet): boolean {

@@ -6,7 +6,7 @@
 import { bind, Layer, Table, keyOf, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import type { TextOut } from '../src/output/text.js';
-import { ipv4At, ipv4Of } from '../src/output/format.js';
+import { hex2, ipv4At, ipv4Of } from '../src/output/format.js';
 import { FRAG_CONFLICT, FRAG_MULTIPLE_TAILS, FRAG_OVERLAP, FRAG_TOO_LONG, type Reassembly } from '../src/ip/reassembly.js';
 import { ipProtoName, protoKeyword, type NetworkLayer } from './ipproto.js';
 
@@ -51,8 +51,15 @@ export class Ipv4Layer extends Layer implements NetworkLayer {
   capLen = 0;
   /** tcpdump's ip_finddst: the last hop of a source route option, else dst (the pseudo-header's destination). */
   finalDst = 0;
-  /** tshark's get_dst_offset: the destination a valid LSRR/SSRR option names (ip.dst), or -1. */
+  /**
+   * tshark's get_dst_offset: the destination a valid LSRR/SSRR option names (ip.dst), -1 for
+   * none, or -2 where tshark's walk of the options ran out of captured bytes (no ip.dst then).
+   */
   routeDst = -1;
+  /** A zero total length taken as a TCP segmentation offload send: tshark uses the link's length. */
+  tso = false;
+  /** Header bytes whose fields tshark shows: it stops at a bad header or total length. */
+  fieldsEnd: number = IP4.HEADER_LEN;
   /** Set by the defragmenter on the frame that completed a datagram (a copy of the last fragment's layer). */
   reassembly: Reassembly | null = null;
 
@@ -81,9 +88,11 @@ export const ipv4: Dissector<Ipv4Layer> = {
     l.version = vi >> 4;
     l.ihl = (vi & 0x0f) * 4;
     if (l.version !== 4) { l.invalid = 'version'; return; }
+    if (l.ihl < IP4.HEADER_LEN) l.fieldsEnd = IP4.TOS;
     // Read in order, so a header cut short keeps the fields before the cut (tshark shows them).
     l.tos = v.u8(IP4.TOS);
     l.totalLen = v.u16(IP4.TOTAL_LEN);
+    if (l.ihl >= IP4.HEADER_LEN && l.totalLen < l.ihl && l.totalLen !== 0) l.fieldsEnd = IP4.ID;
     l.id = v.u16(IP4.ID);
     l.flagsFrag = v.u16(IP4.FLAGS_FRAG);
     l.ttl = v.u8(IP4.TTL);
@@ -94,14 +103,17 @@ export const ipv4: Dissector<Ipv4Layer> = {
     l.finalDst = l.dst;
     if (l.length < IP4.HEADER_LEN) { l.invalid = 'truncated-ip'; return; }
     if (l.ihl < IP4.HEADER_LEN) { l.invalid = 'bad-hlen'; return; }
-    // Debian's tcpdump is built without GUESS_TSO: a zero total length is "bad-len 0" too.
-    if (l.totalLen < l.ihl) { l.invalid = 'bad-len'; return; }
+    // tshark takes a zero total length for a TSO send and goes on with the link's length;
+    // Debian's tcpdump (built without GUESS_TSO) prints "bad-len 0" for it.
+    if (l.totalLen === 0) l.tso = true;
+    else if (l.totalLen < l.ihl) { l.invalid = 'bad-len'; return; }
     l.hdrLen = l.ihl;
-    l.payloadLen = l.totalLen - l.ihl;
+    l.payloadLen = (l.tso ? l.length : l.totalLen) - l.ihl;
     if (l.ihl > IP4.HEADER_LEN) {
       l.options = v.bytes(IP4.HEADER_LEN, Math.min(l.ihl, v.length) - IP4.HEADER_LEN);
       l.finalDst = sourceRouteEnd(l.options, l.ihl - IP4.HEADER_LEN, l.dst);
       l.routeDst = routeDestination(l.options, l.ihl - IP4.HEADER_LEN);
+      if (l.routeDst === -2) l.fieldsEnd = IP4.DST;
     }
     v.check(0, l.ihl);
     if ((l.flagsFrag & IP4_OFFMASK) === 0) {
@@ -144,7 +156,7 @@ export const ipv4: Dissector<Ipv4Layer> = {
     if (l.invalid === 'truncated-ip') { out.s += 'truncated-ip ' + l.length; return; }
     if (l.invalid === 'bad-hlen') { out.s += 'bad-hlen ' + l.ihl; return; }
     if (l.length < l.totalLen) out.s += 'truncated-ip - ' + (l.totalLen - l.length) + ' bytes missing! ';
-    if (l.invalid === 'bad-len') { out.s += 'bad-len ' + l.totalLen; return; }
+    if (l.totalLen < l.ihl) { out.s += 'bad-len ' + l.totalLen; return; }
     // ip_print cuts the snapshot at the end of the datagram (nd_push_snapend).
     const capEnd = l.off + Math.min(l.capLen, l.totalLen);
     if (o.v) {
@@ -198,7 +210,7 @@ export const ipv4: Dissector<Ipv4Layer> = {
     'ip.dsfield': (l) => (upTo(l, 2) ? '0x' + hex(l.tos, 2) : undefined),
     'ip.dsfield.dscp': (l) => (upTo(l, 2) ? l.tos >> 2 : undefined),
     'ip.dsfield.ecn': (l) => (upTo(l, 2) ? l.tos & 3 : undefined),
-    'ip.len': (l) => (upTo(l, 4) ? l.totalLen : undefined),
+    'ip.len': (l) => (upTo(l, 4) ? (l.tso ? l.length : l.totalLen) : undefined),
     'ip.id': (l) => (upTo(l, 6) ? '0x' + hex(l.id, 4) : undefined),
     'ip.flags': (l) => (upTo(l, 7) ? '0x' + hex(l.flagsFrag >>> 13, 2) : undefined),
     'ip.flags.rb': (l) => (upTo(l, 7) ? ((l.flagsFrag & IP4_FLAG_RF) ? 1 : 0) : undefined),
@@ -217,8 +229,8 @@ export const ipv4: Dissector<Ipv4Layer> = {
     'ip.src_host': (l) => (upTo(l, 16) ? l.srcAddr : undefined),
     'ip.dst_host': (l) => (upTo(l, 20) ? shownDst(l) : undefined),
     'ip.host': (l) => (upTo(l, 20) ? [l.srcAddr, shownDst(l)] : upTo(l, 16) ? l.srcAddr : undefined),
-    'ip.cur_rt': (l) => (l.routeDst >= 0 ? l.dstAddr : undefined),
-    'ip.cur_rt_host': (l) => (l.routeDst >= 0 ? l.dstAddr : undefined),
+    'ip.cur_rt': (l) => (l.routeDst >= 0 && upTo(l, 20) ? l.dstAddr : undefined),
+    'ip.cur_rt_host': (l) => (l.routeDst >= 0 && upTo(l, 20) ? l.dstAddr : undefined),
     'ip.fragment': (l) => l.reassembly?.frames(false),
     'ip.fragment.error': (l) => l.reassembly?.frames(true),
     'ip.fragment.overlap': (l) => l.reassembly?.flagged(FRAG_OVERLAP),
@@ -227,6 +239,7 @@ export const ipv4: Dissector<Ipv4Layer> = {
     'ip.fragment.toolongfragment': (l) => l.reassembly?.flagged(FRAG_TOO_LONG),
     'ip.fragment.count': (l) => l.reassembly?.count,
     'ip.reassembled.length': (l) => l.reassembly?.length,
+    'ip.reassembled.data': (l) => (l.reassembly ? hexString(l.reassembly.data) : undefined),
   },
 
   json(l) {
@@ -236,15 +249,16 @@ export const ipv4: Dissector<Ipv4Layer> = {
       fragOffset: l.fragOffset, ttl: l.ttl, proto: l.proto, checksum: l.checksum,
       src: l.srcAddr, dst: l.dstAddr, optionsLen: l.ihl - IP4.HEADER_LEN,
     };
+    if (l.tso) j.tso = true;
     if (l.invalid) j.invalid = l.invalid;
     if (l.reassembly) j.reassembled = { length: l.reassembly.length, fragments: l.reassembly.frames(false) };
     return j;
   },
 };
 
-/** The header was captured up to byte `end` (and is IPv4: other versions show only ip.version). */
+/** tshark shows the header's fields up to byte `end`: captured, and before any point it stops at. */
 function upTo(l: Ipv4Layer, end: number): boolean {
-  return l.capLen >= end && l.version === 4;
+  return l.capLen >= end && l.fieldsEnd >= end && l.version === 4;
 }
 
 /** tshark's ip.dst: the destination a source route option names, else the header's. */
@@ -273,6 +287,13 @@ function printPayload(p: Packet, i: number, l: Ipv4Layer, out: TextOut): void {
 export function abandon(out: TextOut, proto: string): void {
   out.trunc(proto);
   out.linkHdrLen = 0;
+}
+
+/** Bytes as tshark prints an FT_BYTES field with -T fields: hex digits, no separators. */
+function hexString(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += hex2(b[i]);
+  return s;
 }
 
 function hex(n: number, width: number): string {
@@ -423,18 +444,20 @@ function routeDestination(opts: Uint8Array, optLen: number): number {
   let i = 0;
   let left = optLen;
   while (left > 0) {
-    if (i >= opts.length) return -1;
+    if (i >= opts.length) return -2;
     const t = opts[i];
     left--;
     if (t !== OPT_EOL && t !== OPT_NOP) {
-      if (left === 0 || i + 1 >= opts.length) return -1;
+      if (left === 0) return -1;
+      if (i + 1 >= opts.length) return -2;
       const len = opts[i + 1];
       left--;
       if (len < 2 || len - 2 > left) return -1;
       if (t === OPT_SSRR || t === OPT_LSRR) {
-        if (i + 2 >= opts.length) return -1;
+        if (i + 2 >= opts.length) return -2;
         const ptr = opts[i + 2];
-        if (ptr < 4 || (ptr & 3) || ptr > len || i + len > opts.length) return -1;
+        if (ptr < 4 || (ptr & 3) || ptr > len) return -1;
+        if (i + len > opts.length) return -2;
         return u32At(opts, i + len - 4);
       }
       i += len;

@@ -160,7 +160,8 @@ export class Defragmenter {
     if (reach < d.length) return null;
     this.table.delete(key);
     this.totalBytes -= d.bytes;
-    return { data: layDown(frags, d.length), reassembly: new Reassembly(frags.map(recordOf), d.length) };
+    const data = layDown(frags, d.length);
+    return { data, reassembly: new Reassembly(frags.map(recordOf), data) };
   }
 
   private expire(now: number): void {

@@ -26,9 +26,14 @@ export class Reassembly {
   constructor(
     /** The fragments in tshark's order: by offset, earlier arrivals first among equal offsets. */
     readonly fragments: readonly FragmentRecord[],
-    /** Bytes of the reassembled payload. */
-    readonly length: number,
+    /** The reassembled payload. */
+    readonly data: Uint8Array,
   ) {}
+
+  /** Bytes of the reassembled payload. */
+  get length(): number {
+    return this.data.length;
+  }
 
   get count(): number {
     return this.fragments.length;

@@ -1,6 +1,7 @@
 /** Importing this module registers every dissector (each file binds itself). */
 import './ethernet.js';
 import './ipv4.js';
+import './icmp.js';
 import './udp.js';
 import './tcp.js';
 import './llc.js';

@@ -10,6 +10,8 @@ import { FilterError } from '../filter/index.js';
 import { FramePipeline } from './pipeline.js';
 import type { Options } from './args.js';
 
+const LINKTYPE_LINUX_SLL2 = 276;
+
 export function runCapture(opts: Options): number {
   if (!opts.read) {
     process.stderr.write(errorLine('no capture file given: use -r FILE') + '\n');
@@ -35,6 +37,8 @@ export function runCapture(opts: Options): number {
     process.stderr.write(
       `reading from file ${opts.read}, link-type ${linkTypeDescription(reader.linkType)}, snapshot length ${reader.snaplen}\n`,
     );
+    // SLL2 names interfaces by index: the names printed are this machine's, as tcpdump warns.
+    if (reader.linkTypes.includes(LINKTYPE_LINUX_SLL2)) process.stderr.write('Warning: interface names might be incorrect\n');
   }
   let status = 0;
   try {

@@ -61,10 +61,10 @@ export class TextOut {
     if (i < p.layers.length) p.layers[i].dissector.print(p, i, this);
   }
 
-  /** tcpdump's ND_DEFAULTPRINT for bytes no printer understood: hex and ASCII, unless a dump (-x/-X/-A) follows anyway. */
+  /** tcpdump's ND_DEFAULTPRINT for bytes no printer understood: hex and ASCII, suppressed by -x, -X and -q (not -A). */
   defaultPrint(v: ByteView): void {
     const o = this.opts;
-    if (o.x || o.X || o.A) return;
+    if (o.x || o.X || o.q) return;
     this.s += hexAndAscii(v.buf, v.start, v.end, '\n\t', 0);
   }
 
@@ -220,7 +220,8 @@ export function asciiText(buf: Uint8Array, start: number, end: number): string {
   for (let p = start; p < end; p++) {
     const b = buf[p];
     if (b === 0x0d) {
-      if (p + 1 >= end || buf[p + 1] !== 0x0a) s += '.';
+      // A CR is dropped at the end of a line; in the middle (two or more bytes after it) it shows as '.'.
+      if (end - (p + 1) > 1 && buf[p + 1] !== 0x0a) s += '.';
     } else if ((b >= 0x21 && b <= 0x7e) || b === 0x09 || b === 0x20 || b === 0x0a) s += String.fromCharCode(b);
     else s += '.';
   }

@@ -48,7 +48,7 @@ export function frameProtocols(capture: string): Map<number, string> {
 
 /** Protocols of issue 2, as tshark names them in frame.protocols. */
 export const CORE_PROTOCOLS = new Set([
-  'eth', 'ethertype', 'vlan', 'arp', 'ip', 'ipv6', 'ipv6.hopopts', 'ipv6.routing', 'ipv6.fraghdr',
+  'eth', 'ethertype', 'vlan', 'ieee8021ad', 'llc', 'arp', 'ip', 'ipv6', 'ipv6.hopopts', 'ipv6.routing', 'ipv6.fraghdr',
   'ipv6.dstopts', 'icmp', 'icmpv6', 'udp', 'tcp', 'data', 'sll', 'null', 'raw',
 ]);
 

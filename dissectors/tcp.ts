@@ -207,7 +207,12 @@ export const tcp: Dissector<TcpLayer> = {
     'tcp.dstport': (l) => (l.caplen >= 4 ? l.dstPort : undefined),
     'tcp.seq_raw': (l) => (l.caplen >= 8 ? l.seq : undefined),
     'tcp.hdr_len': (l) => (l.caplen >= 13 ? l.dataOffset * 4 : undefined),
-    'tcp.len': (l) => (l.caplen >= 13 && l.dataOffset * 4 <= l.length ? l.length - l.dataOffset * 4 : undefined),
+    'tcp.len': (l, p) => {
+      if (l.caplen < 13) return undefined;
+      // tshark's reported length: what the IP layer claims, but no more than the frame had on the wire.
+      const reported = p.buf === p.frame.data ? Math.min(l.length, p.frame.origLen - l.off) : l.length;
+      return l.dataOffset * 4 <= reported ? reported - l.dataOffset * 4 : undefined;
+    },
     'tcp.ack_raw': (l) => (hasHeader(l) ? l.ack : undefined),
     'tcp.flags': (l) => (hasHeader(l) ? '0x' + hex4(l.flags) : undefined),
     'tcp.flags.str': (l) => (hasHeader(l) ? flagsString(l.flags) : undefined),
@@ -250,7 +255,7 @@ export function flagsText(flags8: number): string {
 
 /** tshark's tcp.flags.str: 12 positions, high bit first, a letter when set and U+00B7 when clear. */
 function flagsString(flags: number): string {
-  const letters = 'RRRNCEUAPRSF';
+  const letters = 'RRRACEUAPRSF';
   let s = '';
   for (let k = 0; k < 12; k++) s += (flags >> (11 - k)) & 1 ? letters[k] : '\u00b7';
   return s;

@@ -291,6 +291,7 @@ const STATE_KEY = 'tcp.seq';
 
 class SeqTable {
   private readonly map = new Map<string, SeqEntry>();
+  /** Scratch for an IPv6 key: two addresses and two ports in 16-bit words. */
   private readonly words: number[] = new Array(18).fill(0);
   private readonly result: Tracked = { rev: false, thseq: 0, thack: 0, seqOut: 0, ackOut: 0 };
 
@@ -315,18 +316,24 @@ class SeqTable {
         if (buf[src + k] !== buf[dst + k]) { rev = buf[src + k] > buf[dst + k]; break; }
       }
     }
-    // Key: the address pair in collating order, then the ports the same way.
-    const w = this.words;
+    // Key: the address pair in collating order, then the ports the same way, as 16-bit code units.
     const a = rev ? dst : src;
     const b = rev ? src : dst;
-    let n = 0;
-    for (let k = 0; k < alen; k += 2) w[n++] = (buf[a + k] << 8) | buf[a + k + 1];
-    for (let k = 0; k < alen; k += 2) w[n++] = (buf[b + k] << 8) | buf[b + k + 1];
-    w[n++] = rev ? dport : sport;
-    w[n++] = rev ? sport : dport;
-    w.length = n;
-    const key = String.fromCharCode.apply(null, w);
-    w.length = 18;
+    const p1 = rev ? dport : sport;
+    const p2 = rev ? sport : dport;
+    let key: string;
+    if (!v6) {
+      key = String.fromCharCode((buf[a] << 8) | buf[a + 1], (buf[a + 2] << 8) | buf[a + 3], (buf[b] << 8) | buf[b + 1], (buf[b + 2] << 8) | buf[b + 3], p1, p2);
+    } else {
+      const w = this.words;
+      for (let k = 0; k < 8; k++) {
+        w[k] = (buf[a + 2 * k] << 8) | buf[a + 2 * k + 1];
+        w[8 + k] = (buf[b + 2 * k] << 8) | buf[b + 2 * k + 1];
+      }
+      w[16] = p1;
+      w[17] = p2;
+      key = String.fromCharCode.apply(null, w);
+    }
     let e = this.map.get(key);
     const r = this.result;
     r.rev = rev;

@@ -103,14 +103,14 @@ function applicationStreams(rows: Array<Record<string, string>>): Set<string> {
 }
 
 /**
- * A segment of an application conversation whose payload tshark's HTTP/TLS dissector took to
- * reassemble a PDU spanning segments: tshark lists no payload protocol on it, wirescope (which
- * has no application dissectors in issue 2) lists `data`. Those frame.protocols values belong to
- * the application issues and are left out of the count.
+ * A segment of an application conversation whose payload tshark's HTTP/TLS/DNS dissector took to
+ * reassemble a PDU spanning segments: tshark lists no payload protocol on it, wirescope lists
+ * what it made of the segment alone (`data`, or the application protocol). Those frame.protocols
+ * values belong to the application issues (stream reassembly) and are left out of the count.
  */
 function heldByApplication(row: Record<string, string>, have: string, appStreams: Set<string>): boolean {
   const want = row['frame.protocols'];
-  return appStreams.has(row['tcp.stream']) && want.endsWith(':tcp') && have === want + ':data';
+  return appStreams.has(row['tcp.stream']) && want.endsWith(':tcp') && have.startsWith(want + ':');
 }
 
 /**

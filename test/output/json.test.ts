@@ -3,12 +3,14 @@
  * nested packets; values checked against tshark's -T json for the same bytes.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeFrame } from '../../src/core/dissector.js';
 import { JsonOut } from '../../src/output/json.js';
-import { hasTool, run } from '../conformance/corpus.js';
+import { FieldsOut } from '../../src/output/fields.js';
+import { openCapture } from '../../src/pcap/reader.js';
+import { hasTool, repoRoot, run } from '../conformance/corpus.js';
 import { bindQuoteDissector, frame, hex, ipv4, MACS, QUOTE_PROTO, writeNsecPcap } from './frames.js';
 import '../../dissectors/index.js';
 
@@ -104,5 +106,54 @@ describe.skipIf(!haveTshark)('--json next to tshark -T json', () => {
         expect(String(o.layers[1].ttl)).toBe(ip['ip.ttl']);
       }
     });
+  });
+});
+
+const FIXTURES = path.join(repoRoot, 'fixtures');
+const fixtureFiles = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort() : [];
+if (fixtureFiles.length === 0) console.log('json fixture tests skipped: no fixtures/*.pcap');
+
+/** --json lines and -T fields frame.protocols for a capture, each through its own formatter. */
+function throughBoth(file: string): { json: string[]; protocols: string[] } {
+  const json = new JsonOut();
+  const fields = new FieldsOut(['frame.protocols']);
+  const out = { json: [] as string[], protocols: [] as string[] };
+  const reader = openCapture(file, { clipToSnaplen: false });
+  try {
+    for (let f = reader.next(); f !== null; f = reader.next()) {
+      out.json.push(json.format(decodeFrame(f)));
+      out.protocols.push(fields.format(decodeFrame(f)));
+    }
+  } finally {
+    reader.close();
+  }
+  return out;
+}
+
+describe.skipIf(fixtureFiles.length === 0)('--json on the fixtures', () => {
+  it('writes one parsable object per frame, numbered in order, with the -T fields protocols', () => {
+    for (const name of fixtureFiles) {
+      const { json, protocols } = throughBoth(path.join(FIXTURES, name));
+      expect(json.length, name).toBeGreaterThan(0);
+      json.forEach((line, k) => {
+        const o: Json = JSON.parse(line);
+        expect(o.frame.number, name).toBe(k + 1);
+        expect(o.frame.protocols, `${name} frame ${k + 1}`).toBe(protocols[k]);
+        expect(o.layers.length, `${name} frame ${k + 1}`).toBeGreaterThan(0);
+      });
+    }
+  });
+
+  it.skipIf(!haveTshark)('shows reassembled IP datagrams on the last fragment, as tshark does', () => {
+    for (const [name, upper] of [['ipv4-fragments.pcap', 'icmp'], ['ipv6-fragments.pcap', 'icmpv6']]) {
+      const file = path.join(FIXTURES, name);
+      if (!existsSync(file)) continue;
+      const r = run('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'frame.protocols']);
+      const want = r.stdout.split('\n').filter((l) => l.length > 0).map((p) => p.split(':').includes(upper));
+      const got = throughBoth(file).json.map((l) => (JSON.parse(l) as Json).layers.some((x: Json) => x.layer === upper));
+      expect(got, name).toEqual(want);
+      expect(want.filter(Boolean).length, name).toBeGreaterThan(0);
+      expect(want.filter((x) => !x).length, name).toBeGreaterThan(0);
+    }
   });
 });

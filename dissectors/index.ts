@@ -14,3 +14,4 @@ import './ipv6.js';
 // raw.js also binds LINKTYPE_IPV4/IPV6 (228/229): tcpdump dispatches those on the version nibble too.
 import './raw.js';
 import './icmpv6.js';
+import './dns.js';

@@ -36,7 +36,11 @@ export function layersOf(p: Packet): JsonObject[] {
     if (l.truncated) o.truncated = true;
     if (l.invalid !== null) o.invalid = l.invalid;
     const nested = nestedOf(l);
-    if (nested !== undefined) o.nested = nested.map((q) => ({ layers: layersOf(q) }));
+    if (nested !== undefined) {
+      const inner: JsonObject[] = [];
+      for (const q of nested) inner.push({ layers: layersOf(q) });
+      o.nested = inner;
+    }
     out.push(o);
   }
   return out;

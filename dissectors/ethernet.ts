@@ -85,11 +85,12 @@ export const ethernet: Dissector<EthernetLayer> = {
   },
 
   fields: {
-    'eth.dst': (l) => l.dst,
-    'eth.src': (l) => l.src,
-    'eth.addr': (l) => [l.dst, l.src],
-    'eth.type': (l) => (l.type > MAX_ETHERNET_LENGTH ? hex4(l.type) : undefined),
-    'eth.len': (l) => (l.type <= MAX_ETHERNET_LENGTH ? l.type : undefined),
+    // A header cut short shows no Ethernet field at all, as tshark does.
+    'eth.dst': (l) => (l.truncated ? undefined : l.dst),
+    'eth.src': (l) => (l.truncated ? undefined : l.src),
+    'eth.addr': (l) => (l.truncated ? undefined : [l.dst, l.src]),
+    'eth.type': (l) => (!l.truncated && l.type > MAX_ETHERNET_LENGTH ? hex4(l.type) : undefined),
+    'eth.len': (l) => (!l.truncated && l.type <= MAX_ETHERNET_LENGTH ? l.type : undefined),
   },
 
   json(l) {

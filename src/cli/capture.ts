@@ -19,7 +19,8 @@ export function runCapture(opts: Options): number {
   }
   let reader: CaptureReader;
   try {
-    reader = openCapture(opts.read);
+    // tcpdump shows records cut to the file's snaplen (libpcap); tshark's fields and JSON keep them whole.
+    reader = openCapture(opts.read, { clipToSnaplen: !(opts.json || opts.outputType === 'fields') });
   } catch (e) {
     return reportError(e);
   }

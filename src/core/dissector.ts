@@ -130,7 +130,8 @@ export function dissectors(): Map<string, Dissector> {
   return m;
 }
 
-const MAX_DEPTH = 24;
+/** Guards against a chain of zero-length layers; real chains (100+ IPv6 extension headers seen) stay far below. */
+const MAX_DEPTH = 256;
 
 /**
  * Decodes from dissector d at view v (claimed length `length`) and follows the next keys.

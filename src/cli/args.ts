@@ -19,6 +19,8 @@ export interface Options {
   interface?: string;
   listInterfaces: boolean;
   snaplen?: number;
+  /** -B: kernel capture buffer, in bytes (the option takes KiB). */
+  bufferSize?: number;
   rotateSize?: number; rotateSeconds?: number; rotateCount?: number;
   user?: string;
   help: boolean; version: boolean;
@@ -31,7 +33,7 @@ const FLAGS: Record<string, keyof Options> = {
   l: 'lineBuffered', U: 'packetBuffered', D: 'listInterfaces', h: 'help',
 };
 const COUNTED = new Set(['n', 'v', 't', 'x', 'X', 'A']);
-const WITH_ARG = new Set(['r', 'w', 'c', 'T', 'F', 'i', 's', 'C', 'G', 'W', 'Z']);
+const WITH_ARG = new Set(['r', 'w', 'c', 'T', 'F', 'i', 's', 'B', 'C', 'G', 'W', 'Z']);
 
 function int(opt: string, s: string, min: number): number {
   if (!/^\d+$/.test(s) || Number(s) < min) throw new UsageError(`invalid argument for -${opt}: '${s}'`);
@@ -53,6 +55,7 @@ export function parseArgs(argv: string[]): Options {
       case 'F': o.filterFile = val; break;
       case 'i': o.interface = val; break;
       case 's': o.snaplen = int(c, val, 0); break;
+      case 'B': o.bufferSize = int(c, val, 1) * 1024; break;
       case 'C': o.rotateSize = int(c, val, 1); break;
       case 'G': o.rotateSeconds = int(c, val, 1); break;
       case 'W': o.rotateCount = int(c, val, 1); break;
@@ -85,6 +88,7 @@ export function parseArgs(argv: string[]): Options {
         case 'list-interfaces': o.listInterfaces = true; break;
         case 'snapshot-length': setArg('s', value()); break;
         case 'interface': setArg('i', value()); break;
+        case 'buffer-size': setArg('B', value()); break;
         case 'count': o.count = int('c', value(), 1); break;
         case 'dont-verify-checksums': o.K = true; break;
         case 'packet-buffered': o.packetBuffered = true; break;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError, type Options } from './args.js';
 import { runCapture } from './capture.js';
+import { runListInterfaces, runLive } from './live.js';
 import { OutputClosed } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
 
@@ -18,7 +19,10 @@ packet as tcpdump does. Options follow tcpdump's; -T fields -e FIELD follows tsh
   -x/-xx/-X/-XX/-A  hex / hex+ASCII / ASCII dumps        -q  quiet
   -t/-tt/-ttt/-tttt/-ttttt  timestamp formats            -S  absolute TCP sequence numbers
   -c N  stop after N packets  -w FILE  write pcap (- for stdout)   -#  packet numbers
-  --json  one JSON object per packet     -T fields -e FIELD ...  tab-separated fields`;
+  --json  one JSON object per packet     -T fields -e FIELD ...  tab-separated fields
+Live capture (root, or node with cap_net_raw,cap_net_admin): -D lists interfaces; -i IF|N|any;
+  -s N snaplen (<= 65535)  -B KiB kernel buffer  -U/-l packet/line-buffered output
+  -C MB / -G SECONDS / -W N  rotate -w files as tcpdump does    -Z USER  user to run as`;
 
 export function main(argv: string[]): number {
   let opts: Options;
@@ -39,7 +43,8 @@ export function main(argv: string[]): number {
     process.stdout.write(`wirescope version ${VERSION}\n`);
     return 0;
   }
-  return runCapture(opts);
+  if (opts.listInterfaces) return runListInterfaces();
+  return opts.read === undefined ? runLive(opts) : runCapture(opts);
 }
 
 try {

@@ -24,6 +24,17 @@ export interface SourceInfo {
   bigEndian?: boolean;
   /** Names the source in errors (file path or interface). */
   name: string;
+  /** The kernel already applied the filter expression (live capture): frames are not filtered again. */
+  kernelFiltered?: boolean;
+  /** Where -w frames go instead of one plain PcapWriter (live capture's -C/-G/-W rotation). */
+  writer?: FrameWriter;
+}
+
+/** What -w frames are handed to. */
+export interface FrameWriter {
+  write(f: Frame): void;
+  flush(): void;
+  close(): void;
 }
 
 export class FramePipeline {
@@ -32,17 +43,17 @@ export class FramePipeline {
   private readonly limit: number;
   private readonly filters = new Map<number, FilterProgram>();
   private readonly expr: string;
-  private readonly writer: PcapWriter | null = null;
+  private readonly writer: FrameWriter | null = null;
   private readonly sink: TextSink | null = null;
   private readonly format: ((p: Packet) => string) | null = null;
 
   /** Throws FilterError (bad expression) or FieldListError (bad -T/-e) before any output. */
   constructor(private readonly opts: Options, private readonly src: SourceInfo) {
     this.limit = opts.count ?? Infinity;
-    this.expr = filterExpression(opts);
+    this.expr = src.kernelFiltered ? '' : filterExpression(opts);
     if (src.linkType >= 0) this.filterFor(src.linkType);
     if (opts.write !== undefined) {
-      this.writer = new PcapWriter(opts.write, { linkType: src.linkType, snaplen: src.snaplen, packetBuffered: opts.packetBuffered });
+      this.writer = src.writer ?? new PcapWriter(opts.write, { linkType: src.linkType, snaplen: src.snaplen, packetBuffered: opts.packetBuffered });
     } else {
       this.format = packetFormatter(opts);
       this.sink = new TextSink(1);
@@ -98,7 +109,7 @@ export class FramePipeline {
 }
 
 /** The filter expression: trailing words, or -F FILE as tcpdump reads it ('#' comments dropped). */
-function filterExpression(opts: Options): string {
+export function filterExpression(opts: Options): string {
   if (opts.filterFile !== undefined) {
     return readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
   }

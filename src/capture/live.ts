@@ -14,6 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Frame } from '../core/frame.js';
+import { FrameQueue } from './queue.js';
 
 /** The snapshot length cap hard-codes (pcap_set_snaplen(handle, 65535)). */
 export const CAP_SNAPLEN = 65535;
@@ -115,10 +116,23 @@ export interface LiveOptions {
 /** Failed handles: kept referenced so their destructor (which would close them) never runs. */
 const failedHandles: CapHandle[] = [];
 
-/** Ring of copied frame bytes: a frame's data stays valid until the ring wraps over it. */
-const RING_SIZE = 4 << 20;
+/** The queue between libpcap and the pipeline: bytes, and frames (~100,000 of tcpdump's average size). */
+const QUEUE_BYTES = 32 << 20;
+const QUEUE_FRAMES = 1 << 17;
+/** Frames handled before looking at the clock; a slice ends after SLICE_MS so libpcap is drained again. */
+const SLICE_CHECK = 256;
+const SLICE_MS = 2;
+/** After fewer frames than this arrived in a turn of the event loop, pause PAUSE_MS (see handleQueued). */
+const SHORT_BURST = 256;
+const PAUSE_MS = 1;
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 
-/** One open interface. Frames go to onFrame as they arrive, copied out of cap's buffer at once. */
+/**
+ * One open interface. cap's dispatch loop hands us one packet at a time in a shared buffer: each is
+ * copied at once into a FrameQueue (with its arrival time), which empties libpcap's ring quickly;
+ * the queue is then handled in time slices (onFrame per frame) between turns of the event loop,
+ * so libpcap's ring is drained again every SLICE_MS even while the pipeline is busy.
+ */
 export class LiveCapture {
   readonly device: string;
   readonly linkType: number;
@@ -126,18 +140,44 @@ export class LiveCapture {
   readonly snaplen: number;
   /** Frames cap delivered. */
   received = 0;
+  /** Frames handed to onFrame. */
+  delivered = 0;
   /**
    * Frames whose wire length is not known: libpcap cut them at cap's 65535 bytes, or they did not
    * fit cap's buffer. Their origLen is the bytes seen, a lower bound.
    */
   lengthUnknown = 0;
-  /** Called for every frame; the frame's bytes are ours (see RING_SIZE). */
+  /** Called for every frame, in order; its bytes stay valid until the next frames arrive. */
   onFrame: (f: Frame) => void = () => {};
 
   private handle: CapHandle | null;
   private readonly capBuf: Buffer;
-  private readonly ring = new Uint8Array(RING_SIZE);
-  private ringPos = 0;
+  private readonly queue = new FrameQueue(QUEUE_BYTES, QUEUE_FRAMES);
+  /** Frames queued in this turn of the event loop. */
+  private burst = 0;
+  private scheduled = false;
+  /** Set by discard(): queued frames are not handled any more. */
+  private discarding = false;
+  private readonly handleQueued = (): void => {
+    this.scheduled = false;
+    const end = performance.now() + SLICE_MS;
+    let n = 0;
+    while (this.queue.length > 0 && !this.discarding) {
+      this.deliverOne();
+      if (++n === SLICE_CHECK) {
+        n = 0;
+        if (performance.now() >= end) break;
+      }
+    }
+    if (this.queue.length > 0 && !this.discarding) this.schedule();
+    else if (this.burst < SHORT_BURST && this.handle !== null) {
+      // Immediate mode (forced by cap) wakes us for every packet, at several system calls each.
+      // After a short burst, sleep a little so the next wake-up finds a batch, as tcpdump's
+      // TPACKET_V3 blocks batch packets. A long burst means we are busy: no pause then.
+      Atomics.wait(pauseCell, 0, 0, PAUSE_MS);
+    }
+    this.burst = 0;
+  };
   /** Wall-clock anchor: whole seconds and nanoseconds at performance.now() === anchorMs. */
   private readonly anchorSec: number;
   private readonly anchorNsec: number;
@@ -171,15 +211,38 @@ export class LiveCapture {
     handle.on('packet', (nbytes, truncated) => this.onPacket(nbytes, truncated));
   }
 
-  get isOpen(): boolean {
-    return this.handle !== null;
+  /** Frames refused because the queue was full: lost inside wirescope. */
+  get dropped(): number {
+    return this.queue.dropped;
   }
 
-  /** Stops capturing (safe inside onFrame: cap ends its dispatch loop after this packet). */
+  /** Stops capturing; frames already queued are still handled (by the event loop, or by finish()). */
   close(): void {
     if (this.handle === null) return;
     this.handle.close();
     this.handle = null;
+  }
+
+  /** Stops capturing and handles every queued frame now, unless onFrame calls discard(). */
+  finish(): void {
+    this.close();
+    while (this.queue.length > 0 && !this.discarding) this.deliverOne();
+  }
+
+  /** Stops capturing and drops the queued frames (-c reached, or the run failed). Safe inside onFrame. */
+  discard(): void {
+    this.close();
+    this.discarding = true;
+    this.queue.clear();
+  }
+
+  private deliverOne(): void {
+    this.onFrame(this.queue.shift(++this.delivered, this.linkType));
+  }
+
+  private schedule(): void {
+    this.scheduled = true;
+    setImmediate(this.handleQueued);
   }
 
   private onPacket(nbytes: number, truncated: boolean): void {
@@ -187,23 +250,11 @@ export class LiveCapture {
     // Stamped on arrival in JavaScript: cap passes no pcap_pkthdr timestamp.
     const ns = this.anchorNsec + (performance.now() - this.anchorMs) * 1e6;
     const carry = Math.floor(ns / 1e9);
-    const capLen = nbytes < this.snaplen ? nbytes : this.snaplen;
-    if (this.ringPos + capLen > RING_SIZE) this.ringPos = 0;
-    const start = this.ringPos;
-    this.capBuf.copy(this.ring, start, 0, capLen);
-    this.ringPos = start + capLen;
-    if (truncated || nbytes >= CAP_SNAPLEN) this.lengthUnknown++;
     this.received++;
-    this.onFrame({
-      number: this.received,
-      linkType: this.linkType,
-      tsSec: this.anchorSec + carry,
-      tsNsec: Math.floor(ns - carry * 1e9),
-      capLen,
-      origLen: nbytes,
-      data: this.ring.subarray(start, start + capLen),
-      ifIndex: 0,
-    });
+    if (truncated || nbytes >= CAP_SNAPLEN) this.lengthUnknown++;
+    this.queue.push(this.capBuf, nbytes < this.snaplen ? nbytes : this.snaplen, nbytes, this.anchorSec + carry, Math.floor(ns - carry * 1e9));
+    this.burst++;
+    if (!this.scheduled) this.schedule();
   }
 
   /**

@@ -111,7 +111,11 @@ function outputWriter(opts: Options, capture: LiveCapture): FrameWriter {
 class LiveRun {
   private stopped = false;
   private status = 0;
-  private readonly onSignal = (): void => this.stop(true);
+  /** A stop signal: what was taken from libpcap so far is still written or printed. */
+  private readonly onSignal = (): void => {
+    this.capture.finish();
+    this.end(true);
+  };
 
   constructor(
     private readonly capture: LiveCapture,
@@ -125,7 +129,7 @@ class LiveRun {
 
   private frame(f: Frame): void {
     try {
-      if (!this.pipeline.push(f)) this.stop(false);
+      if (!this.pipeline.push(f)) this.end(false);
     } catch (e) {
       this.failed(e);
     }
@@ -138,13 +142,13 @@ class LiveRun {
       process.stderr.write(errorLine(e instanceof Error ? e.message : String(e)) + '\n');
       this.status = 1;
     }
-    this.stop(false);
+    this.end(false);
   }
 
-  private stop(interrupted: boolean): void {
+  private end(interrupted: boolean): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.capture.close();
+    this.capture.discard();
     for (const s of STOP_SIGNALS) process.off(s, this.onSignal);
     try {
       this.pipeline.close();
@@ -172,7 +176,7 @@ function plural(n: number, what: string): string {
  */
 export function summary(handled: number, capture: LiveCapture): string {
   let s = `${plural(handled, 'packet')} captured\n`;
-  s += `${plural(capture.received - handled, 'packet')} dropped by wirescope\n`;
+  s += `${plural(capture.dropped, 'packet')} dropped by wirescope\n`;
   s += 'packets received by filter and dropped by kernel: not available (the cap binding does not expose pcap_stats)\n';
   if (capture.lengthUnknown > 0) {
     s += `${plural(capture.lengthUnknown, 'packet')} cut at ${CAP_SNAPLEN} bytes by libpcap: original length not known\n`;

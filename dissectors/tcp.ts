@@ -53,9 +53,6 @@ export class TcpLayer extends Layer {
   options: TcpOption[] | null = null;
   /** Bytes of this layer that were captured (tcpdump's snapend), within what the IP layer claims. */
   caplen = 0;
-
-  /** Header length in bytes (data offset * 4). */
-  get headerLen(): number { return this.dataOffset * 4; }
 }
 
 export const tcp: Dissector<TcpLayer> = {

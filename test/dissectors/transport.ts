@@ -2,6 +2,7 @@
  * Helpers for the UDP and TCP tests: frames built with the encoders, tcpdump's text and tshark's
  * fields for the same capture, and wirescope's for comparison.
  */
+import { afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import { frame, writeNsecPcap } from '../output/frames.js';
 import '../../dissectors/index.js';
 
 export const tmp = mkdtempSync(path.join(os.tmpdir(), 'wirescope-transport-'));
-process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** An Ethernet frame 02:..:01 > 02:..:02 carrying IPv4 10.0.0.1 > 10.0.0.2 (TTL 64, id 1) and the given layers. */
 export function ipv4Frame(inner: Layer[], payload: Uint8Array = new Uint8Array(0), ipFields: Partial<{ flagsFrag: number; src: number; dst: number }> = {}): Uint8Array {

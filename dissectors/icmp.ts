@@ -49,8 +49,6 @@ export class IcmpLayer extends Layer {
   /** tshark's guess at a ping's send time in its first 8 data bytes (seconds, microseconds), or -1. */
   dataSec = -1;
   dataUsec = 0;
-  /** Bytes of the quoted datagram decoded into nested (tshark's cut of it). */
-  quotedClip = 0;
   /** Offset of tshark's RFC 4884 extension structure from the start of the message, or -1. */
   extOffset = -1;
 
@@ -122,9 +120,12 @@ export const icmp: Dissector<IcmpLayer> = {
     if ((type === ICMP_ECHO || type === ICMP_ECHOREPLY) && echoTimestamp(l, p.frame.tsSec)) l.hdrLen += 8;
     // Only captured bytes can be data: a quoted datagram's view may end before its claimed length.
     l.payloadLen = Math.max(0, Math.min(l.length, l.capLen) - l.hdrLen);
+    // RFC 8335: an extended echo request is an extension structure after the header.
+    if (type === 42 && l.length > ICMP.HEADER_LEN) l.extOffset = ICMP.HEADER_LEN;
     if (isIcmpError(type)) {
       if (l.length > EXT_LEGACY_OFFSET && v.has(ICMP.DATA + 2, 2) && v.u16(ICMP.DATA + 2) <= 128) {
-        l.extOffset = Math.max(((l.rest >>> 16) & 0xff) * 4, 128) + ICMP.DATA;
+        const words = (l.rest >>> 16) & 0xff;
+        l.extOffset = (words ? words * 4 : 128) + ICMP.DATA;
       }
       if (quoteDepth < MAX_QUOTE_DEPTH) decodeQuoted(l, v, p);
     }
@@ -157,12 +158,14 @@ export const icmp: Dissector<IcmpLayer> = {
     }
     if (isIcmpError(l.type)) {
       out.s += '\n\t';
-      if (l.u16At(ICMP.DATA + 2) < 0) { abandon(out, 'icmp'); return; }
-      if (l.nested.length) {
+      // The quoted total length is read again once the snapshot is cut to it: under 4 bytes it is not there.
+      const ipLen = l.u16At(ICMP.DATA + 2);
+      if (ipLen < 4) { abandon(out, 'icmp'); return; }
+      if (quoteDepth < MAX_QUOTE_DEPTH) {
         // A printer that abandons the packet (tcpdump's longjmp) sets linkHdrLen to 0: watch for it.
         const linkHdrLen = out.linkHdrLen;
         out.linkHdrLen = -1;
-        out.printLayer(printedQuote(l, p), 0);
+        out.printLayer(printedQuote(l, p, ipLen), 0);
         if (out.linkHdrLen === 0) return;
         out.linkHdrLen = linkHdrLen;
       }
@@ -265,38 +268,53 @@ function ipBelowHasMoreFragments(p: Packet): boolean {
   return false;
 }
 
-/** Decodes the datagram an error message quotes, as tshark delimits it (RFC 4884 length, redirect's header + 8). */
+/**
+ * Decodes the datagram an error message quotes as tshark delimits it (a redirect's header + 8
+ * bytes, an RFC 4884 length, else the rest of the message) for the field and JSON views. As
+ * tshark does inside an error packet, a dissector that reads past that length is taken back:
+ * its layer goes, and what it was given shows as nothing rather than data.
+ */
 function decodeQuoted(l: IcmpLayer, v: ByteView, p: Packet): void {
-  if (v.length <= ICMP.DATA) return;
   const reported = l.length - ICMP.DATA;
-  const ipLen = v.has(ICMP.DATA + 2, 2) ? v.u16(ICMP.DATA + 2) : reported;
+  if (reported <= 0) return;
   const origWords = (l.rest >>> 16) & 0xff;
-  let clip = reported;
-  if (l.type === ICMP_REDIRECT) clip = (v.u8(ICMP.DATA) & 0x0f) * 4 + 8;
-  else if (origWords && reported > origWords * 4 && ipLen > origWords * 4) clip = ((v.u8(ICMP.DATA) & 0x0f) + origWords) * 4;
-  l.quotedClip = Math.min(clip, ipLen);
-  l.nested = [quotedPacket(p, v.slice(ICMP.DATA, l.quotedClip), ipLen)];
+  let quoteLen = reported;
+  // tshark reads the quoted header length (and total length) to delimit it: not captured, it stops there.
+  if (l.type === ICMP_REDIRECT) {
+    if (!v.has(ICMP.DATA, 1)) return;
+    quoteLen = Math.min(reported, (v.u8(ICMP.DATA) & 0x0f) * 4 + 8);
+  } else if (origWords && reported > origWords * 4) {
+    if (!v.has(ICMP.DATA, 4)) return;
+    if (v.u16(ICMP.DATA + 2) > origWords * 4) quoteLen = Math.min(reported, ((v.u8(ICMP.DATA) & 0x0f) + origWords) * 4);
+  }
+  const inner = quotedPacket(p, v.slice(ICMP.DATA, quoteLen), quoteLen);
+  const end = v.start + ICMP.DATA + quoteLen;
+  const ip = inner.layers[0];
+  const reportedEnd = ip instanceof Ipv4Layer && ip.hdrLen > 0 && !ip.tso ? Math.min(end, ip.off + ip.totalLen) : end;
+  const top = inner.top;
+  // IPv4 and ICMP throw there; TCP and UDP read what a quote holds without throwing.
+  if ((top instanceof IcmpLayer || top instanceof Ipv4Layer) && top.truncated && v.end >= reportedEnd) {
+    inner.layers.pop();
+    const caller = inner.top ?? l;
+    caller.payloadLen = 0;
+  }
+  if (inner.layers.length) l.nested = [inner];
 }
 
-/** The quoted datagram in view v (claimed length ipLen) decoded as a packet of its own. */
-function quotedPacket(p: Packet, v: ByteView, ipLen: number): Packet {
+/** The quoted datagram in view v (claimed length `length`) decoded as a packet of its own. */
+function quotedPacket(p: Packet, v: ByteView, length: number): Packet {
   const inner = new Packet(p.frame, p.buf);
   quoteDepth++;
   try {
-    decodeChain(inner, ipv4 as Dissector, v, ipLen);
+    decodeChain(inner, ipv4 as Dissector, v, length);
   } finally {
     quoteDepth--;
   }
   return inner;
 }
 
-/**
- * The quoted datagram as tcpdump prints it: cut at its own total length only. tshark's cut
- * (a redirect's header + 8 bytes, an RFC 4884 length) may have left less in l.nested.
- */
-function printedQuote(l: IcmpLayer, p: Packet): Packet {
-  const ipLen = l.u16At(ICMP.DATA + 2);
-  if (l.quotedClip >= Math.min(ipLen, l.capLen - ICMP.DATA) || quoteDepth >= MAX_QUOTE_DEPTH) return l.nested[0];
+/** The quoted datagram as tcpdump prints it: cut at its own total length only, which it is told as its length. */
+function printedQuote(l: IcmpLayer, p: Packet, ipLen: number): Packet {
   const v = new ByteView(l.buf, l.off, l.off + l.capLen).slice(ICMP.DATA, ipLen);
   return quotedPacket(p, v, ipLen);
 }
@@ -494,32 +512,33 @@ function hasLengthField(l: IcmpLayer): boolean {
   return (l.type === ICMP_UNREACH || l.type === ICMP_TIMXCEED || l.type === ICMP_PARAMPROB) && l.byteAt(5) > 0;
 }
 
-/** tshark's icmp.unused: the bytes of the second word no other field claims, as hex. */
+/** tshark's icmp.unused: the bytes of the second word no other field claims, as hex, up to the first not captured. */
 function unusedBytes(l: IcmpLayer): string | string[] | undefined {
   const t = l.type;
   if (t !== ICMP_UNREACH && t !== ICMP_TIMXCEED && t !== ICMP_PARAMPROB) return undefined;
-  const hexOf = (from: number, to: number): string => {
+  const parts: Array<[number, number]> = [];
+  if (hasLengthField(l)) {
+    if (t !== ICMP_PARAMPROB) parts.push([4, 5]);
+    if (!(t === ICMP_UNREACH && l.code === 4)) parts.push([6, 8]);
+  } else if (t === ICMP_PARAMPROB) parts.push([5, 8]);
+  else if (t === ICMP_UNREACH && l.code === 4) parts.push([4, 6]);
+  else parts.push([4, 8]);
+  const out: string[] = [];
+  for (const [from, to] of parts) {
+    if (to > l.capLen) break;
     let s = '';
     for (let o = from; o < to; o++) s += l.byteAt(o).toString(16).padStart(2, '0');
-    return s;
-  };
-  if (l.capLen < 8) return undefined;
-  if (hasLengthField(l)) {
-    if (t === ICMP_PARAMPROB) return hexOf(6, 8);
-    if (t === ICMP_UNREACH && l.code === 4) return hexOf(4, 5);
-    return [hexOf(4, 5), hexOf(6, 8)];
+    out.push(s);
   }
-  if (t === ICMP_PARAMPROB) return hexOf(5, 8);
-  if (t === ICMP_UNREACH && l.code === 4) return hexOf(4, 6);
-  return hexOf(4, 8);
+  return out.length === 0 ? undefined : out.length === 1 ? out[0] : out;
 }
 
-/** Router addresses (at 0) or preference levels (at 4) of a router advertisement with 2-word entries. */
+/** Router addresses (at 0) or preference levels (at 4) of a router advertisement with 2-word entries, up to tshark's first missing byte. */
 function routerEntries(l: IcmpLayer, at: number): Array<string | number> | undefined {
   if (l.type !== ICMP_ROUTERADVERT || ((l.rest >>> 16) & 0xff) !== 2) return undefined;
   const num = l.rest >>> 24;
   const vals: Array<string | number> = [];
-  for (let k = 0, o = 8; k < num && o + 8 <= l.capLen; k++, o += 8) {
+  for (let k = 0, o = 8; k < num && o + at + 4 <= l.capLen; k++, o += 8) {
     vals.push(at === 0 ? ipv4At(l.buf, l.off + o) : l.u32At(o + 4) | 0);
   }
   return vals.length ? vals : undefined;
@@ -549,7 +568,13 @@ function extHeader(l: IcmpLayer, what: number): string | number | undefined {
 function extObjects(l: IcmpLayer, what: number): number[] | undefined {
   const vals: number[] = [];
   walkExtensions(l, (obj, len, cls, ctype) => {
-    vals.push(what === 0 ? len : what === 1 ? cls : ctype);
+    if (what === 0) vals.push(len);
+    else if (what === 1) vals.push(cls);
+    // tshark shows no C-type for a too-short object, and two for an MPLS object of a C-type it does not know.
+    else if (len >= 4) {
+      vals.push(ctype);
+      if (cls === 1 && ctype !== 1) vals.push(ctype);
+    }
     return true;
   });
   return vals.length ? vals : undefined;

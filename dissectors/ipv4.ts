@@ -49,8 +49,8 @@ export class Ipv4Layer extends Layer implements NetworkLayer {
   options: Uint8Array = new Uint8Array(0);
   /** Bytes captured from the start of this header (the view it was decoded from). */
   capLen = 0;
-  /** tcpdump's ip_finddst: the last hop of a source route option, else dst (the pseudo-header's destination). */
-  finalDst = 0;
+  /** tcpdump's ip_finddst: the last hop of a source route option (the pseudo-header's destination); -1: dst. */
+  finalDst = -1;
   /**
    * tshark's get_dst_offset: the destination a valid LSRR/SSRR option names (ip.dst), -1 for
    * none, or -2 where tshark's walk of the options ran out of captured bytes (no ip.dst then).
@@ -72,7 +72,7 @@ export class Ipv4Layer extends Layer implements NetworkLayer {
   get dontFragment(): boolean { return (this.flagsFrag & IP4_FLAG_DF) !== 0; }
 
   pseudoHeaderSum(proto: number, length: number): number {
-    const d = this.finalDst;
+    const d = this.finalDst >= 0 ? this.finalDst : this.dst;
     return (this.src >>> 16) + (this.src & 0xffff) + (d >>> 16) + (d & 0xffff) + proto + length;
   }
 }
@@ -100,7 +100,6 @@ export const ipv4: Dissector<Ipv4Layer> = {
     l.checksum = v.u16(IP4.CHECKSUM);
     l.src = v.u32(IP4.SRC);
     l.dst = v.u32(IP4.DST);
-    l.finalDst = l.dst;
     if (l.length < IP4.HEADER_LEN) { l.invalid = 'truncated-ip'; return; }
     if (l.ihl < IP4.HEADER_LEN) { l.invalid = 'bad-hlen'; return; }
     // tshark takes a zero total length for a TSO send and goes on with the link's length;
@@ -111,7 +110,7 @@ export const ipv4: Dissector<Ipv4Layer> = {
     l.payloadLen = (l.tso ? l.length : l.totalLen) - l.ihl;
     if (l.ihl > IP4.HEADER_LEN) {
       l.options = v.bytes(IP4.HEADER_LEN, Math.min(l.ihl, v.length) - IP4.HEADER_LEN);
-      l.finalDst = sourceRouteEnd(l.options, l.ihl - IP4.HEADER_LEN, l.dst);
+      l.finalDst = sourceRouteEnd(l.options, l.ihl - IP4.HEADER_LEN);
       l.routeDst = routeDestination(l.options, l.ihl - IP4.HEADER_LEN);
       if (l.routeDst === -2) l.fieldsEnd = IP4.DST;
     }
@@ -123,10 +122,11 @@ export const ipv4: Dissector<Ipv4Layer> = {
   },
 
   encode(l, payload, ctx: EncodeContext) {
-    const hl = IP4.HEADER_LEN + l.options.length;
+    const fix = ctx.opts.fixLengths;
+    // Fixing lengths pads the options with EOL to a whole number of 32-bit words.
+    const hl = IP4.HEADER_LEN + (fix ? (l.options.length + 3) & ~3 : l.options.length);
     const out = new Uint8Array(hl + payload.length);
     const dv = new DataView(out.buffer);
-    const fix = ctx.opts.fixLengths;
     const proto = fix && ctx.inner.length ? keyOf(ctx.inner[0].dissector, Table.IpProto) ?? l.proto : l.proto;
     out[IP4.VER_IHL] = (l.version << 4) | ((fix ? hl : l.ihl) >> 2);
     out[IP4.TOS] = l.tos;
@@ -212,10 +212,10 @@ export const ipv4: Dissector<Ipv4Layer> = {
     'ip.dsfield.ecn': (l) => (upTo(l, 2) ? l.tos & 3 : undefined),
     'ip.len': (l) => (upTo(l, 4) ? (l.tso ? l.length : l.totalLen) : undefined),
     'ip.id': (l) => (upTo(l, 6) ? '0x' + hex(l.id, 4) : undefined),
-    'ip.flags': (l) => (upTo(l, 7) ? '0x' + hex(l.flagsFrag >>> 13, 2) : undefined),
-    'ip.flags.rb': (l) => (upTo(l, 7) ? ((l.flagsFrag & IP4_FLAG_RF) ? 1 : 0) : undefined),
-    'ip.flags.df': (l) => (upTo(l, 7) ? ((l.flagsFrag & IP4_FLAG_DF) ? 1 : 0) : undefined),
-    'ip.flags.mf': (l) => (upTo(l, 7) ? ((l.flagsFrag & IP4_FLAG_MF) ? 1 : 0) : undefined),
+    'ip.flags': (l) => (upTo(l, 8) ? '0x' + hex(l.flagsFrag >>> 13, 2) : undefined),
+    'ip.flags.rb': (l) => (upTo(l, 8) ? ((l.flagsFrag & IP4_FLAG_RF) ? 1 : 0) : undefined),
+    'ip.flags.df': (l) => (upTo(l, 8) ? ((l.flagsFrag & IP4_FLAG_DF) ? 1 : 0) : undefined),
+    'ip.flags.mf': (l) => (upTo(l, 8) ? ((l.flagsFrag & IP4_FLAG_MF) ? 1 : 0) : undefined),
     // tshark 4.0 shows the raw 13-bit field, in 8-byte units.
     'ip.frag_offset': (l) => (upTo(l, 8) ? l.flagsFrag & IP4_OFFMASK : undefined),
     'ip.ttl': (l) => (upTo(l, 9) ? l.ttl : undefined),
@@ -414,26 +414,26 @@ function u32At(buf: Uint8Array, o: number): number {
 }
 
 /**
- * tcpdump's ip_finddst: the last address of the first LSRR/SSRR option of 7 bytes or more,
- * else dst. `opts` is what was captured of the `optLen` option bytes.
+ * tcpdump's ip_finddst: the last address of the first LSRR/SSRR option of 7 bytes or more, or
+ * -1 (the header's destination). `opts` is what was captured of the `optLen` option bytes.
  */
-function sourceRouteEnd(opts: Uint8Array, optLen: number, dst: number): number {
+function sourceRouteEnd(opts: Uint8Array, optLen: number): number {
   let i = 0;
   while (i < optLen) {
-    if (i >= opts.length) return dst;
+    if (i >= opts.length) return -1;
     const t = opts[i];
     if (t === OPT_EOL) break;
     let len = 1;
     if (t !== OPT_NOP) {
-      if (i + 1 >= opts.length) return dst;
+      if (i + 1 >= opts.length) return -1;
       len = opts[i + 1];
       if (len < 2) break;
     }
-    if (optLen - i < len || i + len > opts.length) return dst;
+    if (optLen - i < len || i + len > opts.length) return -1;
     if ((t === OPT_SSRR || t === OPT_LSRR) && len >= 7) return u32At(opts, i + len - 4);
     i += len;
   }
-  return dst;
+  return -1;
 }
 
 /**

@@ -30,6 +30,7 @@ import { ByteView } from '../core/view.js';
 import { Ipv4Layer, IP4_FLAG_MF, IP4_OFFMASK } from '../../dissectors/ipv4.js';
 import { Ipv6FragmentLayer, IP6 } from '../../dissectors/ipv6.js';
 import { VlanLayer } from '../../dissectors/dot1q.js';
+import type { NestingLayer } from '../output/frame-fields.js';
 import { FRAG_CONFLICT, FRAG_MULTIPLE_TAILS, FRAG_OVERLAP, FRAG_TOO_LONG, Reassembly, type FragmentRecord } from './reassembly.js';
 
 export interface DefragOptions {
@@ -83,15 +84,30 @@ export class Defragmenter {
   /** The packet to show for p's frame: p itself, p without its fragment's upper layers, or the reassembled datagram. */
   push(p: Packet): Packet {
     this.expire(p.frame.tsSec);
-    const layers = p.layers;
-    for (let i = 0; i < layers.length; i++) {
-      const l = layers[i];
+    return this.visit(p, 0);
+  }
+
+  /**
+   * Layers from i on, in order: the first fragment met is reassembled (or its upper layers
+   * dropped); a datagram quoted by an ICMP error goes through the same (tshark keeps no
+   * separate table for them), and its layer is copied to hold the result.
+   */
+  private visit(p: Packet, from: number): Packet {
+    for (let i = from; i < p.layers.length; i++) {
+      const l = p.layers[i];
+      let q: Packet | null = null;
       if (l instanceof Ipv4Layer) {
         if (l.invalid !== null || l.hdrLen === 0) return p;
-        if ((l.flagsFrag & (IP4_FLAG_MF | IP4_OFFMASK)) !== 0) return this.ipv4(p, i, l);
+        if ((l.flagsFrag & (IP4_FLAG_MF | IP4_OFFMASK)) !== 0) q = this.ipv4(p, i, l);
       } else if (l instanceof Ipv6FragmentLayer) {
         if (l.outOfChain || l.hdrLen === 0 || l.ip === null) return p;
-        if (l.fragOffset !== 0 || l.moreFragments) return this.ipv6(p, i, l);
+        if (l.fragOffset !== 0 || l.moreFragments) q = this.ipv6(p, i, l);
+      }
+      if (q !== null) return q === p ? p : this.visit(q, i + 1);
+      const nested = (l as Partial<NestingLayer>).nested;
+      if (nested !== undefined && nested.length) {
+        const seen = nested.map((n) => this.visit(n, 0));
+        if (seen.some((n, k) => n !== nested[k])) p = replaceLayer(p, i, Object.assign(copyLayer(l), { nested: seen }));
       }
     }
     return p;
@@ -226,6 +242,13 @@ function recordOf(f: Fragment): FragmentRecord {
 /** A copy of layer l (same class and fields), to carry what only the reassembling frame shows. */
 function copyLayer<L extends Layer>(l: L): L {
   return Object.assign(Object.create(Object.getPrototypeOf(l) as object) as L, l);
+}
+
+/** p with layer i replaced. */
+function replaceLayer(p: Packet, i: number, l: Layer): Packet {
+  const q = new Packet(p.frame, p.buf);
+  for (let k = 0; k < p.layers.length; k++) q.layers.push(k === i ? l : p.layers[k]);
+  return q;
 }
 
 /** p without the layers above layer i (its payload then shows as data). */

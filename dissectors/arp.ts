@@ -196,9 +196,7 @@ export const arp: Dissector<ArpLayer> = {
     const l = p.layers[i] as ArpLayer;
     const o = out.opts;
     if (l.truncated) {
-      // tcpdump's bounds check longjmps out: -x then dumps the whole frame.
-      out.linkHdrLen = 0;
-      out.trunc('arp');
+      out.truncJump('arp');
       return;
     }
     if (!o.e) out.s += 'ARP, ';

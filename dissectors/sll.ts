@@ -169,9 +169,7 @@ export const sll: Dissector<SllLayer> = {
   print(p, i, out) {
     const l = p.layers[i] as SllLayer;
     if (l.truncated) {
-      // tcpdump bails out through its truncation longjmp, which also makes -x dump the whole frame.
-      out.linkHdrLen = 0;
-      out.trunc('sll');
+      out.truncJump('sll');
       return;
     }
     if (i === 0) out.linkHdrLen = SLL.HEADER_LEN;

@@ -87,8 +87,7 @@ export const sll2: Dissector<Sll2Layer> = {
   print(p: Packet, i: number, out: TextOut) {
     const l = p.layers[i] as Sll2Layer;
     if (l.truncated) {
-      out.linkHdrLen = 0;
-      out.trunc('sll2');
+      out.truncJump('sll2');
       return;
     }
     if (i === 0) out.linkHdrLen = SLL2.HEADER_LEN;

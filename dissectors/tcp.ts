@@ -189,7 +189,7 @@ export const tcp: Dissector<TcpLayer> = {
     // Options ended by EOL leave the rest of the header unread; tcpdump checks it before the payload.
     if (l.caplen < hlen) {
       out.s += ' [remaining caplen(' + l.caplen + ') < header length(' + hlen + ')]';
-      longjmpTrunc(out, proto);
+      out.truncJump(proto);
       return;
     }
     if ((flags & TH.RST) && o.v) {
@@ -586,17 +586,8 @@ function truncData(out: TextOut, sep: boolean): number {
 
 /** An option's kind or length byte was not captured: tcpdump longjmps out of the printer there. */
 function truncJump(out: TextOut): number {
-  longjmpTrunc(out, sawMptcp ? 'mptcp' : 'tcp');
+  out.truncJump(sawMptcp ? 'mptcp' : 'tcp');
   return OPTS_STOP;
-}
-
-/**
- * tcpdump's nd_trunc_longjmp: the truncation mark, and the link-layer header length is lost on
- * the way out, so a -x/-X/-A dump then starts at the frame's first byte.
- */
-function longjmpTrunc(out: TextOut, proto: string): void {
-  out.trunc(proto);
-  out.linkHdrLen = 0;
 }
 
 function printFastOpen(out: TextOut, buf: Uint8Array, cp: number, datalen: number, experimental: boolean): void {

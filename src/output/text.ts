@@ -73,6 +73,15 @@ export class TextOut {
     this.s += ' [|' + name + ']';
   }
 
+  /**
+   * The marker where tcpdump gives up through its truncation longjmp rather than returning:
+   * that path skips the link-header bookkeeping, so a -x/-X/-A dump starts at the frame's first byte.
+   */
+  truncJump(name: string): void {
+    this.trunc(name);
+    this.linkHdrLen = 0;
+  }
+
   /** One packet, as tcpdump prints it, without the final newline. */
   formatPacket(p: Packet): string {
     const o = this.opts;

@@ -1,7 +1,7 @@
 /**
  * fixtures/ holds exactly the captures fixtures/README.md lists, each small, and the real tools
  * read every one of them: same packet count from tcpdump and tshark, nothing on stderr but
- * their usual notes.
+ * their usual notes, no packet tshark calls malformed.
  */
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -72,6 +72,7 @@ describe('the real tools read every fixture', () => {
     const r = run('tshark', ['-n', '-r', file]);
     expect(r.status).toBe(0);
     expect(complaints(r.stderr, TSHARK_NOTES)).toEqual([]);
+    expect(r.stdout).not.toContain('Malformed Packet');
     const count = r.stdout.split('\n').filter((l) => l.trim().length > 0).length;
     expect(count).toBeGreaterThan(0);
     if (haveTcpdump) expect(tcpdumpCount(run('tcpdump', ['-n', '-r', file]).stdout)).toBe(count);

@@ -9,12 +9,14 @@
  *   overwritten by the next packet. No timestamp and no wire length: nbytes is libpcap's caplen,
  *   at most 65535; `truncated` says the packet did not fit our Buffer.
  * - No pcap_stats: kernel drop counters cannot be read.
+ * - Immediate mode makes libpcap use TPACKET_V2, whose ring has fixed slots of the snapshot length
+ *   (65535 + headers when the NIC has offloads, as most do), one per 128 KiB block: a ring of
+ *   B bytes maps 2*B and holds B/65.8 KiB frames, whatever their size.
  * - A Cap object opens once (its `closing` flag is never reset), and close() after a failed
  *   open() touches an uninitialised poll handle: failed handles are kept, never closed.
  */
 import { createRequire } from 'node:module';
-import type { Frame } from '../core/frame.js';
-import { FrameQueue } from './queue.js';
+import type { FrameQueue } from './queue.js';
 
 /** The snapshot length cap hard-codes (pcap_set_snaplen(handle, 65535)). */
 export const CAP_SNAPLEN = 65535;
@@ -116,22 +118,15 @@ export interface LiveOptions {
 /** Failed handles: kept referenced so their destructor (which would close them) never runs. */
 const failedHandles: CapHandle[] = [];
 
-/** The queue between libpcap and the pipeline: bytes, and frames (~100,000 of tcpdump's average size). */
-const QUEUE_BYTES = 32 << 20;
-const QUEUE_FRAMES = 1 << 17;
-/** Frames handled before looking at the clock; a slice ends after SLICE_MS so libpcap is drained again. */
-const SLICE_CHECK = 256;
-const SLICE_MS = 2;
-/** After fewer frames than this arrived in a turn of the event loop, pause PAUSE_MS (see handleQueued). */
+/** After fewer frames than this arrived in a turn of the event loop, pause PAUSE_MS (see endOfTurn). */
 const SHORT_BURST = 256;
 const PAUSE_MS = 1;
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * One open interface. cap's dispatch loop hands us one packet at a time in a shared buffer: each is
- * copied at once into a FrameQueue (with its arrival time), which empties libpcap's ring quickly;
- * the queue is then handled in time slices (onFrame per frame) between turns of the event loop,
- * so libpcap's ring is drained again every SLICE_MS even while the pipeline is busy.
+ * One open interface. cap's dispatch loop hands over one packet at a time in a shared buffer; each
+ * is stamped and copied at once into the FrameQueue, where the pipeline worker takes it. This
+ * thread does nothing else, so libpcap's ring is emptied as fast as cap allows.
  */
 export class LiveCapture {
   readonly device: string;
@@ -140,42 +135,22 @@ export class LiveCapture {
   readonly snaplen: number;
   /** Frames cap delivered. */
   received = 0;
-  /** Frames handed to onFrame. */
-  delivered = 0;
   /**
    * Frames whose wire length is not known: libpcap cut them at cap's 65535 bytes, or they did not
    * fit cap's buffer. Their origLen is the bytes seen, a lower bound.
    */
   lengthUnknown = 0;
-  /** Called for every frame, in order; its bytes stay valid until the next frames arrive. */
-  onFrame: (f: Frame) => void = () => {};
 
   private handle: CapHandle | null;
   private readonly capBuf: Buffer;
-  private readonly queue = new FrameQueue(QUEUE_BYTES, QUEUE_FRAMES);
   /** Frames queued in this turn of the event loop. */
   private burst = 0;
-  private scheduled = false;
-  /** Set by discard(): queued frames are not handled any more. */
-  private discarding = false;
-  private readonly handleQueued = (): void => {
-    this.scheduled = false;
-    const end = performance.now() + SLICE_MS;
-    let n = 0;
-    while (this.queue.length > 0 && !this.discarding) {
-      this.deliverOne();
-      if (++n === SLICE_CHECK) {
-        n = 0;
-        if (performance.now() >= end) break;
-      }
-    }
-    if (this.queue.length > 0 && !this.discarding) this.schedule();
-    else if (this.burst < SHORT_BURST && this.handle !== null) {
-      // Immediate mode (forced by cap) wakes us for every packet, at several system calls each.
-      // After a short burst, sleep a little so the next wake-up finds a batch, as tcpdump's
-      // TPACKET_V3 blocks batch packets. A long burst means we are busy: no pause then.
-      Atomics.wait(pauseCell, 0, 0, PAUSE_MS);
-    }
+  private readonly endOfTurn = (): void => {
+    this.queue.wake();
+    // Immediate mode (forced by cap) wakes us for every packet, at several system calls each.
+    // After a short burst, sleep a little so the next wake-up finds a batch, as tcpdump's
+    // TPACKET_V3 blocks batch packets. A long burst means we are busy: no pause then.
+    if (this.burst < SHORT_BURST && this.handle !== null) Atomics.wait(pauseCell, 0, 0, PAUSE_MS);
     this.burst = 0;
   };
   /** Wall-clock anchor: whole seconds and nanoseconds at performance.now() === anchorMs. */
@@ -183,8 +158,8 @@ export class LiveCapture {
   private readonly anchorNsec: number;
   private readonly anchorMs: number;
 
-  /** Opens the interface; throws LiveCaptureError. */
-  constructor(opts: LiveOptions) {
+  /** Opens the interface; frames go to queue from the next turn of the event loop. Throws LiveCaptureError. */
+  constructor(opts: LiveOptions, private readonly queue: FrameQueue) {
     const cap = loadCap();
     this.device = opts.device;
     this.snaplen = opts.snaplen > 0 && opts.snaplen < CAP_SNAPLEN ? opts.snaplen : CAP_SNAPLEN;
@@ -216,33 +191,11 @@ export class LiveCapture {
     return this.queue.dropped;
   }
 
-  /** Stops capturing; frames already queued are still handled (by the event loop, or by finish()). */
+  /** Stops capturing (safe at any time; frames already queued stay queued). */
   close(): void {
     if (this.handle === null) return;
     this.handle.close();
     this.handle = null;
-  }
-
-  /** Stops capturing and handles every queued frame now, unless onFrame calls discard(). */
-  finish(): void {
-    this.close();
-    while (this.queue.length > 0 && !this.discarding) this.deliverOne();
-  }
-
-  /** Stops capturing and drops the queued frames (-c reached, or the run failed). Safe inside onFrame. */
-  discard(): void {
-    this.close();
-    this.discarding = true;
-    this.queue.clear();
-  }
-
-  private deliverOne(): void {
-    this.onFrame(this.queue.shift(++this.delivered, this.linkType));
-  }
-
-  private schedule(): void {
-    this.scheduled = true;
-    setImmediate(this.handleQueued);
   }
 
   private onPacket(nbytes: number, truncated: boolean): void {
@@ -253,8 +206,7 @@ export class LiveCapture {
     this.received++;
     if (truncated || nbytes >= CAP_SNAPLEN) this.lengthUnknown++;
     this.queue.push(this.capBuf, nbytes < this.snaplen ? nbytes : this.snaplen, nbytes, this.anchorSec + carry, Math.floor(ns - carry * 1e9));
-    this.burst++;
-    if (!this.scheduled) this.schedule();
+    if (this.burst++ === 0) setImmediate(this.endOfTurn);
   }
 
   /**

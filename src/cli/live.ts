@@ -7,30 +7,33 @@
  */
 import { realpathSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import type { Frame } from '../core/frame.js';
+import { Worker } from 'node:worker_threads';
 import { linkTypeDescription } from '../core/linktypes.js';
 import { CaptureFileError } from '../pcap/error.js';
-import { PcapWriter } from '../pcap/writer.js';
-import { OutputClosed, writeAll } from '../output/sink.js';
+import { writeAll } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
-import { FieldListError } from '../output/fields.js';
 import { systemMessage } from '../pcap/io.js';
 import { CAP_SNAPLEN, LiveCapture, LiveCaptureError, capDeviceList } from '../capture/live.js';
 import { formatInterface, listInterfaces, resolveInterface } from '../capture/devices.js';
-import { FileLimitReached, RotatingWriter } from '../capture/rotate.js';
 import { dropPrivileges, dropTarget, PrivilegeError, type Account } from '../capture/privileges.js';
-import { FramePipeline, filterExpression, type FrameWriter } from './pipeline.js';
+import { allocateQueue, FrameQueue, QueueState } from '../capture/queue.js';
+import type { WorkerInput, WorkerMessage } from '../capture/worker.js';
+import { filterExpression } from './pipeline.js';
 import type { Options } from './args.js';
 
 /**
- * Kernel ring for the capture socket. cap turns on immediate mode, so libpcap uses TPACKET_V2,
- * whose ring slots are MTU-sized whatever the packet: 2 MiB (libpcap's and tcpdump's default,
- * meant for TPACKET_V3's packed blocks) holds only ~1,300 full-size frames. 32 MiB holds ~20,000.
+ * Kernel ring for the capture socket (-B). cap turns on immediate mode, so libpcap uses
+ * TPACKET_V2 with 64 KiB slots (see capture/live.ts): libpcap's 2 MiB default would hold 31
+ * frames. 32 MiB holds ~500 (and maps 64 MiB); -B raises it.
  */
 export const DEFAULT_BUFFER_SIZE = 32 << 20;
 
 /** libpcap's default snapshot length (tcpdump -s 0 or no -s). */
 const DEFAULT_SNAPLEN = 262144;
+
+/** The queue between libpcap and the pipeline thread: ~100,000 frames of the bench's average size. */
+const QUEUE_BYTES = 32 << 20;
+const QUEUE_FRAMES = 1 << 17;
 
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -57,110 +60,104 @@ export function runLive(opts: Options): number {
     return fail(`can't open ${opts.filterFile}: ${systemMessage(e)}`);
   }
   const requestedSnaplen = opts.snaplen ?? 0;
+  const layout = allocateQueue(QUEUE_FRAMES, QUEUE_BYTES);
   let capture: LiveCapture;
   let device = opts.interface ?? '';
   try {
     device = resolveInterface(opts.interface, () => capDeviceList().map((d) => d.name));
-    capture = new LiveCapture({ device, filter: expr, snaplen: requestedSnaplen, bufferSize: opts.bufferSize ?? DEFAULT_BUFFER_SIZE });
+    capture = new LiveCapture({ device, filter: expr, snaplen: requestedSnaplen, bufferSize: opts.bufferSize ?? DEFAULT_BUFFER_SIZE },
+      new FrameQueue(layout));
   } catch (e) {
     return fail(e instanceof LiveCaptureError ? openFailure(e, device, expr) : e);
   }
   if (requestedSnaplen > CAP_SNAPLEN && requestedSnaplen !== DEFAULT_SNAPLEN) {
     process.stderr.write(`wirescope: WARNING: snaplen lowered from ${requestedSnaplen} to ${CAP_SNAPLEN}\n`);
   }
-
-  let user: Account | null = null;
-  let pipeline: FramePipeline;
+  let user: Account | null;
   try {
     user = dropTarget(opts.user, process.env);
     if (user !== null) dropPrivileges(user);
-    const liveOpts: Options = { ...opts, lineBuffered: opts.lineBuffered || isatty(1) };
-    pipeline = new FramePipeline(liveOpts, {
-      linkType: capture.linkType, snaplen: capture.snaplen, name: device, kernelFiltered: true,
-      writer: opts.write !== undefined ? outputWriter(opts, capture) : undefined,
-    });
   } catch (e) {
     capture.close();
-    if (e instanceof CaptureFileError && e.code === 'EACCES' && user !== null) {
-      return fail(`${e.message} (files are opened as ${user.name}, after root is given up; -Z root keeps root)`);
-    }
     return fail(e);
   }
-
-  if (!opts.json && opts.outputType === undefined) {
-    const head = opts.v === 0 && opts.write === undefined
-      ? 'wirescope: verbose output suppressed, use -v[v]... for full protocol decode\n'
-      : 'wirescope: ';
-    process.stderr.write(`${head}listening on ${device}, link-type ${linkTypeDescription(capture.linkType)}, snapshot length ${capture.snaplen} bytes\n`);
-  }
-  new LiveRun(capture, pipeline, opts.write === undefined && !opts.json && opts.outputType === undefined);
+  const input: WorkerInput = {
+    opts: { ...opts, lineBuffered: opts.lineBuffered || isatty(1) },
+    device, linkType: capture.linkType, snaplen: capture.snaplen, layout,
+  };
+  new LiveRun(capture, new FrameQueue(layout), new Worker(new URL('../capture/worker.js', import.meta.url), { workerData: input }), opts, user);
   return 0;
 }
 
-/** -w's destination: one pcap file, or tcpdump's rotation under -C/-G. */
-function outputWriter(opts: Options, capture: LiveCapture): FrameWriter {
-  const common = { linkType: capture.linkType, snaplen: capture.snaplen, nano: opts.nano, packetBuffered: opts.packetBuffered };
-  if (opts.rotateSize === undefined && opts.rotateSeconds === undefined) return new PcapWriter(opts.write!, common);
-  return new RotatingWriter({
-    ...common, path: opts.write!, sizeLimit: opts.rotateSize !== undefined ? opts.rotateSize * 1_000_000 : undefined,
-    seconds: opts.rotateSeconds, fileCount: opts.rotateCount,
-  });
-}
-
-/** One running capture: frames into the pipeline until something stops it, then the summary. */
+/**
+ * One running capture: this thread feeds the queue from libpcap, the worker runs the pipeline.
+ * The first stop signal closes libpcap and lets the worker finish what is queued; a second one
+ * stops it after the frame in hand.
+ */
 class LiveRun {
-  private stopped = false;
-  private status = 0;
-  /** A stop signal: what was taken from libpcap so far is still written or printed. */
+  private signals = 0;
+  private ended = false;
   private readonly onSignal = (): void => {
-    this.capture.finish();
-    this.end(true);
+    this.capture.close();
+    this.interrupted = true;
+    this.queue.setState(++this.signals === 1 ? QueueState.Finish : QueueState.Stop);
   };
+  private interrupted = false;
 
   constructor(
     private readonly capture: LiveCapture,
-    private readonly pipeline: FramePipeline,
-    /** Printing text: an interrupted run ends stdout with a newline, as tcpdump does. */
-    private readonly printingText: boolean,
+    private readonly queue: FrameQueue,
+    private readonly worker: Worker,
+    private readonly opts: Options,
+    private readonly user: Account | null,
   ) {
-    capture.onFrame = (f) => this.frame(f);
     for (const s of STOP_SIGNALS) process.on(s, this.onSignal);
+    worker.on('message', (m: WorkerMessage) => this.message(m));
+    worker.on('error', (e) => this.end(1, e.message));
+    worker.on('exit', () => this.end(1, 'the pipeline thread ended unexpectedly'));
   }
 
-  private frame(f: Frame): void {
-    try {
-      if (!this.pipeline.push(f)) this.end(false);
-    } catch (e) {
-      this.failed(e);
-    }
-  }
-
-  /** A frame could not be handled: the run ends, quietly for a closed output (tcpdump's SIGPIPE). */
-  private failed(e: unknown): void {
-    if (e instanceof FileLimitReached) process.stderr.write(e.message + '\n');
-    else if (!(e instanceof OutputClosed)) {
-      process.stderr.write(errorLine(e instanceof Error ? e.message : String(e)) + '\n');
-      this.status = 1;
-    }
-    this.end(false);
-  }
-
-  private end(interrupted: boolean): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.capture.discard();
-    for (const s of STOP_SIGNALS) process.off(s, this.onSignal);
-    try {
-      this.pipeline.close();
-      if (interrupted && this.printingText) writeAll(1, NEWLINE);
-    } catch (e) {
-      if (!(e instanceof OutputClosed)) {
-        process.stderr.write(errorLine(e instanceof Error ? e.message : String(e)) + '\n');
-        this.status = 1;
+  private message(m: WorkerMessage): void {
+    switch (m.type) {
+      case 'ready':
+        if (!this.opts.json && this.opts.outputType === undefined) {
+          const head = this.opts.v === 0 && this.opts.write === undefined
+            ? 'wirescope: verbose output suppressed, use -v[v]... for full protocol decode\n'
+            : 'wirescope: ';
+          process.stderr.write(`${head}listening on ${this.capture.device}, link-type ${linkTypeDescription(this.capture.linkType)}, ` +
+            `snapshot length ${this.capture.snaplen} bytes\n`);
+        }
+        break;
+      case 'error': {
+        const hint = m.code === 'EACCES' && this.user !== null
+          ? ` (files are opened as ${this.user.name}, after root is given up; -Z root keeps root)` : '';
+        this.end(1, m.message + hint, false);
+        break;
       }
+      case 'done':
+        if (m.note !== undefined) process.stderr.write(m.note + '\n');
+        this.end(m.status, m.error, true, m.handled);
     }
-    process.stderr.write(summary(this.pipeline.handled, this.capture));
-    process.exitCode = this.status;
+  }
+
+  /** The run is over: libpcap closed, the summary (unless the output never opened), the exit status. */
+  private end(status: number, error?: string, started = true, handled = 0): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.capture.close();
+    this.queue.setState(QueueState.Stop);
+    for (const s of STOP_SIGNALS) process.off(s, this.onSignal);
+    if (error !== undefined) process.stderr.write(errorLine(error) + '\n');
+    if (started) {
+      const printingText = this.opts.write === undefined && !this.opts.json && this.opts.outputType === undefined;
+      if (this.interrupted && printingText) {
+        try {
+          writeAll(1, NEWLINE);
+        } catch { /* output closed */ }
+      }
+      process.stderr.write(summary(handled, this.capture));
+    }
+    process.exitCode = status;
   }
 }
 
@@ -210,7 +207,7 @@ function openFailure(e: LiveCaptureError, device: string, expr: string): string 
 /** Prints one error line and returns exit status 1; unexpected errors are bugs and propagate. */
 function fail(e: unknown): number {
   if (typeof e === 'string') process.stderr.write(errorLine(e) + '\n');
-  else if (e instanceof LiveCaptureError || e instanceof PrivilegeError || e instanceof FieldListError) {
+  else if (e instanceof LiveCaptureError || e instanceof PrivilegeError) {
     process.stderr.write(errorLine(e.message) + '\n');
   } else if (e instanceof CaptureFileError) {
     process.stderr.write(errorLine(e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`) + '\n');

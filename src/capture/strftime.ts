@@ -3,6 +3,9 @@
  * glibc's conversions, its E/O modifiers (no effect in the C locale) and its flags (- _ 0 ^ #)
  * with an optional field width; an unknown conversion is copied as written, as glibc does.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
   'November', 'December'];
@@ -17,12 +20,67 @@ function localTm(epochSec: number): Tm {
   const d = new Date(epochSec * 1000);
   const jan1 = new Date(d.getFullYear(), 0, 1);
   const yday = Math.round((new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime() - jan1.getTime()) / 86400000);
-  const zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d)
-    .find((p) => p.type === 'timeZoneName')?.value ?? '';
+  const gmtoffMin = -d.getTimezoneOffset();
   return {
     year: d.getFullYear(), mon: d.getMonth(), mday: d.getDate(), hour: d.getHours(), min: d.getMinutes(),
-    sec: d.getSeconds(), wday: d.getDay(), yday, epoch: epochSec, gmtoffMin: -d.getTimezoneOffset(), zone,
+    sec: d.getSeconds(), wday: d.getDay(), yday, epoch: epochSec, gmtoffMin, zone: zoneAbbreviation(epochSec, gmtoffMin * 60),
   };
+}
+
+/**
+ * tm_zone: the abbreviation the TZif file (TZ, else /etc/localtime) gives for that time, as the C
+ * library reads it; Intl's name ("GMT+1" for CET) only when there is no such file.
+ */
+function zoneAbbreviation(epochSec: number, utoff: number): string {
+  const tz = process.env.TZ;
+  const file = tz === undefined ? '/etc/localtime' : path.resolve('/usr/share/zoneinfo', tz.replace(/^:/, ''));
+  const abbr = tzifAbbreviation(file, epochSec, utoff);
+  if (abbr !== null) return abbr;
+  return new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(new Date(epochSec * 1000))
+    .find((p) => p.type === 'timeZoneName')?.value ?? '';
+}
+
+/** RFC 8536: the local time type in effect at t, or after the last transition the footer's names. */
+function tzifAbbreviation(file: string, t: number, utoff: number): string | null {
+  let b: Buffer;
+  try {
+    b = readFileSync(file);
+  } catch {
+    return null;
+  }
+  if (b.length < 44 || b.toString('latin1', 0, 4) !== 'TZif') return null;
+  const counts = (at: number): number[] => [0, 1, 2, 3, 4, 5].map((k) => b.readUInt32BE(at + 20 + 4 * k));
+  let [isut, isstd, leap, timecnt, typecnt, charcnt] = counts(0);
+  let at = 44;
+  let timeSize = 4;
+  if (b[4] >= 0x32) {
+    // Version 2+: skip the 32-bit block, read the 64-bit one.
+    at += timecnt * 4 + timecnt + typecnt * 6 + charcnt + leap * 8 + isstd + isut;
+    [isut, isstd, leap, timecnt, typecnt, charcnt] = counts(at);
+    at += 44;
+    timeSize = 8;
+  }
+  const times = at, idx = times + timecnt * timeSize, types = idx + timecnt, chars = types + typecnt * 6;
+  const timeAt = (k: number): number => (timeSize === 8 ? Number(b.readBigInt64BE(times + 8 * k)) : b.readInt32BE(times + 4 * k));
+  const name = (type: number): string => {
+    const start = chars + b[types + type * 6 + 5];
+    return b.toString('latin1', start, b.indexOf(0, start));
+  };
+  if (timecnt === 0 || t < timeAt(0)) return typecnt > 0 ? name(0) : null;
+  if (t < timeAt(timecnt - 1) || timeSize === 4) {
+    let k = timecnt - 1;
+    while (k > 0 && timeAt(k) > t) k--;
+    return name(b[idx + k]);
+  }
+  // After the last transition: the POSIX TZ string in the footer, "STD offset [DST ...]".
+  const footerStart = chars + charcnt + leap * 12 + isstd + isut + 1;
+  const footer = b.toString('latin1', footerStart, b.indexOf(0x0a, footerStart));
+  const m = /^(<[^>]+>|[A-Za-z]+)([-+]?[\d:]+)(<[^>]+>|[A-Za-z]+)?/.exec(footer);
+  if (m === null) return name(b[idx + timecnt - 1]);
+  const strip = (z: string): string => z.replace(/^<(.*)>$/, '$1');
+  const [h, mi = '0', se = '0'] = m[2].replace(/^[-+]/, '').split(':');
+  const stdUtoff = (m[2].startsWith('-') ? 1 : -1) * (Number(h) * 3600 + Number(mi) * 60 + Number(se));
+  return m[3] !== undefined && utoff !== stdUtoff ? strip(m[3]) : strip(m[1]);
 }
 
 /** ISO 8601 week-based year and week number (glibc's iso_week_days arithmetic). */

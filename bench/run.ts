@@ -107,14 +107,20 @@ function fixtureFrames(): { frames: Frame[]; sources: string[] } {
   return { frames, sources };
 }
 
-/** Makes (or reuses) bench/data/mixed-N.pcap: the fixture frames over and over, 10 µs apart. */
+/** True when a capture in fixtures/ changed after `time` (ms). */
+function fixturesNewerThan(time: number): boolean {
+  return readdirSync(fixturesDir).some((n) => /\.(pcap|pcapng)$/.test(n) && statSync(path.join(fixturesDir, n)).mtimeMs > time);
+}
+
+/** Makes (or reuses, while the fixtures are unchanged) bench/data/mixed-N.pcap: the fixture frames over and over, 10 µs apart. */
 function bigCapture(packets: number, regen: boolean): BigCapture {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, `mixed-${packets}.pcap`);
   const metaFile = file + '.json';
   if (!regen && existsSync(file) && existsSync(metaFile)) {
     const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as BigCapture;
-    if (meta.packets === packets && statSync(file).size === meta.bytes) {
+    const st = statSync(file);
+    if (meta.packets === packets && st.size === meta.bytes && !fixturesNewerThan(st.mtimeMs)) {
       console.log(`reusing ${path.relative(repoRoot, file)} (${packets} packets, ${mb(meta.bytes)} MB)`);
       return meta;
     }

@@ -101,9 +101,12 @@ export function wirescope(...args: string[]): string[] {
   return [process.execPath, wirescopeBin, ...args];
 }
 
-/** tcpdump writing to a file, delivering packets at once (no 1 s TPACKET_V3 block timeout to wait out). */
+/**
+ * tcpdump delivering packets at once (no 1 s TPACKET_V3 block timeout to wait out), staying root
+ * (Debian's tcpdump otherwise becomes user "tcpdump" and cannot write into the test's directory).
+ */
 export function tcpdump(...args: string[]): string[] {
-  return ['tcpdump', '--immediate-mode', ...args];
+  return ['tcpdump', '--immediate-mode', '-Z', 'root', ...args];
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -139,7 +142,7 @@ export async function makeTraffic(pair: NetnsPair): Promise<void> {
     const http = require('http');
     const s = http.createServer((q, r) => { r.end('x'.repeat(1000)); s.close(); });
     s.listen(8080, '${pair.bAddr}', () => console.log('up'));
-    setTimeout(() => process.exit(0), 10000);
+    setTimeout(() => process.exit(0), 10000).unref();
   `], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => server.stdout!.once('data', () => resolve()));
   if (hasTool('curl')) pair.exec(pair.a, ['curl', '-s', '-o', '/dev/null', `http://${pair.bAddr}:8080/`]);
@@ -153,13 +156,18 @@ export async function makeTraffic(pair: NetnsPair): Promise<void> {
   `]);
 }
 
-/** UDP load from a to b: count datagrams of size bytes, sent as fast as the socket takes them. */
-export function udpFlood(pair: NetnsPair, count: number, size: number): void {
-  pair.exec(pair.a, [process.execPath, '-e', `
+/** UDP from a to b: count datagrams of size bytes, perMs of them a millisecond (0: as fast as the socket takes them). */
+export function udpFlood(pair: NetnsPair, count: number, size: number, perMs = 0): Promise<void> {
+  const child = spawn('ip', ['netns', 'exec', pair.a, process.execPath, '-e', `
     const s = require('dgram').createSocket('udp4');
     const b = Buffer.alloc(${size}, 7);
     let n = 0;
-    const send = () => { if (n++ >= ${count}) return s.close(); s.send(b, 9, '${pair.bAddr}', send); };
-    send();
-  `], { timeout: 60000 });
+    const fast = () => { if (n++ >= ${count}) return s.close(); s.send(b, 9, '${pair.bAddr}', fast); };
+    const paced = setInterval(() => {
+      for (let k = 0; k < ${perMs}; k++) if (n++ < ${count}) s.send(b, 9, '${pair.bAddr}');
+      if (n >= ${count}) { clearInterval(paced); setTimeout(() => s.close(), 100); }
+    }, 1);
+    if (${perMs} === 0) { clearInterval(paced); fast(); }
+  `], { stdio: 'ignore' });
+  return new Promise((resolve) => child.on('close', () => resolve()));
 }

@@ -196,29 +196,26 @@ function runOnce(command: string, args: string[]): Promise<Run> {
   });
 }
 
-async function runCase(c: Case, big: BigCapture, runs: number): Promise<Result> {
+function newResult(c: Case, big: BigCapture): Result {
   const out = path.join(dataDir, `out-${c.name.replace(/[^a-z0-9]+/gi, '-')}.pcap`);
   const args = c.args.map((a) => (a === BIG ? big.file : a === OUT ? out : a));
   const r: Result = { group: c.group, name: c.name, command: c.command, args, wallSeconds: [] };
   const why = missing(c);
-  if (why) {
-    r.skipped = why;
-    return r;
+  if (why) r.skipped = why;
+  return r;
+}
+
+/** One more run of a case; a failure marks the result, which then runs no more. */
+async function runAgain(r: Result, big: BigCapture): Promise<void> {
+  const run = await runOnce(r.command, r.args);
+  if (run.status !== 0) {
+    r.failed = `exit ${run.status}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+    return;
   }
-  let rss = 0;
-  for (let i = 0; i < runs; i++) {
-    const run = await runOnce(c.command, args);
-    if (run.status !== 0) {
-      r.failed = `exit ${run.status}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-      return r;
-    }
-    r.wallSeconds.push(run.seconds);
-    if (run.rssKB !== null) rss = Math.max(rss, run.rssKB);
-  }
+  r.wallSeconds.push(run.seconds);
   r.bestSeconds = Math.min(...r.wallSeconds);
   r.packetsPerSecond = big.packets / r.bestSeconds;
-  if (rss > 0) r.peakRssMB = rss / 1024;
-  return r;
+  if (run.rssKB !== null) r.peakRssMB = Math.max(r.peakRssMB ?? 0, run.rssKB / 1024);
 }
 
 // --- report ------------------------------------------------------------------------------------
@@ -227,10 +224,10 @@ function mb(bytes: number): string {
   return (bytes / (1 << 20)).toFixed(1);
 }
 
-/** Plain-text table: the first `left` columns left-aligned, the rest (numbers) right-aligned. */
-function table(rows: string[][], left: number): string {
+/** Plain-text table; align has one letter per column, l (left) or r (right, for numbers). */
+function table(rows: string[][], align: string): string {
   const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-  return rows.map((r) => r.map((cell, k) => (k < left ? cell.padEnd(widths[k]) : cell.padStart(widths[k]))).join('  ').trimEnd()).join('\n');
+  return rows.map((r) => r.map((cell, k) => (align[k] === 'l' ? cell.padEnd(widths[k]) : cell.padStart(widths[k]))).join('  ').trimEnd()).join('\n');
 }
 
 interface RatioResult {
@@ -280,24 +277,27 @@ async function main(): Promise<void> {
 
   const big = bigCapture(packets, values.regen);
   if (!existsSync(TIME)) console.log(`${TIME} not found (Debian package "time"): no peak RSS`);
-  const results: Result[] = [];
-  for (const c of CASES) {
-    if (groups && !groups.has(c.group)) continue;
-    process.stdout.write(`${c.group}: ${c.name} ... `);
-    const r = await runCase(c, big, runs);
-    console.log(r.skipped ? `skipped: ${r.skipped}` : r.failed ? `FAILED: ${r.failed}` : r.wallSeconds.map((s) => s.toFixed(2)).join(' ') + ' s');
-    results.push(r);
+  const results = CASES.filter((c) => !groups || groups.has(c.group)).map((c) => newResult(c, big));
+  for (const r of results) if (r.skipped) console.log(`${r.group}: ${r.name}: skipped: ${r.skipped}`);
+  // Round after round over every case, so a change in the machine's load hits all of them alike.
+  for (let round = 1; round <= runs; round++) {
+    for (const r of results) {
+      if (r.skipped || r.failed) continue;
+      process.stdout.write(`run ${round}/${runs}: ${r.group}: ${r.name} ... `);
+      await runAgain(r, big);
+      console.log(r.failed ? `FAILED: ${r.failed}` : `${r.wallSeconds[r.wallSeconds.length - 1].toFixed(2)} s`);
+    }
   }
 
   console.log(`\n${big.packets} packets, ${mb(big.bytes)} MB, best of ${runs}, TZ=UTC, output to /dev/null, node ${process.version}\n`);
-  const rows = [['group', 'case', 'best s', 'packets/s', 'peak RSS MB']];
+  const rows = [['group', 'case', 'best s', 'packets/s', 'peak RSS MB', '']];
   for (const r of results) {
-    const note = r.skipped ? `skipped: ${r.skipped}` : r.failed ? 'FAILED' : '';
-    rows.push([r.group, r.name, r.bestSeconds?.toFixed(2) ?? note, r.packetsPerSecond ? Math.round(r.packetsPerSecond).toLocaleString('en-US') : '', r.peakRssMB?.toFixed(0) ?? '']);
+    const note = r.skipped ? `skipped: ${r.skipped}` : r.failed ? `FAILED: ${r.failed}` : '';
+    rows.push([r.group, r.name, r.bestSeconds?.toFixed(2) ?? '', r.packetsPerSecond ? Math.round(r.packetsPerSecond).toLocaleString('en-US') : '', r.peakRssMB?.toFixed(0) ?? '', note]);
   }
-  console.log(table(rows, 2) + '\n');
+  console.log(table(rows, 'llrrrl') + '\n');
   const rr = ratios(results);
-  console.log(table([['ratio', 'value', 'target', 'met'], ...rr.map((r) => [r.label, r.value?.toFixed(2) ?? 'n/a', r.target, r.ok === null ? 'n/a' : r.ok ? 'yes' : 'NO'])], 1));
+  console.log(table([['ratio', 'value', 'target', 'met'], ...rr.map((r) => [r.label, r.value?.toFixed(2) ?? 'n/a', r.target, r.ok === null ? 'n/a' : r.ok ? 'yes' : 'NO'])], 'lrrl'));
   const identical = sameCopies(results);
   if (identical !== null) console.log(`\ncopy outputs byte-identical: ${identical ? 'yes' : 'NO'}`);
   for (const r of results) if (r.group === 'copy') rmSync(r.args[r.args.indexOf('-w') + 1], { force: true });

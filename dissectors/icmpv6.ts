@@ -81,6 +81,8 @@ export class Icmpv6Layer extends Layer {
   fragmented = false;
   /** The datagram an error message quotes (the nested-packet convention of src/output/frame-fields.ts). */
   nested: Packet[] = [];
+  /** For a message built to encode: the bytes after the checksum (identifier and sequence, target, options...). */
+  body: Uint8Array | null = null;
 
   /** Captured byte / 16-bit / 32-bit word at message offset o, or -1 where it was not captured. */
   u8At(o: number): number {
@@ -139,13 +141,18 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
       l.hdrLen = Math.max(ICMP6.DATA, l.length);
       l.payloadLen = 0;
     }
+    // Every byte up to the header's end is a field: a capture that ends sooner truncates the layer.
+    v.check(0, l.hdrLen);
   },
 
   encode(l, payload, ctx: EncodeContext) {
-    const out = new Uint8Array(ICMP6.DATA + payload.length);
+    // The message body after type, code and checksum: a decoded layer's own bytes, or `body` for one built to send.
+    const body = l.body ?? (l.buf ? l.buf.subarray(l.off + ICMP6.DATA, Math.min(l.off + l.hdrLen, l.capEnd)) : new Uint8Array(0));
+    const out = new Uint8Array(ICMP6.DATA + body.length + payload.length);
     out[ICMP6.TYPE] = l.type;
     out[ICMP6.CODE] = l.code;
-    out.set(payload, ICMP6.DATA);
+    out.set(body, ICMP6.DATA);
+    out.set(payload, ICMP6.DATA + body.length);
     let sum = l.checksum;
     if (ctx.opts.computeChecksums) {
       const ip = ctx.outer.find((x): x is Ipv6Layer => x instanceof Ipv6Layer);
@@ -170,14 +177,14 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
   },
 
   fields: {
-    'icmpv6.type': (l) => l.type,
+    'icmpv6.type': (l) => opt8(l, ICMP6.TYPE),
     'icmpv6.code': (l) => (l.u8At(1) >= 0 ? l.code : undefined),
     'icmpv6.checksum': (l) => (l.u16At(2) >= 0 ? '0x' + hexPad(l.checksum, 4) : undefined),
     'icmpv6.checksum.status': (l) => (l.u16At(2) < 0 ? undefined : !l.whole || l.ip === null || l.fragmented ? 2 : checksumOk(l) ? 1 : 0),
     'icmpv6.reserved': (l) => reserved(l),
     'icmpv6.mtu': (l) => (l.type === ICMP6_TYPE.PACKET_TOO_BIG ? opt32(l, ICMP6.MTU) : undefined),
     'icmpv6.pointer': (l) => (l.type === ICMP6_TYPE.PARAM_PROB ? opt32(l, ICMP6.POINTER) : undefined),
-    'icmpv6.echo.identifier': (l) => (isEcho(l.type) && l.u16At(ICMP6.ID) >= 0 ? '0x' + hexPad(l.u16At(ICMP6.ID), 4) : undefined),
+    'icmpv6.echo.identifier': (l) => (hasIdentifier(l.type) && l.u16At(ICMP6.ID) >= 0 ? '0x' + hexPad(l.u16At(ICMP6.ID), 4) : undefined),
     'icmpv6.echo.sequence_number': (l) => (isEcho(l.type) ? opt16(l, ICMP6.SEQ) : undefined),
     'icmpv6.nd.ns.target_address': (l) => (l.type === ICMP6_TYPE.NEIGHBOR_SOLICIT ? l.addrAt(ICMP6.TARGET) : undefined),
     'icmpv6.nd.na.target_address': (l) => (l.type === ICMP6_TYPE.NEIGHBOR_ADVERT ? l.addrAt(ICMP6.TARGET) : undefined),
@@ -186,7 +193,7 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
     'icmpv6.nd.na.flag.s': (l) => naFlag(l, 0x40000000),
     'icmpv6.nd.na.flag.o': (l) => naFlag(l, 0x20000000),
     'icmpv6.nd.rd.target_address': (l) => (l.type === ICMP6_TYPE.REDIRECT ? l.addrAt(ICMP6.TARGET) : undefined),
-    'icmpv6.nd.rd.destination_address': (l) => (l.type === ICMP6_TYPE.REDIRECT ? l.addrAt(ICMP6.RD_DST) : undefined),
+    'icmpv6.rd.na.destination_address': (l) => (l.type === ICMP6_TYPE.REDIRECT ? l.addrAt(ICMP6.RD_DST) : undefined),
     'icmpv6.nd.ra.cur_hop_limit': (l) => (l.type === ICMP6_TYPE.ROUTER_ADVERT ? opt8(l, ICMP6.RA_HOPLIMIT) : undefined),
     'icmpv6.nd.ra.flag': (l) => (l.type === ICMP6_TYPE.ROUTER_ADVERT && l.u8At(ICMP6.RA_FLAGS) >= 0 ? '0x' + hexPad(l.u8At(ICMP6.RA_FLAGS), 2) : undefined),
     'icmpv6.nd.ra.router_lifetime': (l) => (l.type === ICMP6_TYPE.ROUTER_ADVERT ? opt16(l, ICMP6.RA_LIFETIME) : undefined),
@@ -198,11 +205,11 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
     'icmpv6.opt.src_linkaddr': (l) => ndOptions(l, (o) => (isLinkAddr(o) && o.type === ND_OPT.SOURCE_LINKADDR ? linkAddr(l, o) : undefined)),
     'icmpv6.opt.target_linkaddr': (l) => ndOptions(l, (o) => (isLinkAddr(o) && o.type === ND_OPT.TARGET_LINKADDR ? linkAddr(l, o) : undefined)),
     'icmpv6.opt.mtu': (l) => ndOptions(l, (o) => (o.type === ND_OPT.MTU ? l.u32At(o.at + 4) : undefined)),
-    'icmpv6.opt.prefix.length': (l) => ndOptions(l, (o) => (o.type === ND_OPT.PREFIX_INFORMATION ? l.u8At(o.at + 2) : undefined)),
+    'icmpv6.opt.prefix.length': (l) => ndOptions(l, (o) => (o.type === ND_OPT.PREFIX_INFORMATION || o.type === ND_OPT.ROUTE_INFO ? l.u8At(o.at + 2) : undefined)),
     'icmpv6.opt.prefix.flag': (l) => ndOptions(l, (o) => (o.type === ND_OPT.PREFIX_INFORMATION ? '0x' + hexPad(l.u8At(o.at + 3), 2) : undefined)),
     'icmpv6.opt.prefix.valid_lifetime': (l) => ndOptions(l, (o) => (o.type === ND_OPT.PREFIX_INFORMATION ? l.u32At(o.at + 4) : undefined)),
     'icmpv6.opt.prefix.preferred_lifetime': (l) => ndOptions(l, (o) => (o.type === ND_OPT.PREFIX_INFORMATION ? l.u32At(o.at + 8) : undefined)),
-    'icmpv6.opt.prefix': (l) => ndOptions(l, (o) => (o.type === ND_OPT.PREFIX_INFORMATION ? l.addrAt(o.at + 16) : undefined)),
+    'icmpv6.opt.prefix': (l) => ndOptions(l, (o) => (o.type === ND_OPT.PREFIX_INFORMATION ? l.addrAt(o.at + 16) : o.type === ND_OPT.ROUTE_INFO ? routePrefix(l, o) : undefined)),
     'icmpv6.opt.rdnss.lifetime': (l) => ndOptions(l, (o) => (o.type === ND_OPT.RDNSS ? l.u32At(o.at + 4) : undefined)),
     'icmpv6.opt.rdnss': (l) => rdnssAddrs(l),
     'icmpv6.mld.maximum_response_delay': (l) => (isMld1(l) ? opt16(l, ICMP6.MLD_DELAY) : undefined),
@@ -240,6 +247,10 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
 function isEcho(t: number): boolean {
   return t === ICMP6_TYPE.ECHO_REQUEST || t === ICMP6_TYPE.ECHO_REPLY;
 }
+/** RFC 8335 extended echo request/reply: tshark shows their identifier as an echo's. */
+function hasIdentifier(t: number): boolean {
+  return isEcho(t) || t === 160 || t === 161;
+}
 function isMld1(l: Icmpv6Layer): boolean {
   return (l.type === ICMP6_TYPE.MLD_QUERY && l.length < 28) || l.type === ICMP6_TYPE.MLD_REPORT || l.type === ICMP6_TYPE.MLD_DONE;
 }
@@ -264,15 +275,25 @@ function naFlag(l: Icmpv6Layer, bit: number): number | undefined {
 }
 
 /** tshark's icmpv6.reserved: the unused bytes of the types that have them, as plain hex. */
-function reserved(l: Icmpv6Layer): string | undefined {
+function reserved(l: Icmpv6Layer): string | string[] | undefined {
   const t = l.type;
   let at = 4, n = 0;
   if (t === ICMP6_TYPE.DST_UNREACH || t === ICMP6_TYPE.TIME_EXCEEDED || t === ICMP6_TYPE.ROUTER_SOLICIT ||
     t === ICMP6_TYPE.NEIGHBOR_SOLICIT || t === ICMP6_TYPE.REDIRECT) n = 4;
   else if (t === ICMP6_TYPE.MLDV2_REPORT) n = 2;
   else if (t === ICMP6_TYPE.MLD_QUERY || t === ICMP6_TYPE.MLD_REPORT || t === ICMP6_TYPE.MLD_DONE) { at = 6; n = 2; }
+  else if (t === ICMP6_TYPE.ROUTER_RENUMBERING) return renumberingReserved(l);
+  else if (t === ICMP6_TYPE.RPL && l.code === 2) { at = 6; n = 1; }
   if (n === 0) return undefined;
   return l.off + at + n <= l.capEnd ? hexBytes(l.buf, l.off + at, l.off + at + n) : undefined;
+}
+
+/** Router renumbering's reserved words: the header's, and its match-prefix part's. */
+function renumberingReserved(l: Icmpv6Layer): string[] | undefined {
+  const r: string[] = [];
+  if (l.off + 16 <= l.capEnd) r.push(hexBytes(l.buf, l.off + 12, l.off + 16));
+  if (l.off + 24 <= l.capEnd) r.push(hexBytes(l.buf, l.off + 22, l.off + 24));
+  return r.length ? r : undefined;
 }
 
 function checksumOk(l: Icmpv6Layer): boolean {
@@ -311,6 +332,15 @@ function isLinkAddr(o: NdOption): boolean {
 }
 function linkAddr(l: Icmpv6Layer, o: NdOption): string | undefined {
   return l.off + o.at + 8 <= l.capEnd ? hexColonAt(l.buf, l.off + o.at + 2, 6) : undefined;
+}
+
+/** A route information option's prefix: the 0, 8 or 16 bytes it carries, zero-filled. */
+function routePrefix(l: Icmpv6Layer, o: NdOption): string | undefined {
+  const n = o.len === 2 ? 8 : o.len === 3 ? 16 : 0;
+  if (o.len < 1 || o.len > 3 || l.off + o.at + 8 + n > l.capEnd) return undefined;
+  const a = new Uint8Array(16);
+  a.set(l.buf.subarray(l.off + o.at + 8, l.off + o.at + 8 + n));
+  return ipv6At(a, 0);
 }
 
 function rdnssAddrs(l: Icmpv6Layer): FieldValue {

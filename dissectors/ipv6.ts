@@ -67,6 +67,22 @@ export class Ipv6Layer extends Layer implements NetworkLayer {
   get srcAddr(): string { return this.src; }
   get dstAddr(): string { return this.dst; }
 
+  /**
+   * The pseudo-header's destination when a routing header names one (RFC 8200 8.1). Decoding
+   * derives it; a layer built to encode with a routing header names it here.
+   */
+  set finalDst(a: string) {
+    const b = this.own();
+    if (b.length < IP6.HEADER_LEN + 16) {
+      const grown = new Uint8Array(IP6.HEADER_LEN + 16);
+      grown.set(b.subarray(this.off, this.off + IP6.HEADER_LEN));
+      this.buf = grown;
+      this.off = 0;
+    }
+    this.buf.set(parseIpv6(a), IP6.HEADER_LEN);
+    this.finalDstOff = IP6.HEADER_LEN;
+  }
+
   pseudoHeaderSum(proto: number, length: number): number {
     const s = this.off + IP6.SRC;
     const d = this.finalDstOff >= 0 ? this.finalDstOff : this.off + IP6.DST;
@@ -107,6 +123,13 @@ export class Ipv6RoutingLayer extends Ipv6ChainLayer {
   /** Type-specific bytes 4-7: reserved (types 0/2), last entry/flags/tag (type 4). */
   data = 0;
   /** The addresses (types 0, 2) or segments (4), as many as the length says and were captured. */
+  set addresses(list: string[]) {
+    this.buf = new Uint8Array(IP6_RT.ADDRS + 16 * list.length);
+    this.off = 0;
+    this.capEnd = this.buf.length;
+    list.forEach((a, k) => this.buf.set(parseIpv6(a), IP6_RT.ADDRS + 16 * k));
+    this.len = 2 * list.length;
+  }
   get addresses(): string[] {
     const a: string[] = [];
     const n = this.len >> 1;
@@ -174,10 +197,9 @@ function isExtension(nh: number): boolean {
  * payload length as it is; the last one applies a jumbo length (payload length 0), as
  * tcpdump does when it reaches the payload.
  */
-function handOn(l: Ipv6OptionsLayer | Ipv6RoutingLayer | Ipv6FragmentLayer, nxt: number, v: ByteView): void {
+function handOn(l: Ipv6OptionsLayer | Ipv6RoutingLayer | Ipv6FragmentLayer, nxt: number): void {
   l.payloadLen = l.length - l.hdrLen;
   const ip = l.ip;
-  if (l.off + l.hdrLen >= v.end) return; // nothing captured after it: tcpdump's header loop ends here
   if (ip !== null && ip.plen === 0 && !isExtension(nxt)) {
     if (ip.jumbo < 0) { l.invalid = 'no jumbo payload'; return; }
     const total = l.off + l.hdrLen - ip.off;
@@ -195,22 +217,22 @@ export const ipv6: Dissector<Ipv6Layer> = {
   protocols: 'ipv6',
   create: () => new Ipv6Layer(),
 
-  decode(l, v, p) {
+  decode(l, v, _p) {
     l.capEnd = v.end;
-    v.check(0, IP6.HEADER_LEN);
+    // Field by field, so a header cut short keeps what was captured (tshark shows it).
+    l.version = v.u8(IP6.VTF) >> 4;
     const w = v.u32(IP6.VTF);
-    l.version = w >>> 28;
     l.tclass = (w >>> 20) & 0xff;
     l.flow = w & 0xfffff;
     l.plen = v.u16(IP6.PLEN);
     l.nxt = v.u8(IP6.NXT);
     l.hlim = v.u8(IP6.HLIM);
+    v.check(0, IP6.HEADER_LEN);
     l.hdrLen = IP6.HEADER_LEN;
     if (l.length < IP6.HEADER_LEN) { l.invalid = 'length'; return; }
     if (l.version !== 6) { l.invalid = 'version'; return; }
-    if (l.plen !== 0) {
-      l.payloadLen = l.plen;
-    } else {
+    if (l.plen !== 0) l.payloadLen = l.plen;
+    else {
       // Payload length 0: a jumbogram if a hop-by-hop option says so; until then, the whole frame.
       l.payloadLen = isExtension(l.nxt) ? l.length : 0;
     }
@@ -252,20 +274,20 @@ export const ipv6: Dissector<Ipv6Layer> = {
   },
 
   fields: {
-    'ipv6.version': (l) => (l.hdrLen ? l.version : undefined),
-    'ipv6.tclass': (l) => (l.hdrLen ? '0x' + hexPad(l.tclass, 8) : undefined),
-    'ipv6.tclass.dscp': (l) => (l.hdrLen ? l.tclass >> 2 : undefined),
-    'ipv6.tclass.ecn': (l) => (l.hdrLen ? l.tclass & 3 : undefined),
-    'ipv6.flow': (l) => (l.hdrLen ? '0x' + hexPad(l.flow, 6) : undefined),
-    'ipv6.plen': (l) => (l.hdrLen ? l.plen : undefined),
-    'ipv6.nxt': (l) => (l.hdrLen ? l.nxt : undefined),
-    'ipv6.hlim': (l) => (l.hdrLen ? l.hlim : undefined),
-    'ipv6.src': (l) => (l.hdrLen ? l.src : undefined),
-    'ipv6.dst': (l) => (l.hdrLen ? l.dst : undefined),
-    'ipv6.addr': (l) => (l.hdrLen ? [l.src, l.dst] : undefined),
-    'ipv6.src_host': (l) => (l.hdrLen ? l.src : undefined),
-    'ipv6.dst_host': (l) => (l.hdrLen ? l.dst : undefined),
-    'ipv6.host': (l) => (l.hdrLen ? [l.src, l.dst] : undefined),
+    'ipv6.version': (l) => (l.off < l.capEnd ? l.version : undefined),
+    'ipv6.tclass': (l) => (has(l, 4) ? '0x' + hexPad(l.tclass, 8) : undefined),
+    'ipv6.tclass.dscp': (l) => (has(l, 4) ? l.tclass >> 2 : undefined),
+    'ipv6.tclass.ecn': (l) => (has(l, 4) ? l.tclass & 3 : undefined),
+    'ipv6.flow': (l) => (has(l, 4) ? '0x' + hexPad(l.flow, 6) : undefined),
+    'ipv6.plen': (l) => (has(l, IP6.NXT) ? l.plen : undefined),
+    'ipv6.nxt': (l) => (has(l, IP6.HLIM) ? l.nxt : undefined),
+    'ipv6.hlim': (l) => (has(l, IP6.SRC) ? l.hlim : undefined),
+    'ipv6.src': (l) => (has(l, IP6.DST) ? l.src : undefined),
+    'ipv6.dst': (l) => (has(l, IP6.HEADER_LEN) ? l.dst : undefined),
+    'ipv6.addr': (l) => addrs(l),
+    'ipv6.src_host': (l) => (has(l, IP6.DST) ? l.src : undefined),
+    'ipv6.dst_host': (l) => (has(l, IP6.HEADER_LEN) ? l.dst : undefined),
+    'ipv6.host': (l) => addrs(l),
   },
 
   json(l) {
@@ -277,6 +299,16 @@ export const ipv6: Dissector<Ipv6Layer> = {
     return j;
   },
 };
+
+/** The first n header bytes were captured, and tshark reads past the version (6). */
+function has(l: Ipv6Layer, n: number): boolean {
+  return l.version === 6 && l.off + n <= l.capEnd;
+}
+
+function addrs(l: Ipv6Layer): string[] | undefined {
+  if (!has(l, IP6.DST)) return undefined;
+  return has(l, IP6.HEADER_LEN) ? [l.src, l.dst] : [l.src];
+}
 
 /**
  * Continues after header i (IP version ver) whose next header is nh and whose payload is
@@ -322,25 +354,23 @@ function printOutOfChain(key: number, l: Layer, out: TextOut): void {
 function decodeOptions(l: Ipv6OptionsLayer, v: ByteView, p: Packet, hbh: boolean): void {
   startChain(l, v, p);
   if (outOfChain(l)) return;
-  const below = p.layers[p.layers.length - 2];
-  if (hbh && below !== l.ip) {
-    l.invalid = hasHbh(p) ? 'hbh repeated' : 'hbh not first';
-    return;
-  }
+  // tcpdump refuses a hop-by-hop header anywhere but first (before reading it); tshark reads on.
+  const misplaced = hbh && p.layers[p.layers.length - 2] !== l.ip;
+  if (misplaced) l.invalid = hasHbh(p) ? 'hbh repeated' : 'hbh not first';
   l.nxt = v.u8(IP6_OPTS.NXT);
   l.len = v.u8(IP6_OPTS.LEN);
   const n = (l.len + 1) << 3;
   l.options = v.bytes(IP6_OPTS.OPTIONS, n - IP6_OPTS.OPTIONS);
   l.hdrLen = n;
   const ip = l.ip!;
-  if (hbh) {
+  if (hbh && !misplaced) {
     const j = scanOptions(l.options, true, ip.plen);
     if (j.end === OptEnd.Bad) l.invalid = 'options';
     if (j.jumbo >= 0) ip.jumbo = j.jumbo;
     if (ip.plen === 0 && ip.jumbo < 0) { l.invalid = 'no jumbo payload'; return; }
     if (l.invalid) return;
   }
-  handOn(l, l.nxt, v);
+  handOn(l, l.nxt);
 }
 
 function hasHbh(p: Packet): boolean {
@@ -492,7 +522,6 @@ function printOptionsHeader(p: Packet, i: number, out: TextOut, hbh: boolean): v
 
 /** After an extension header: the payload, unless tcpdump's header loop stops or finds the lengths wrong. */
 function printAfterExtension(p: Packet, i: number, l: Ipv6OptionsLayer | Ipv6RoutingLayer | Ipv6FragmentLayer, nxt: number, out: TextOut): void {
-  if (l.off + l.hdrLen >= l.capEnd) return;
   if (l.invalid === 'no jumbo payload' || l.invalid === 'jumbo shorter than headers') { out.trunc('ip6'); return; }
   if (l.jumboMissing) out.s += 'truncated-ip6 - ' + l.jumboMissing + ' bytes missing!';
   printNext(p, i, 6, nxt, l.payloadLen, out);
@@ -538,41 +567,63 @@ function nextKey(own: number, ctx: EncodeContext): number {
   return ctx.opts.fixLengths && ctx.inner.length ? keyOf(ctx.inner[0].dissector, Table.IpProto) ?? own : own;
 }
 
-/** Options in order as [type, length, value offset in l.options] triples (fields and JSON; not the hot path). */
+/**
+ * The options as tshark lists them, in the captured part of the header: [type, length (-1 for
+ * Pad1 or a cut length byte), absolute offset of the value]. tshark stops at an option that runs
+ * past the header and at a known option of the wrong length.
+ */
 function optionList(l: Ipv6OptionsLayer): Array<[number, number, number]> {
   const a: Array<[number, number, number]> = [];
-  const o = l.options;
-  for (let i = 0; i < o.length; ) {
-    if (o[i] === IP6OPT.PAD1) { a.push([0, -1, i + 1]); i++; continue; }
-    if (i + 1 >= o.length) break;
-    a.push([o[i], o[i + 1], i + 2]);
-    i += o[i + 1] + 2;
+  const b = l.buf;
+  const end = Math.min(l.off + ((l.len + 1) << 3), l.capEnd);
+  for (let i = l.off + IP6_OPTS.OPTIONS; i < end; ) {
+    const t = b[i];
+    // tshark reads a length byte even for Pad1: a Pad1 in the last captured byte is not listed.
+    if (i + 1 >= l.capEnd) break;
+    if (t === IP6OPT.PAD1) { a.push([t, -1, i + 1]); i++; continue; }
+    if (i + 1 >= end) { a.push([t, -1, i + 1]); break; }
+    const len = b[i + 1];
+    a.push([t, len, i + 2]);
+    if (i + 2 + len > end || (t === IP6OPT.HOME_ADDRESS && len !== 16)) break;
+    i += 2 + len;
   }
   return a;
 }
 
+/** tshark dissects nothing past the IPv6 header when the payload length is 0 without a jumbo option. */
+function tsharkShows(l: Ipv6ChainLayer): boolean {
+  return !l.outOfChain && (l.ip === null || l.ip.plen !== 0 || l.ip.jumbo >= 0);
+}
+
+/** Bytes [0, n) of a chain header were captured and tshark shows it. */
+function captured(l: Ipv6ChainLayer, n: number): boolean {
+  return l.off + n <= l.capEnd && tsharkShows(l);
+}
+
 function optionFields(kind: 'hopopts' | 'dstopts'): Record<string, (l: Ipv6OptionsLayer) => FieldValue> {
-  const has = (l: Ipv6OptionsLayer) => l.hdrLen > 0;
-  // tshark lists options other than Pad1 under ipv6.opt.*.
-  const opts = (l: Ipv6OptionsLayer) => optionList(l).filter((t) => t[1] >= 0);
+  const seen = (l: Ipv6OptionsLayer) => captured(l, 2);
+  // tshark reads a router alert's or jumbo option's value whatever the option's length says.
+  const values = (l: Ipv6OptionsLayer, type: number, n: number) => optionList(l).filter((t) => t[0] === type && t[1] >= 0 && t[2] + n <= l.capEnd);
   return {
-    ['ipv6.' + kind + '.nxt']: (l) => (has(l) ? l.nxt : undefined),
-    ['ipv6.' + kind + '.len']: (l) => (has(l) ? l.len : undefined),
-    ['ipv6.' + kind + '.len_oct']: (l) => (has(l) ? (l.len + 1) << 3 : undefined),
-    'ipv6.opt.type': (l) => (has(l) ? opts(l).map((t) => '0x' + hex2(t[0])) : undefined),
-    'ipv6.opt.length': (l) => (has(l) ? opts(l).map((t) => t[1]) : undefined),
-    'ipv6.opt.router_alert': (l) => (has(l) ? opts(l).filter((t) => t[0] === IP6OPT.ROUTER_ALERT && t[1] === 2)
-      .map((t) => (l.options[t[2]] << 8) | l.options[t[2] + 1]) : undefined),
-    'ipv6.opt.jumbo': (l) => (has(l) ? opts(l).filter((t) => t[0] === IP6OPT.JUMBO && t[1] === 4)
-      .map((t) => ((l.options[t[2]] << 24) | (l.options[t[2] + 1] << 16) | (l.options[t[2] + 2] << 8) | l.options[t[2] + 3]) >>> 0) : undefined),
+    ['ipv6.' + kind + '.nxt']: (l) => (seen(l) ? l.nxt : undefined),
+    ['ipv6.' + kind + '.len']: (l) => (seen(l) ? l.len : undefined),
+    ['ipv6.' + kind + '.len_oct']: (l) => (seen(l) ? (l.len + 1) << 3 : undefined),
+    'ipv6.opt.type': (l) => (seen(l) ? optionList(l).map((t) => '0x' + hex2(t[0])) : undefined),
+    'ipv6.opt.length': (l) => (seen(l) ? optionList(l).filter((t) => t[1] >= 0).map((t) => t[1]) : undefined),
+    'ipv6.opt.router_alert': (l) => (seen(l) ? values(l, IP6OPT.ROUTER_ALERT, 2).map((t) => (l.buf[t[2]] << 8) | l.buf[t[2] + 1]) : undefined),
+    'ipv6.opt.jumbo': (l) => (seen(l) ? values(l, IP6OPT.JUMBO, 4).map((t) => u32At(l.buf, t[2])) : undefined),
   };
 }
 
+function u32At(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
 function optionsJson(l: Ipv6OptionsLayer): Record<string, unknown> {
-  if (l.hdrLen === 0) return l.invalid ? { invalid: l.invalid } : {};
+  if (l.off + 2 > l.capEnd || l.outOfChain) return {};
   return {
     nxt: l.nxt, len: l.len,
-    options: optionList(l).map((t) => ({ type: t[0], length: Math.max(t[1], 0), value: hexBytes(l.options, t[2], t[2] + Math.max(t[1], 0)) })),
+    options: optionList(l).map((t) => ({ type: t[0], length: Math.max(t[1], 0), value: hexBytes(l.buf, t[2], Math.min(t[2] + Math.max(t[1], 0), l.capEnd)) })),
   };
 }
 
@@ -598,7 +649,7 @@ export const routing: Dissector<Ipv6RoutingLayer> = {
     // first routing header counts, and only before AH/ESP (tcpdump's ip6_finddst).
     const ip = l.ip!;
     if (ip.finalDstOff < 0 && l.len > 0) ip.finalDstOff = l.off + IP6_RT.ADDRS + (l.type === 4 ? 0 : ((l.len >> 1) - 1) * 16);
-    handOn(l, l.nxt, v);
+    handOn(l, l.nxt);
   },
 
   encode(l, payload, ctx) {
@@ -622,6 +673,8 @@ export const routing: Dissector<Ipv6RoutingLayer> = {
     const b = p.buf;
     const end = l.capEnd;
     const at = l.off;
+    // tcpdump's header loop tests the first byte before rt6_print reads on.
+    if (at >= end) { out.trunc('ip6'); return; }
     out.s += 'RT6';
     if (at + 2 > end) { abandon(out, 'rt6'); return; }
     out.s += ' (len=' + l.len;
@@ -654,17 +707,17 @@ export const routing: Dissector<Ipv6RoutingLayer> = {
   },
 
   fields: {
-    'ipv6.routing.nxt': (l) => (l.hdrLen || l.invalid ? l.nxt : undefined),
-    'ipv6.routing.len': (l) => (l.hdrLen || l.invalid ? l.len : undefined),
-    'ipv6.routing.len_oct': (l) => (l.hdrLen || l.invalid ? (l.len + 1) << 3 : undefined),
-    'ipv6.routing.type': (l) => (l.hdrLen || l.invalid ? l.type : undefined),
-    'ipv6.routing.segleft': (l) => (l.hdrLen || l.invalid ? l.segLeft : undefined),
-    'ipv6.routing.src.addr': (l) => (l.hdrLen && l.type === 0 ? l.addresses : undefined),
-    'ipv6.routing.mipv6.home_address': (l) => (l.hdrLen && l.type === 2 ? l.addresses : undefined),
-    'ipv6.routing.srh.last_entry': (l) => (l.hdrLen && l.type === 4 ? l.data >>> 24 : undefined),
-    'ipv6.routing.srh.flags': (l) => (l.hdrLen && l.type === 4 ? '0x' + hex2((l.data >>> 16) & 0xff) : undefined),
-    'ipv6.routing.srh.tag': (l) => (l.hdrLen && l.type === 4 ? hexPad(l.data & 0xffff, 4) : undefined),
-    'ipv6.routing.srh.addr': (l) => (l.hdrLen && l.type === 4 ? l.addresses.slice(0, (l.data >>> 24) + 1) : undefined),
+    'ipv6.routing.nxt': (l) => (captured(l, 1) ? l.nxt : undefined),
+    'ipv6.routing.len': (l) => (captured(l, 2) ? l.len : undefined),
+    'ipv6.routing.len_oct': (l) => (captured(l, 2) ? (l.len + 1) << 3 : undefined),
+    'ipv6.routing.type': (l) => (captured(l, 3) ? l.type : undefined),
+    'ipv6.routing.segleft': (l) => (captured(l, 4) ? l.segLeft : undefined),
+    'ipv6.routing.src.addr': (l) => (l.type === 0 && captured(l, 4) ? l.addresses : undefined),
+    'ipv6.routing.mipv6.home_address': (l) => (l.type === 2 && captured(l, 4) ? l.addresses : undefined),
+    'ipv6.routing.srh.last_entry': (l) => (l.type === 4 && captured(l, 5) ? l.data >>> 24 : undefined),
+    'ipv6.routing.srh.flags': (l) => (l.type === 4 && captured(l, 6) ? '0x' + hex2((l.data >>> 16) & 0xff) : undefined),
+    'ipv6.routing.srh.tag': (l) => (l.type === 4 && captured(l, 8) ? hexPad(l.data & 0xffff, 4) : undefined),
+    'ipv6.routing.srh.addr': (l) => (l.type === 4 && captured(l, 8) ? l.addresses.slice(0, (l.data >>> 24) + 1) : undefined),
   },
 
   json(l) {
@@ -688,9 +741,10 @@ export const fragment: Dissector<Ipv6FragmentLayer> = {
     l.offlg = v.u16(IP6_FRAG.OFFLG);
     l.identification = v.u32(IP6_FRAG.IDENT);
     l.hdrLen = IP6_FRAG.HEADER_LEN;
-    // A later fragment's data cannot be decoded on its own (reassembly may).
-    if (l.fragOffset !== 0) { l.payloadLen = l.length - l.hdrLen; return; }
-    handOn(l, l.nxt, v);
+    // A later fragment's data cannot be decoded on its own (reassembly may); tcpdump also stops
+    // at a first fragment with nothing captured after it.
+    if (l.fragOffset !== 0 || l.off + IP6_FRAG.HEADER_LEN >= v.end) { l.payloadLen = l.length - l.hdrLen; return; }
+    handOn(l, l.nxt);
   },
 
   encode(l, payload, ctx) {
@@ -720,13 +774,14 @@ export const fragment: Dissector<Ipv6FragmentLayer> = {
     printAfterExtension(p, i, l, l.nxt, out);
   },
 
+  // tshark shows the fragment header whole or not at all.
   fields: {
-    'ipv6.fraghdr.nxt': (l) => (l.hdrLen ? l.nxt : undefined),
-    'ipv6.fraghdr.reserved_octet': (l) => (l.hdrLen ? '0x' + hex2(l.reserved) : undefined),
-    'ipv6.fraghdr.offset': (l) => (l.hdrLen ? l.offlg >> 3 : undefined),
-    'ipv6.fraghdr.reserved_bits': (l) => (l.hdrLen ? (l.offlg >> 1) & 3 : undefined),
-    'ipv6.fraghdr.more': (l) => (l.hdrLen ? (l.moreFragments ? 1 : 0) : undefined),
-    'ipv6.fraghdr.ident': (l) => (l.hdrLen ? '0x' + hexPad(l.identification, 8) : undefined),
+    'ipv6.fraghdr.nxt': (l) => (captured(l, 8) ? l.nxt : undefined),
+    'ipv6.fraghdr.reserved_octet': (l) => (captured(l, 8) ? '0x' + hex2(l.reserved) : undefined),
+    'ipv6.fraghdr.offset': (l) => (captured(l, 8) ? l.offlg >> 3 : undefined),
+    'ipv6.fraghdr.reserved_bits': (l) => (captured(l, 8) ? (l.offlg >> 1) & 3 : undefined),
+    'ipv6.fraghdr.more': (l) => (captured(l, 8) ? (l.moreFragments ? 1 : 0) : undefined),
+    'ipv6.fraghdr.ident': (l) => (captured(l, 8) ? '0x' + hexPad(l.identification, 8) : undefined),
   },
 
   json(l) {
@@ -804,12 +859,13 @@ export const ah: Dissector<AhLayer> = {
   },
 
   fields: {
-    'ah.next_header': (l) => (l.hdrLen ? l.nxt : undefined),
-    'ah.length': (l) => (l.hdrLen ? l.len : undefined),
-    'ah.reserved': (l) => (l.hdrLen ? hexPad(l.reserved, 4) : undefined),
-    'ah.spi': (l) => (l.hdrLen ? '0x' + hexPad(l.spi, 8) : undefined),
-    'ah.sequence': (l) => (l.hdrLen ? l.seq : undefined),
-    'ah.icv': (l) => (l.hdrLen ? l.icv : undefined),
+    'ah.next_header': (l) => (l.off + 1 <= l.capEnd ? l.nxt : undefined),
+    'ah.length': (l) => (l.off + 2 <= l.capEnd ? l.len : undefined),
+    'ah.reserved': (l) => (l.off + 4 <= l.capEnd ? hexPad(l.reserved, 4) : undefined),
+    'ah.spi': (l) => (l.off + 8 <= l.capEnd ? '0x' + hexPad(l.spi, 8) : undefined),
+    'ah.sequence': (l) => (l.off + 12 <= l.capEnd ? l.seq : undefined),
+    // An empty ICV is an empty bytes field, which tshark writes as "<MISSING>".
+    'ah.icv': (l) => (l.hdrLen ? l.icv || '<MISSING>' : undefined),
   },
 
   json(l) {
@@ -831,11 +887,14 @@ export const esp: Dissector<EspLayer> = {
   },
 
   encode(l, payload) {
-    const out = new Uint8Array(ESP.HEADER_LEN + payload.length);
+    // The encrypted rest, opaque without the keys, is part of a decoded layer.
+    const rest = l.buf ? l.buf.subarray(l.off + ESP.HEADER_LEN, Math.min(l.off + l.hdrLen, l.capEnd)) : new Uint8Array(0);
+    const out = new Uint8Array(ESP.HEADER_LEN + rest.length + payload.length);
     const dv = new DataView(out.buffer);
     dv.setUint32(ESP.SPI, l.spi);
     dv.setUint32(ESP.SEQ, l.seq);
-    out.set(payload, ESP.HEADER_LEN);
+    out.set(rest, ESP.HEADER_LEN);
+    out.set(payload, ESP.HEADER_LEN + rest.length);
     return out;
   },
 
@@ -847,8 +906,8 @@ export const esp: Dissector<EspLayer> = {
   },
 
   fields: {
-    'esp.spi': (l) => (l.truncated ? undefined : '0x' + hexPad(l.spi, 8)),
-    'esp.sequence': (l) => (l.truncated ? undefined : l.seq),
+    'esp.spi': (l) => (l.off + 4 <= l.capEnd ? '0x' + hexPad(l.spi, 8) : undefined),
+    'esp.sequence': (l) => (l.off + 8 <= l.capEnd ? l.seq : undefined),
   },
 
   json(l) {

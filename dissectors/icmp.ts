@@ -250,10 +250,13 @@ function nearFrame(sec: number, frameSec: number): boolean {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+let zoneFormat: Intl.DateTimeFormat | null = null;
+
 /** tshark's absolute time in -T fields ("Nov  1, 2026 10:39:46.000000000 UTC"), in local time. */
 function absoluteTime(sec: number, nsec: number): string {
   const d = new Date(sec * 1000);
-  const zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? '';
+  zoneFormat ??= new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' });
+  const zone = zoneFormat.formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? '';
   return MONTHS[d.getMonth()] + ' ' + String(d.getDate()).padStart(2, ' ') + ', ' + d.getFullYear() + ' ' +
     pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()) + '.' + pad9(nsec) + ' ' + zone;
 }

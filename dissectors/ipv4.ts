@@ -282,11 +282,11 @@ function printPayload(p: Packet, i: number, l: Ipv4Layer, out: TextOut): void {
 
 /**
  * tcpdump's longjmp out of the printers (a failed GET_ or nd_trunc_longjmp): " [|proto]" ends
- * the packet's text, and the -x/-X dump then starts at the frame's first byte.
+ * the packet's text, and the -x/-X dump then starts at the frame's first byte. Kept for the
+ * importers (ipv6, icmpv6); the same as TextOut.truncJump.
  */
 export function abandon(out: TextOut, proto: string): void {
-  out.trunc(proto);
-  out.linkHdrLen = 0;
+  out.truncJump(proto);
 }
 
 /** Bytes as tshark prints an FT_BYTES field with -T fields: hex digits, no separators. */

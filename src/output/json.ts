@@ -1,5 +1,5 @@
 /**
- * --json: one JSON object per packet (NDJSON). The shape is documented in JSON.md.
+ * --json: one JSON object per packet (NDJSON). The shape is documented in README.md ("JSON output").
  */
 import { Layer, type Packet } from '../core/dissector.js';
 import { Defragmenter } from '../ip/defrag.js';

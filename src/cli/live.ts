@@ -114,7 +114,8 @@ class LiveRun {
     for (const s of STOP_SIGNALS) process.on(s, this.onSignal);
     worker.on('message', (m: WorkerMessage) => this.message(m));
     worker.on('error', (e) => this.end(1, e.message));
-    worker.on('exit', () => this.end(1, 'the pipeline thread ended unexpectedly'));
+    // Its last message may still be on its way when 'exit' fires.
+    worker.on('exit', () => setImmediate(() => this.end(1, 'the pipeline thread ended unexpectedly')));
   }
 
   private message(m: WorkerMessage): void {

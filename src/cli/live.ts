@@ -9,7 +9,6 @@ import { realpathSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { Worker } from 'node:worker_threads';
 import { linkTypeDescription } from '../core/linktypes.js';
-import { CaptureFileError } from '../pcap/error.js';
 import { writeAll } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
 import { systemMessage } from '../pcap/io.js';
@@ -169,8 +168,8 @@ function plural(n: number, what: string): string {
 }
 
 /**
- * tcpdump's end-of-capture lines, with only the figures known here: frames handled, frames libpcap
- * delivered that wirescope did not handle, and no kernel counters (cap has no pcap_stats()).
+ * tcpdump's end-of-capture lines, with only the figures known here: frames handled, frames lost
+ * inside wirescope (refused by a full queue), and no kernel counters (cap has no pcap_stats()).
  */
 export function summary(handled: number, capture: LiveCapture): string {
   let s = `${plural(handled, 'packet')} captured\n`;
@@ -208,10 +207,7 @@ function openFailure(e: LiveCaptureError, device: string, expr: string): string 
 /** Prints one error line and returns exit status 1; unexpected errors are bugs and propagate. */
 function fail(e: unknown): number {
   if (typeof e === 'string') process.stderr.write(errorLine(e) + '\n');
-  else if (e instanceof LiveCaptureError || e instanceof PrivilegeError) {
-    process.stderr.write(errorLine(e.message) + '\n');
-  } else if (e instanceof CaptureFileError) {
-    process.stderr.write(errorLine(e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`) + '\n');
-  } else throw e;
+  else if (e instanceof LiveCaptureError || e instanceof PrivilegeError) process.stderr.write(errorLine(e.message) + '\n');
+  else throw e;
   return 1;
 }

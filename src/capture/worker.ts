@@ -6,6 +6,7 @@
  * Messages to the capture thread: 'ready' (output open), 'error' (output could not be opened),
  * 'done' (the run ended: -c reached, queue finished or stopped, output closed or failed).
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PcapWriter } from '../pcap/writer.js';
 import { CaptureFileError } from '../pcap/error.js';
@@ -21,6 +22,8 @@ export interface WorkerInput {
   linkType: number;
   snaplen: number;
   layout: QueueLayout;
+  /** Nice value to run at: the process's own, not the capture thread's raised one. */
+  nice: number;
 }
 
 export type WorkerMessage =
@@ -47,6 +50,8 @@ function post(m: WorkerMessage): void {
 
 function run(input: WorkerInput): void {
   const { opts, linkType, snaplen } = input;
+  // Threads start with their creator's priority; on Linux setPriority(n) sets this thread's only.
+  if (getPriority() !== input.nice) setPriority(input.nice);
   const queue = new FrameQueue(input.layout);
   let pipeline: FramePipeline;
   try {

@@ -6,6 +6,7 @@
  * Also -D, the interface list.
  */
 import { realpathSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { isatty } from 'node:tty';
 import { Worker } from 'node:worker_threads';
 import { linkTypeDescription } from '../core/linktypes.js';
@@ -26,6 +27,22 @@ import type { Options } from './args.js';
  * frames. 32 MiB holds ~500 (and maps 64 MiB); -B raises it.
  */
 export const DEFAULT_BUFFER_SIZE = 32 << 20;
+
+/**
+ * Nice value for the capture thread. It only copies frames out of libpcap (~1-2 us each), but a
+ * busy machine can keep it off the CPU longer than libpcap's ring lasts; as root it takes this
+ * priority before giving root up. The pipeline thread goes back to the original value.
+ */
+const CAPTURE_NICE = -10;
+
+/** Raises this thread's priority when allowed (root or CAP_SYS_NICE); returns the value it had. */
+function raiseCapturePriority(): number {
+  const original = getPriority();
+  try {
+    if (original > CAPTURE_NICE) setPriority(CAPTURE_NICE);
+  } catch { /* not allowed: run as we are */ }
+  return original;
+}
 
 /** libpcap's default snapshot length (tcpdump -s 0 or no -s). */
 const DEFAULT_SNAPLEN = 262144;
@@ -72,6 +89,7 @@ export function runLive(opts: Options): number {
   if (requestedSnaplen > CAP_SNAPLEN && requestedSnaplen !== DEFAULT_SNAPLEN) {
     process.stderr.write(`wirescope: WARNING: snaplen lowered from ${requestedSnaplen} to ${CAP_SNAPLEN}\n`);
   }
+  const nice = raiseCapturePriority();
   let user: Account | null;
   try {
     user = dropTarget(opts.user, process.env);
@@ -82,7 +100,7 @@ export function runLive(opts: Options): number {
   }
   const input: WorkerInput = {
     opts: { ...opts, lineBuffered: opts.lineBuffered || isatty(1) },
-    device, linkType: capture.linkType, snaplen: capture.snaplen, layout,
+    device, linkType: capture.linkType, snaplen: capture.snaplen, layout, nice,
   };
   new LiveRun(capture, new FrameQueue(layout), new Worker(new URL('../capture/worker.js', import.meta.url), { workerData: input }), opts, user);
   return 0;

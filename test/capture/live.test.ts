@@ -138,6 +138,42 @@ describe.skipIf(why !== null)('live capture in network namespaces', () => {
     expect(ours.some((f) => f.origLen > 80 && f.capLen === 80)).toBe(true);
   });
 
+  it('-i any: Linux cooked capture, the same frames as tcpdump -i any -y LINUX_SLL', async () => {
+    const ws = await startListening(pair.b, wirescope('-i', 'any', '-w', file('any-ws.pcap')));
+    const td = await startListening(pair.b, tcpdump('-i', 'any', '-y', 'LINUX_SLL', '-w', file('any-td.pcap')));
+    await makeTraffic(pair);
+    await sleep(SETTLE_MS);
+    await Promise.all([stop(ws), stop(td)]);
+    const ours = framesOf(file('any-ws.pcap'));
+    expect(ws.stderr).toContain('listening on any, link-type LINUX_SLL (Linux cooked v1), snapshot length 65535 bytes');
+    expect(ours[0].linkType).toBe(113);
+    expect(ours.length).toBeGreaterThan(30);
+    expect(ours.map(hex)).toEqual(framesOf(file('any-td.pcap')).map(hex));
+  });
+
+  it('-U writes each frame at once; without it frames wait in the buffer until the end', async () => {
+    const [buffered, unbuffered] = [file('u-off.pcap'), file('u-on.pcap')];
+    const a = await startListening(pair.b, wirescope('-i', pair.bIf, '-w', buffered));
+    const b = await startListening(pair.b, wirescope('-i', pair.bIf, '-U', '-w', unbuffered));
+    pair.exec(pair.a, ['ping', '-c', '2', '-i', '0.2', pair.bAddr]);
+    await sleep(SETTLE_MS);
+    expect(statSync(buffered).size).toBe(24);
+    const during = framesOf(unbuffered).length;
+    await Promise.all([stop(a), stop(b)]);
+    expect(during).toBeGreaterThanOrEqual(4);
+    expect(framesOf(unbuffered)).toHaveLength(during);
+    expect(framesOf(buffered)).toHaveLength(during);
+  });
+
+  it('-l prints each line at once', async () => {
+    const ws = await startListening(pair.b, wirescope('-i', pair.bIf, '-l', '-n', 'icmp'));
+    pair.exec(pair.a, ['ping', '-c', '2', '-i', '0.2', pair.bAddr]);
+    await sleep(SETTLE_MS);
+    const during = ws.stdout.split('\n').filter((l) => l.includes('ICMP echo')).length;
+    await stop(ws);
+    expect(during).toBe(4);
+  });
+
   it('-C rotates with tcpdump\'s names; every file is valid; together they hold what tcpdump saw', async () => {
     const dir = file('rot');
     spawnSync('mkdir', ['-p', dir]);
@@ -197,6 +233,29 @@ describe.skipIf(why !== null)('live capture in network namespaces', () => {
     expect(ours.status).toBe(0);
     expect(ours.stdout).toBe(theirs.stdout);
     expect(ours.stdout).toMatch(/^1\.wsb0 \[Up, Running, Connected\]$/m);
+  });
+
+  it('-D with interfaces up and down, with and without a link state, as tcpdump -D', () => {
+    const ns = `${pair.b}-d`;
+    const run = (...args: string[]): void => {
+      const r = spawnSync('ip', args, { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    run('netns', 'add', ns);
+    try {
+      run('-n', ns, 'link', 'add', 'vup', 'type', 'veth', 'peer', 'name', 'vdown');
+      run('-n', ns, 'link', 'set', 'vup', 'up');
+      run('-n', ns, 'link', 'add', 'br0', 'type', 'bridge');
+      run('-n', ns, 'link', 'set', 'br0', 'up');
+      spawnSync('ip', ['-n', ns, 'link', 'add', 'ifb9', 'type', 'ifb']);
+      const ours = spawnSync('ip', ['netns', 'exec', ns, ...wirescope('-D')], { encoding: 'utf8' });
+      const theirs = spawnSync('ip', ['netns', 'exec', ns, 'tcpdump', '-D'], { encoding: 'utf8' });
+      expect(ours.status).toBe(0);
+      expect(ours.stdout).toBe(theirs.stdout);
+      expect(ours.stdout).toMatch(/\.vdown \[none, Disconnected\]$/m);
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
   });
 
   it('without -i opens the interface tcpdump picks; -i NUMBER counts in -D\'s list', async () => {

@@ -50,6 +50,12 @@ export class NetnsPair {
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
+    // Carrier comes up a moment after "link set up"; libpcap orders interfaces by it.
+    for (const [ns, dev] of [[this.a, this.aIf], [this.b, this.bIf]]) {
+      for (let i = 0; i < 100 && !/ UP /.test(spawnSync('ip', ['-n', ns, '-br', 'link', 'show', dev], { encoding: 'utf8' }).stdout); i++) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
   }
 
   /** Runs a command in a namespace to completion. */

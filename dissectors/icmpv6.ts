@@ -27,8 +27,8 @@ export const ICMP6 = {
   MLD_DELAY: 4, MLD_ADDR: 8, MLD2_FLAGS: 24, MLD2_QQIC: 25, MLD2_NSRCS: 26, MLD2_REC_COUNT: 6,
 } as const;
 
-/** Where each ND message's options begin (tcpdump's RTSOLLEN, RTADVLEN, NDSOLLEN, NDADVLEN, REDIRECTLEN). */
-const OPTIONS_AT: Record<number, number> = { 133: 8, 134: 16, 135: 24, 136: 24, 137: 40 };
+/** Where each message's ND options begin (tcpdump's RTSOLLEN ... REDIRECTLEN; inverse ND and mobile prefix as tshark reads them). */
+const OPTIONS_AT: Record<number, number> = { 133: 8, 134: 16, 135: 24, 136: 24, 137: 40, 141: 8, 142: 8, 147: 8 };
 
 export const ICMP6_TYPE = {
   DST_UNREACH: 1, PACKET_TOO_BIG: 2, TIME_EXCEEDED: 3, PARAM_PROB: 4, ECHO_REQUEST: 128, ECHO_REPLY: 129,
@@ -79,6 +79,8 @@ export class Icmpv6Layer extends Layer {
   ip: Ipv6Layer | null = null;
   /** A fragment header sits below: tcpdump checks no checksum. */
   fragmented = false;
+  /** Decoded inside the packet an error message quotes (tshark's in_error_pkt). */
+  quoted = false;
   /** The datagram an error message quotes (the nested-packet convention of src/output/frame-fields.ts). */
   nested: Packet[] = [];
   /** For a message built to encode: the bytes after the checksum (identifier and sequence, target, options...). */
@@ -100,8 +102,6 @@ export class Icmpv6Layer extends Layer {
   addrAt(o: number): string | undefined {
     return this.off + o + 16 <= this.capEnd ? ipv6At(this.buf, this.off + o) : undefined;
   }
-  /** Whole message captured (checksum computable). */
-  get whole(): boolean { return this.off + this.length <= this.capEnd; }
 }
 
 /** Types whose body quotes the packet that caused them. */
@@ -116,6 +116,7 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
 
   decode(l, v, p) {
     l.capEnd = v.end;
+    l.quoted = quoteDepth > 0;
     const below = p.layers.length >= 2 ? p.layers[p.layers.length - 2] : null;
     l.ip = below instanceof Ipv6Layer ? below : below instanceof Ipv6ChainLayer ? below.ip : null;
     const ni = networkIndex(p, p.layers.length - 1);
@@ -180,7 +181,7 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
     'icmpv6.type': (l) => opt8(l, ICMP6.TYPE),
     'icmpv6.code': (l) => (l.u8At(1) >= 0 ? l.code : undefined),
     'icmpv6.checksum': (l) => (l.u16At(2) >= 0 ? '0x' + hexPad(l.checksum, 4) : undefined),
-    'icmpv6.checksum.status': (l) => (l.u16At(2) < 0 ? undefined : !l.whole || l.ip === null || l.fragmented ? 2 : checksumOk(l) ? 1 : 0),
+    'icmpv6.checksum.status': (l, p) => (l.u16At(2) < 0 ? undefined : checksumStatus(l, p)),
     'icmpv6.reserved': (l) => reserved(l),
     'icmpv6.mtu': (l) => (l.type === ICMP6_TYPE.PACKET_TOO_BIG ? opt32(l, ICMP6.MTU) : undefined),
     'icmpv6.pointer': (l) => (l.type === ICMP6_TYPE.PARAM_PROB ? opt32(l, ICMP6.POINTER) : undefined),
@@ -214,15 +215,15 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
     'icmpv6.opt.rdnss': (l) => rdnssAddrs(l),
     'icmpv6.mld.maximum_response_delay': (l) => (isMld1(l) ? opt16(l, ICMP6.MLD_DELAY) : undefined),
     'icmpv6.mld.multicast_address': (l) => (isMld1(l) || isMld2Query(l) ? l.addrAt(ICMP6.MLD_ADDR) : undefined),
-    'icmpv6.mld.maximum_response_code': (l) => (isMld2Query(l) ? opt16(l, ICMP6.MLD_DELAY) : undefined),
+    'icmpv6.mld.maximum_response_code': (l) => (isMld2Query(l) && l.u16At(ICMP6.MLD_DELAY) >= 0 ? mld2Delay(l.u16At(ICMP6.MLD_DELAY)) : undefined),
     'icmpv6.mld.flag': (l) => (isMld2Query(l) && l.u8At(ICMP6.MLD2_FLAGS) >= 0 ? '0x' + hexPad(l.u8At(ICMP6.MLD2_FLAGS), 2) : undefined),
-    'icmpv6.mld.qqi': (l) => (isMld2Query(l) ? opt8(l, ICMP6.MLD2_QQIC) : undefined),
+    'icmpv6.mld.qqi': (l) => (isMld2Query(l) && l.u8At(ICMP6.MLD2_QQIC) >= 0 ? mld2Qqi(l.u8At(ICMP6.MLD2_QQIC)) : undefined),
     'icmpv6.mld.nb_sources': (l) => (isMld2Query(l) ? opt16(l, ICMP6.MLD2_NSRCS) : undefined),
     'icmpv6.mldr.nb_mcast_records': (l) => (l.type === ICMP6_TYPE.MLDV2_REPORT ? opt16(l, ICMP6.MLD2_REC_COUNT) : undefined),
-    'icmpv6.mldr.mar.record_type': (l) => mldRecords(l, (at) => l.u8At(at)),
-    'icmpv6.mldr.mar.aux_data_len': (l) => mldRecords(l, (at) => l.u8At(at + 1)),
-    'icmpv6.mldr.mar.nb_sources': (l) => mldRecords(l, (at) => l.u16At(at + 2)),
-    'icmpv6.mldr.mar.multicast_address': (l) => mldRecords(l, (at) => l.addrAt(at + 4)),
+    'icmpv6.mldr.mar.record_type': (l) => mldRecords(l, 0, 1, (at) => l.u8At(at)),
+    'icmpv6.mldr.mar.aux_data_len': (l) => mldRecords(l, 1, 1, (at) => l.u8At(at)),
+    'icmpv6.mldr.mar.nb_sources': (l) => mldRecords(l, 2, 2, (at) => l.u16At(at)),
+    'icmpv6.mldr.mar.multicast_address': (l) => mldRecords(l, 4, 16, (at) => l.addrAt(at)),
   },
 
   json(l) {
@@ -278,8 +279,11 @@ function naFlag(l: Icmpv6Layer, bit: number): number | undefined {
 function reserved(l: Icmpv6Layer): string | string[] | undefined {
   const t = l.type;
   let at = 4, n = 0;
-  if (t === ICMP6_TYPE.DST_UNREACH || t === ICMP6_TYPE.TIME_EXCEEDED || t === ICMP6_TYPE.ROUTER_SOLICIT ||
-    t === ICMP6_TYPE.NEIGHBOR_SOLICIT || t === ICMP6_TYPE.REDIRECT) n = 4;
+  // RFC 4884: a non-zero byte 4 of unreachable and time exceeded is the quoted datagram's length.
+  if ((t === ICMP6_TYPE.DST_UNREACH || t === ICMP6_TYPE.TIME_EXCEEDED) && l.u8At(4) > 0) { at = 5; n = 3; }
+  else if (t === ICMP6_TYPE.DST_UNREACH || t === ICMP6_TYPE.TIME_EXCEEDED || t === ICMP6_TYPE.ROUTER_SOLICIT ||
+    t === ICMP6_TYPE.NEIGHBOR_SOLICIT || t === ICMP6_TYPE.REDIRECT || t === ICMP6_TYPE.IND_SOLICIT || t === ICMP6_TYPE.IND_ADVERT) n = 4;
+  else if (t === ICMP6_TYPE.HADISCOV_REQUEST || t === ICMP6_TYPE.HADISCOV_REPLY || t === ICMP6_TYPE.MOBILEPREFIX_SOLICIT) { at = 6; n = 2; }
   else if (t === ICMP6_TYPE.MLDV2_REPORT) n = 2;
   else if (t === ICMP6_TYPE.MLD_QUERY || t === ICMP6_TYPE.MLD_REPORT || t === ICMP6_TYPE.MLD_DONE) { at = 6; n = 2; }
   else if (t === ICMP6_TYPE.ROUTER_RENUMBERING) return renumberingReserved(l);
@@ -296,25 +300,47 @@ function renumberingReserved(l: Icmpv6Layer): string[] | undefined {
   return r.length ? r : undefined;
 }
 
-function checksumOk(l: Icmpv6Layer): boolean {
-  return foldChecksum(sumWords(l.buf, l.off, l.off + l.length, l.ip!.pseudoHeaderSum(IPPROTO.ICMPV6, l.length))) === 0;
+/**
+ * tshark's checksum status: 2 (unverified) inside an error's quote, below a fragment header or
+ * when cut short; else 1 (good) or 0 (bad). A payload length past the frame's end counts only
+ * what the frame holds, as tshark does.
+ */
+function checksumStatus(l: Icmpv6Layer, p: Packet): number {
+  if (l.quoted || l.fragmented || l.ip === null) return 2;
+  // A reassembled datagram has a buffer of its own, as long as it claims.
+  const n = Math.min(l.length, (p.buf === p.frame.data ? p.frame.origLen : p.buf.length) - l.off);
+  if (l.off + n > l.capEnd) return 2;
+  return foldChecksum(sumWords(l.buf, l.off, l.off + n, l.ip.pseudoHeaderSum(IPPROTO.ICMPV6, n))) === 0 ? 1 : 0;
 }
 
 interface NdOption { type: number; len: number; at: number }
 
-/** The ND options of an ND message, as far as they were captured and well formed (tshark's walk). */
+/**
+ * The ND options as tshark walks them: each option's type and length, on until an option whose
+ * fields tshark reads run past the message (its exception ends the dissection there).
+ */
 function optionList(l: Icmpv6Layer): NdOption[] {
   const a: NdOption[] = [];
   const start = OPTIONS_AT[l.type];
   if (start === undefined) return a;
   const end = Math.min(l.off + l.length, l.capEnd) - l.off;
   for (let at = start; at + 2 <= end; ) {
-    const len = l.buf[l.off + at + 1];
-    a.push({ type: l.buf[l.off + at], len, at });
-    if (len === 0) break;
+    const type = l.buf[l.off + at], len = l.buf[l.off + at + 1];
+    a.push({ type, len, at });
+    if (len === 0 || at + optionReach(type, len) > end) break;
     at += len * 8;
   }
   return a;
+}
+
+/** How far into an option tshark reads: fixed layouts read all their fields, the rest their whole length. */
+function optionReach(type: number, len: number): number {
+  switch (type) {
+    case ND_OPT.PREFIX_INFORMATION: return 32;
+    case ND_OPT.MTU: return 8;
+    case ND_OPT.ROUTE_INFO: return len === 2 ? 16 : len === 3 ? 24 : 8;
+    default: return len * 8;
+  }
 }
 
 function ndOptions(l: Icmpv6Layer, f: (o: NdOption) => string | number | undefined): FieldValue {
@@ -337,7 +363,7 @@ function linkAddr(l: Icmpv6Layer, o: NdOption): string | undefined {
 /** A route information option's prefix: the 0, 8 or 16 bytes it carries, zero-filled. */
 function routePrefix(l: Icmpv6Layer, o: NdOption): string | undefined {
   const n = o.len === 2 ? 8 : o.len === 3 ? 16 : 0;
-  if (o.len < 1 || o.len > 3 || l.off + o.at + 8 + n > l.capEnd) return undefined;
+  if (n === 0 || l.off + o.at + 8 + n > l.capEnd) return undefined;
   const a = new Uint8Array(16);
   a.set(l.buf.subarray(l.off + o.at + 8, l.off + o.at + 8 + n));
   return ipv6At(a, 0);
@@ -356,17 +382,21 @@ function rdnssAddrs(l: Icmpv6Layer): FieldValue {
   return r.length ? r : undefined;
 }
 
-function mldRecords(l: Icmpv6Layer, f: (at: number) => string | number | undefined): FieldValue {
+/**
+ * A field of each MLDv2 report record, read at record offset `field` (`size` bytes), as tshark
+ * walks the records: on until a read runs past the message.
+ */
+function mldRecords(l: Icmpv6Layer, field: number, size: number, f: (at: number) => string | number | undefined): FieldValue {
   if (l.type !== ICMP6_TYPE.MLDV2_REPORT) return undefined;
   const n = l.u16At(ICMP6.MLD2_REC_COUNT);
+  const end = Math.min(l.off + l.length, l.capEnd) - l.off;
   const r: Array<string | number> = [];
-  for (let k = 0, at = 8; k < n && at + 20 <= l.length; k++) {
-    const x = f(at);
-    if (x === undefined || x === -1) break;
+  for (let k = 0, at = 8; k < n && at + field + size <= end; k++) {
+    const x = f(at + field);
+    if (x === undefined) break;
     r.push(x);
-    const aux = l.u8At(at + 1), ns = l.u16At(at + 2);
-    if (aux < 0 || ns < 0) break;
-    at += 20 + ns * 16 + aux * 4;
+    if (at + 4 > end) break;
+    at += 20 + l.u16At(at + 2) * 16 + l.u8At(at + 1) * 4;
   }
   return r.length ? r : undefined;
 }
@@ -490,8 +520,8 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
     case ICMP6_TYPE.HADISCOV_REPLY:
       if (o.v) {
         out.s += ', id 0x' + hexPad(pv.u16(4), 4);
-        const end = Math.min(length, pv.length);
-        for (let at = 8; at < end; at += 16) out.s += ', ' + addr(pv, at);
+        // tcpdump 4.99.3 reads addresses to the message's claimed end, whatever was captured.
+        for (let at = 8; at < length; at += 16) out.s += ', ' + addr(pv, at);
       }
       break;
     case ICMP6_TYPE.MOBILEPREFIX_ADVERT:
@@ -769,10 +799,19 @@ function printMldv2Report(pv: ByteView, len: number, out: TextOut): void {
   }
 }
 
+/** MLDv2's maximum response code as a delay in milliseconds (RFC 3810 5.1.3). */
+function mld2Delay(mrc: number): number {
+  return mrc < 32768 ? mrc : ((mrc & 0x0fff) | 0x1000) * 2 ** (((mrc & 0x7000) >> 12) + 3);
+}
+
+/** MLDv2's querier's query interval code as seconds (RFC 3810 5.1.9). */
+function mld2Qqi(q: number): number {
+  return q < 128 ? q : ((q & 0x0f) | 0x10) << (((q & 0x70) >> 4) + 3);
+}
+
 function printMldv2Query(pv: ByteView, len: number, out: TextOut): void {
   if (len < 28) { out.s += ' [invalid len ' + len + ']'; return; }
-  const mrc = pv.u16(ICMP6.MLD_DELAY);
-  const mrt = mrc < 32768 ? mrc : ((mrc & 0x0fff) | 0x1000) * 2 ** (((mrc & 0x7000) >> 12) + 3);
+  const mrt = mld2Delay(pv.u16(ICMP6.MLD_DELAY));
   const v = out.opts.v;
   if (v) out.s += ' [max resp delay=' + mrt + ']';
   out.s += ' [gaddr ' + addr(pv, ICMP6.MLD_ADDR);
@@ -780,8 +819,7 @@ function printMldv2Query(pv: ByteView, len: number, out: TextOut): void {
     const f = pv.u8(ICMP6.MLD2_FLAGS);
     if (f & 0x08) out.s += ' sflag';
     if (f & 0x07) out.s += ' robustness=' + (f & 0x07);
-    const q = pv.u8(ICMP6.MLD2_QQIC);
-    out.s += ' qqi=' + (q < 128 ? q : ((q & 0x0f) | 0x10) << (((q & 0x70) >> 4) + 3));
+    out.s += ' qqi=' + mld2Qqi(pv.u8(ICMP6.MLD2_QQIC));
   }
   const nsrcs = pv.u16(ICMP6.MLD2_NSRCS);
   if (nsrcs > 0) {
@@ -1048,10 +1086,7 @@ function printRplOptions(pv: ByteView, at: number, length: number, out: TextOut)
       optlen = pv.u8(at + 1) + 2;
       out.s += ' opt:' + (RPL_SUBOPT[t] || 'subopt:' + t) + ' len:' + optlen + ' ';
       if (!pv.has(at, optlen) || length < optlen) { out.trunc('icmp6'); return; }
-      if (out.opts.v > 2) {
-        out.s += ' ';
-        for (let k = 2; k < optlen; k++) out.s += hexPad(pv.u8(at + k), 2);
-      }
+      if (out.opts.v > 2) out.s += hexOnly(pv.buf, pv.start + at + 2, pv.start + at + optlen, ' ', 0);
     }
     at += optlen;
     length -= optlen;

@@ -52,7 +52,7 @@ describe.skipIf(why !== null)('live capture in network namespaces', () => {
     const { ws, start, end } = await captureBoth(['-w', file('same-ws.pcap')], ['-w', file('same-td.pcap')], () => makeTraffic(pair));
     const ours = framesOf(file('same-ws.pcap')), theirs = framesOf(file('same-td.pcap'));
     console.log(`same frames: wirescope ${ours.length}, tcpdump ${theirs.length} frames; ${ours.reduce((n, f) => n + f.capLen, 0)} bytes`);
-    expect(ours.length).toBeGreaterThan(30);
+    expect(ours.length).toBeGreaterThan(20);
     expect(ours.map(hex)).toEqual(theirs.map(hex));
     expect(ours.map((f) => f.origLen)).toEqual(theirs.map((f) => f.origLen));
     // Stamped on arrival from a wall-clock anchor: inside the capture window, in order.
@@ -147,7 +147,7 @@ describe.skipIf(why !== null)('live capture in network namespaces', () => {
     const ours = framesOf(file('any-ws.pcap'));
     expect(ws.stderr).toContain('listening on any, link-type LINUX_SLL (Linux cooked v1), snapshot length 65535 bytes');
     expect(ours[0].linkType).toBe(113);
-    expect(ours.length).toBeGreaterThan(30);
+    expect(ours.length).toBeGreaterThan(20);
     expect(ours.map(hex)).toEqual(framesOf(file('any-td.pcap')).map(hex));
   });
 

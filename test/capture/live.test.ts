@@ -10,7 +10,7 @@ import path from 'node:path';
 import { hasTool } from '../conformance/corpus.js';
 import { makeTempDir } from '../pcap/helpers.js';
 import {
-  liveUnavailable, NetnsPair, startListening, wirescope, tcpdump, stop, sleep, framesOf, hex, makeTraffic, udpFlood,
+  liveUnavailable, NetnsPair, startListening, wirescope, tcpdump, stop, sleep, framesOf, hex, makeTraffic, udpFlood, TPACKET_BLOCK_MS,
   type Running,
 } from './netns.js';
 
@@ -18,7 +18,7 @@ const why = liveUnavailable() ?? (hasTool('tcpdump') ? null : 'tcpdump not insta
 if (why !== null) console.log(`live capture tests skipped: ${why}`);
 
 /** Time for both capturers to have handed everything to their output after the traffic. */
-const SETTLE_MS = 700;
+const SETTLE_MS = TPACKET_BLOCK_MS + 500;
 
 describe.skipIf(why !== null)('live capture in network namespaces', () => {
   let pair: NetnsPair;
@@ -103,9 +103,9 @@ describe.skipIf(why !== null)('live capture in network namespaces', () => {
       await sleep(1500);
       const exit = await stop(ws, signal);
       await flood;
-      expect(exit.code).toBe(0);
+      expect(exit.code, ws.stderr).toBe(0);
       const n = Number(/(\d+) packets captured/.exec(ws.stderr)?.[1]);
-      expect(n).toBeGreaterThan(0);
+      expect(n, ws.stderr).toBeGreaterThan(0);
       expect(framesOf(out)).toHaveLength(n);
       // The size is exactly header + records: nothing cut in the middle of a record.
       expect(statSync(out).size).toBe(24 + framesOf(out).reduce((s, f) => s + 16 + f.capLen, 0));

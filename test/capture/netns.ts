@@ -108,12 +108,17 @@ export function wirescope(...args: string[]): string[] {
 }
 
 /**
- * tcpdump delivering packets at once (no 1 s TPACKET_V3 block timeout to wait out), staying root
- * (Debian's tcpdump otherwise becomes user "tcpdump" and cannot write into the test's directory).
+ * tcpdump as the reference: staying root (Debian's tcpdump otherwise becomes user "tcpdump" and
+ * cannot write into the test's directory), with a 16 MiB ring so it loses nothing on a busy
+ * machine. Not in immediate mode, whose fixed 64 KiB slots would hold few frames: it hands
+ * packets over in blocks within TPACKET_BLOCK_MS.
  */
 export function tcpdump(...args: string[]): string[] {
-  return ['tcpdump', '--immediate-mode', '-Z', 'root', ...args];
+  return ['tcpdump', '-Z', 'root', '-B', '16384', ...args];
 }
+
+/** tcpdump's block timeout (its 1 s read timeout): wait longer than this before stopping it. */
+export const TPACKET_BLOCK_MS = 1000;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -21,6 +21,8 @@ export const IP4_FLAG_MF = 0x2000;
 export const IP4_OFFMASK = 0x1fff;
 
 /** Option codes with a meaning to the printer or to the destination lookup. */
+/** IPv6 in Table.IpProto: where a version-6 header under EtherType IPv4 goes (as tshark). */
+const IPPROTO_IPV6 = 41;
 const OPT_EOL = 0, OPT_NOP = 1, OPT_RR = 7, OPT_TS = 68, OPT_LSRR = 131, OPT_SSRR = 137, OPT_RA = 148;
 const OPT_NAMES = new Map<number, string>([
   [OPT_EOL, 'EOL'], [OPT_NOP, 'NOP'], [OPT_TS, 'timestamp'], [130, 'security'], [OPT_RR, 'RR'],
@@ -87,7 +89,17 @@ export const ipv4: Dissector<Ipv4Layer> = {
     const vi = v.u8(IP4.VER_IHL);
     l.version = vi >> 4;
     l.ihl = (vi & 0x0f) * 4;
-    if (l.version !== 4) { l.invalid = 'version'; return; }
+    if (l.version !== 4) {
+      l.invalid = 'version';
+      // tshark's IP dissector hands a version-6 header to IPv6 (frame.protocols ip:ipv6); tcpdump
+      // prints "IP6, wrong link-layer encapsulation" and stops, as print does.
+      if (l.version === 6) {
+        l.payloadLen = l.length;
+        l.nextTable = Table.IpProto;
+        l.nextKey = IPPROTO_IPV6;
+      }
+      return;
+    }
     if (l.ihl < IP4.HEADER_LEN) l.fieldsEnd = IP4.TOS;
     // Read in order, so a header cut short keeps the fields before the cut (tshark shows them).
     l.tos = v.u8(IP4.TOS);
@@ -122,6 +134,8 @@ export const ipv4: Dissector<Ipv4Layer> = {
   },
 
   encode(l, payload, ctx: EncodeContext) {
+    // A version-6 header decoded as IPv4 is only the start of the IPv6 layer inside it.
+    if (l.version === 6 && l.invalid === 'version' && ctx.inner.length) return payload;
     const fix = ctx.opts.fixLengths;
     // Fixing lengths pads the options with EOL to a whole number of 32-bit words.
     const hl = IP4.HEADER_LEN + (fix ? (l.options.length + 3) & ~3 : l.options.length);

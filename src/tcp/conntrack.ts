@@ -1,0 +1,416 @@
+/**
+ * TCP connection tracking over decoded packets: connections keyed by their endpoints, numbered as
+ * tshark 4.0 numbers tcp.stream, the RFC 9293 (793) state of both endpoints inferred from the
+ * segments seen, per-connection counters, and (optionally) per-direction reassembly.
+ *
+ * Stream numbering follows Wireshark's packet-tcp.c: a segment belongs to the current conversation
+ * of its address/port pair, a new one being made (numbered in order of appearance) when there is
+ * none, or when a SYN without ACK carries a sequence number other than the base sequence number
+ * already recorded for its sender's direction (port reuse; a retransmitted SYN keeps the stream).
+ * The base sequence number of a direction is set by its first segment (the SYN's sequence number,
+ * else seq - 1) or, before that, by the first ACK from the other side (ack - 1); segments in
+ * unreassembled IP fragments or quoted in ICMP errors set none. A header cut before its window
+ * field gets no stream (tshark stops before the conversation lookup).
+ *
+ * Memory: connections idle for `idleTimeout` seconds of capture time and the least recently seen
+ * beyond `maxConnections` are closed and forgotten (their reassembly flushed); `evicted` counts them.
+ * A forgotten connection seen again starts a new stream number, as tshark never does: the defaults
+ * are far beyond what captures need.
+ */
+import type { Layer, Packet } from '../core/dissector.js';
+import { isNetworkLayer, type NetworkLayer } from '../../dissectors/ipproto.js';
+import { TcpLayer, TH } from '../../dissectors/tcp.js';
+import type { NestingLayer } from '../output/frame-fields.js';
+import { flowKey } from './flow-key.js';
+import { seqAdd, seqDiff, seqGt } from './seq.js';
+import { DEFAULT_REASSEMBLY_LIMITS, DirectionReassembler, ReassemblyBudget, type ReassemblyLimits, type SegmentTime, type StreamSink } from './reassembler.js';
+
+export type TcpState =
+  | 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1' | 'FIN-WAIT-2'
+  | 'CLOSE-WAIT' | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT';
+
+/** One side of a connection and what it sent. */
+export class Endpoint {
+  state: TcpState = 'CLOSED';
+  /** tshark's base_seq for this direction (stream numbering). */
+  baseSeqSet = false;
+  baseSeq = 0;
+  /** Initial sequence number, when its SYN was seen. */
+  sawSyn = false;
+  isn = 0;
+  /** Sequence number after the highest byte (SYN/FIN counted) sent so far; valid once seqSet. */
+  seqSet = false;
+  nextSeq = 0;
+  sawFin = false;
+  /** Sequence number the FIN occupies. */
+  finSeq = 0;
+  sawRst = false;
+  packets = 0;
+  /** Frame bytes on the wire. */
+  bytes = 0;
+  /** TCP payload bytes. */
+  payloadBytes = 0;
+  retransmissions = 0;
+  outOfOrder = 0;
+  zeroWindows = 0;
+  /**
+   * Sequence ranges skipped by a segment that jumped ahead, [start, end) pairs, oldest first: a
+   * later segment inside one arrived out of order; elsewhere below nextSeq it is a retransmission.
+   */
+  private holes: number[] = [];
+  constructor(readonly addr: string, readonly port: number) {}
+
+  addHole(start: number, end: number): void {
+    if (this.holes.length >= 2 * MAX_HOLES) this.holes.splice(0, 2);
+    this.holes.push(start, end);
+  }
+
+  /** Removes [start, end) from the holes; true when it covered part of one. */
+  fillHole(start: number, end: number): boolean {
+    const h = this.holes;
+    for (let k = 0; k < h.length; k += 2) {
+      const hs = h[k];
+      const he = h[k + 1];
+      if (!seqGt(end, hs) || !seqGt(he, start)) continue;
+      const keep: number[] = [];
+      if (seqGt(start, hs)) keep.push(hs, start);
+      if (seqGt(he, end)) keep.push(end, he);
+      h.splice(k, 2, ...keep);
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Holes remembered per endpoint for telling out-of-order segments from retransmissions. */
+const MAX_HOLES = 16;
+
+export class Connection {
+  /** The first sender (index 0 of direction numbers) and its peer. */
+  readonly ends: [Endpoint, Endpoint];
+  firstFrame = 0;
+  lastFrame = 0;
+  startSec = 0;
+  startNsec = 0;
+  lastSec = 0;
+  lastNsec = 0;
+  /** Capture began after the connection opened (its first segment seen was not a SYN). */
+  midstream = false;
+  /** Started by a SYN on an address/port pair that already had a stream. */
+  portReused = false;
+  /** Seconds from the first SYN to the first SYN/ACK, and to the ACK completing the handshake (tshark's tcp.analysis.initial_rtt); -1 until seen. */
+  synAckRtt = -1;
+  handshakeRtt = -1;
+  private synTime = -1;
+  private synAckTime = -1;
+  /** Who closed first (direction number) and how; null while open. */
+  closedBy: 0 | 1 | null = null;
+  closeHow: 'fin' | 'rst' | null = null;
+  /** Reassemblers by direction, when the tracker reassembles. */
+  reassembly: [DirectionReassembler, DirectionReassembler] | null = null;
+  constructor(readonly stream: number, readonly key: string, first: Endpoint, second: Endpoint) {
+    this.ends = [first, second];
+  }
+
+  /** Direction of a segment sent from addr:port. */
+  dirOf(addr: string, port: number): 0 | 1 {
+    const a = this.ends[0];
+    return a.port === port && a.addr === addr ? 0 : 1;
+  }
+
+  /** Handshake timing (called for every segment until both are known). */
+  noteHandshake(flags: number, dir: 0 | 1, t: number, ack: number): void {
+    const syn = flags & (TH.SYN | TH.ACK);
+    if (syn === TH.SYN) {
+      if (this.synTime < 0) this.synTime = t;
+    } else if (syn === (TH.SYN | TH.ACK)) {
+      if (this.synAckTime < 0 && this.synTime >= 0) {
+        this.synAckTime = t;
+        this.synAckRtt = t - this.synTime;
+      }
+    } else if ((flags & TH.ACK) !== 0 && this.synAckTime >= 0 && this.handshakeRtt < 0) {
+      const peer = this.ends[1 - dir];
+      if (peer.sawSyn && ack === seqAdd(peer.isn, 1)) this.handshakeRtt = t - this.synTime;
+    }
+  }
+}
+
+export interface ConnTrackOptions {
+  /** Makes the consumer of a new connection's reassembled bytes; without it there is no reassembly. */
+  sink?: (c: Connection) => StreamSink;
+  limits?: ReassemblyLimits;
+  /** Most connections held; the least recently seen beyond it are closed and forgotten. */
+  maxConnections?: number;
+  /** Seconds of capture time without a segment after which a connection is closed and forgotten. */
+  idleTimeout?: number;
+}
+
+/** One TCP header met in a packet, as the tracker saw it. */
+export interface TrackedSegment {
+  readonly conn: Connection;
+  readonly dir: 0 | 1;
+  readonly tcp: TcpLayer;
+  readonly retransmission: boolean;
+  readonly outOfOrder: boolean;
+}
+
+export class ConnTracker {
+  /** Current connection of each address/port pair. */
+  private readonly table = new Map<string, Connection>();
+  private nextStream = 0;
+  private readonly budget: ReassemblyBudget;
+  private readonly maxConnections: number;
+  private readonly idleTimeout: number;
+  private lastSweepSec = 0;
+  /** Connections closed and forgotten for a limit or the idle timeout. */
+  evicted = 0;
+  /** tcp.stream of every TCP header of the last packet pushed, in tshark's tree order (-1: none). */
+  readonly streams: number[] = [];
+  /** The segments of the last packet pushed that carried a stream number. */
+  readonly segments: TrackedSegment[] = [];
+
+  constructor(private readonly opts: ConnTrackOptions = {}) {
+    this.budget = new ReassemblyBudget(opts.limits ?? DEFAULT_REASSEMBLY_LIMITS);
+    this.maxConnections = opts.maxConnections ?? 1 << 20;
+    this.idleTimeout = opts.idleTimeout ?? 86400;
+  }
+
+  /** Connections held, oldest first. */
+  connections(): IterableIterator<Connection> {
+    return this.table.values();
+  }
+
+  /** Tracks the TCP headers of a decoded packet (after IP defragmentation, as tshark sees it). */
+  push(p: Packet): void {
+    this.streams.length = 0;
+    this.segments.length = 0;
+    const sec = p.frame.tsSec;
+    if (sec - this.lastSweepSec >= 1 || sec < this.lastSweepSec) this.sweep(sec);
+    this.visit(p, p, false);
+  }
+
+  /** Ends every connection's reassembly (end of input). */
+  finish(): void {
+    for (const c of this.table.values()) this.closeReassembly(c, null);
+  }
+
+  private visit(frame: Packet, p: Packet, quoted: boolean): void {
+    const layers = p.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const l = layers[i];
+      if (l instanceof TcpLayer) this.segment(frame, p, i, l, quoted);
+      const nested = (l as Partial<NestingLayer>).nested;
+      if (nested !== undefined) for (let k = 0; k < nested.length; k++) this.visit(frame, nested[k], true);
+    }
+  }
+
+  private segment(frame: Packet, p: Packet, i: number, l: TcpLayer, quoted: boolean): void {
+    if (l.caplen < 16) {
+      this.streams.push(-1);
+      return;
+    }
+    let net: (Layer & NetworkLayer) | null = null;
+    let fragmented = false;
+    for (let k = i - 1; k >= 0; k--) {
+      const below = p.layers[k];
+      if ((below as { fragment?: boolean }).fragment === true) fragmented = true;
+      if (isNetworkLayer(below)) {
+        net = below as Layer & NetworkLayer;
+        if ((below as { moreFragments?: boolean }).moreFragments === true || ((below as { fragOffset?: number }).fragOffset ?? 0) > 0) fragmented = true;
+        break;
+      }
+    }
+    if (net === null) {
+      this.streams.push(-1);
+      return;
+    }
+    const src = net.srcAddr;
+    const dst = net.dstAddr;
+    const fk = flowKey(src, l.srcPort, dst, l.dstPort);
+    let c = this.table.get(fk.key);
+    const flags = l.flags;
+    const analyzed = !quoted && !fragmented && l.length >= l.dataOffset * 4 && !l.invalid;
+    const f = frame.frame;
+    const t = f.tsSec + f.tsNsec / 1e9;
+    if (c === undefined) {
+      c = this.open(fk.key, src, l.srcPort, dst, l.dstPort, frame, flags, false);
+    } else {
+      const dir = c.dirOf(src, l.srcPort);
+      const fwd = c.ends[dir];
+      if ((flags & (TH.SYN | TH.ACK)) === TH.SYN && fwd.baseSeqSet && l.seq !== fwd.baseSeq) {
+        this.closeReassembly(c, null);
+        this.table.delete(fk.key);
+        c = this.open(fk.key, src, l.srcPort, dst, l.dstPort, frame, flags, true);
+      } else {
+        // Keep the table in least-recently-seen order for eviction.
+        this.table.delete(fk.key);
+        this.table.set(fk.key, c);
+      }
+    }
+    this.streams.push(c.stream);
+    const dir = c.dirOf(src, l.srcPort);
+    const me = c.ends[dir];
+    const peer = c.ends[1 - dir];
+    c.lastFrame = f.number;
+    c.lastSec = f.tsSec;
+    c.lastNsec = f.tsNsec;
+    if (quoted) return;
+
+    const payloadLen = analyzed ? l.length - l.dataOffset * 4 : 0;
+    if (analyzed) {
+      if (!me.baseSeqSet) {
+        me.baseSeq = (flags & TH.SYN) !== 0 ? l.seq : seqAdd(l.seq, -1);
+        me.baseSeqSet = true;
+      }
+      if (!peer.baseSeqSet && (flags & TH.ACK) !== 0) {
+        peer.baseSeq = seqAdd(l.ack, -1);
+        peer.baseSeqSet = true;
+      }
+    }
+    me.packets++;
+    me.bytes += f.origLen;
+    me.payloadBytes += payloadLen;
+    if (l.window === 0 && (flags & (TH.SYN | TH.FIN | TH.RST)) === 0) me.zeroWindows++;
+
+    // Sequence space: retransmission (nothing new) and out-of-order (before the highest seen, new).
+    const segLen = payloadLen + ((flags & TH.SYN) !== 0 ? 1 : 0) + ((flags & TH.FIN) !== 0 ? 1 : 0);
+    const end = seqAdd(l.seq, segLen);
+    let retransmission = false;
+    let outOfOrder = false;
+    if ((flags & TH.SYN) !== 0) {
+      if (me.sawSyn && l.seq === me.isn) retransmission = true;
+      me.sawSyn = true;
+      me.isn = l.seq;
+    }
+    if (me.seqSet && segLen > 0 && (flags & TH.RST) === 0 && !retransmission) {
+      if (seqDiff(l.seq, me.nextSeq) < 0) {
+        if (me.fillHole(l.seq, end)) outOfOrder = true;
+        else retransmission = true;
+      } else if (seqGt(l.seq, me.nextSeq)) me.addHole(me.nextSeq, l.seq);
+    }
+    if (!me.seqSet || seqGt(end, me.nextSeq)) {
+      me.nextSeq = end;
+      me.seqSet = true;
+    }
+    if (retransmission) me.retransmissions++;
+    if (outOfOrder) me.outOfOrder++;
+
+    c.noteHandshake(flags, dir, t, l.ack);
+    this.states(c, dir, l, seqAdd(l.seq, payloadLen + ((flags & TH.SYN) !== 0 ? 1 : 0)));
+    this.segments.push({ conn: c, dir, tcp: l, retransmission, outOfOrder });
+
+    const ra = c.reassembly;
+    if (ra !== null && analyzed) {
+      const time: SegmentTime = { sec: f.tsSec, nsec: f.tsNsec, frame: f.number };
+      const r = ra[dir];
+      if ((flags & TH.SYN) !== 0) r.syn(l.seq);
+      if ((flags & TH.ACK) !== 0) ra[1 - dir].acked(l.ack, time);
+      const start = l.off + l.hdrLen;
+      const payload = p.buf.subarray(start, Math.min(p.buf.length, start + payloadLen, l.off + l.caplen));
+      const seq = (flags & TH.SYN) !== 0 ? seqAdd(l.seq, 1) : l.seq;
+      r.segment(seq, payload, (flags & TH.FIN) !== 0 && payload.length === payloadLen, (flags & TH.RST) !== 0, time);
+    }
+  }
+
+  private open(key: string, src: string, sport: number, dst: string, dport: number, frame: Packet, flags: number, reused: boolean): Connection {
+    const c = new Connection(this.nextStream++, key, new Endpoint(src, sport), new Endpoint(dst, dport));
+    const f = frame.frame;
+    c.firstFrame = f.number;
+    c.startSec = f.tsSec;
+    c.startNsec = f.tsNsec;
+    c.midstream = (flags & TH.SYN) === 0;
+    c.portReused = reused;
+    const mk = this.opts.sink;
+    if (mk !== undefined) {
+      const sink = mk(c);
+      c.reassembly = [new DirectionReassembler(0, sink, this.budget), new DirectionReassembler(1, sink, this.budget)];
+    }
+    this.table.set(key, c);
+    if (this.table.size > this.maxConnections) {
+      const oldest = this.table.values().next().value as Connection;
+      this.forget(oldest);
+    }
+    return c;
+  }
+
+  /**
+   * RFC 9293 transitions of both endpoints for a segment from ends[dir], as an observer between
+   * them infers them: the sender's state from what it sends, the receiver's from what it receives.
+   */
+  private states(c: Connection, dir: 0 | 1, l: TcpLayer, finSeq: number): void {
+    const me = c.ends[dir];
+    const peer = c.ends[1 - dir];
+    const flags = l.flags;
+    if ((flags & TH.RST) !== 0) {
+      me.sawRst = true;
+      if (c.closedBy === null) {
+        c.closedBy = dir;
+        c.closeHow = 'rst';
+      }
+      me.state = 'CLOSED';
+      // A reset sent to a listener's SYN-RECEIVED returns it to LISTEN; otherwise the receiver closes.
+      peer.state = peer.state === 'SYN-RECEIVED' && !peer.sawFin ? 'LISTEN' : 'CLOSED';
+      return;
+    }
+    if ((flags & TH.SYN) !== 0) {
+      if ((flags & TH.ACK) === 0) {
+        if (me.state === 'CLOSED' || me.state === 'LISTEN' || me.state === 'TIME-WAIT') me.state = 'SYN-SENT';
+        if (peer.state === 'CLOSED' || peer.state === 'TIME-WAIT') peer.state = 'LISTEN';
+        else if (peer.state === 'SYN-SENT') peer.state = 'SYN-RECEIVED'; // simultaneous open
+      } else {
+        if (me.state === 'CLOSED' || me.state === 'LISTEN' || me.state === 'SYN-SENT') me.state = 'SYN-RECEIVED';
+        if (peer.state === 'SYN-SENT' || peer.state === 'SYN-RECEIVED' || peer.state === 'CLOSED') peer.state = 'ESTABLISHED';
+      }
+    } else if ((flags & TH.ACK) !== 0) {
+      if (me.state === 'CLOSED' || me.state === 'LISTEN') {
+        // Capture started mid-connection: both ends are past the handshake.
+        if (!me.sawSyn) me.state = 'ESTABLISHED';
+        if (peer.state === 'CLOSED' && !peer.sawSyn) peer.state = 'ESTABLISHED';
+      } else if (me.state === 'SYN-SENT') me.state = 'ESTABLISHED';
+      if (peer.state === 'SYN-RECEIVED' && peer.sawSyn && l.ack === seqAdd(peer.isn, 1)) peer.state = 'ESTABLISHED';
+    }
+    // An ACK of the peer's FIN.
+    if ((flags & TH.ACK) !== 0 && peer.sawFin && l.ack === seqAdd(peer.finSeq, 1)) {
+      if (peer.state === 'FIN-WAIT-1') peer.state = 'FIN-WAIT-2';
+      else if (peer.state === 'CLOSING') peer.state = 'TIME-WAIT';
+      else if (peer.state === 'LAST-ACK') peer.state = 'CLOSED';
+    }
+    if ((flags & TH.FIN) !== 0) {
+      if (!me.sawFin) {
+        me.sawFin = true;
+        me.finSeq = finSeq;
+        if (c.closedBy === null) {
+          c.closedBy = dir;
+          c.closeHow = 'fin';
+        }
+      }
+      if (me.state === 'ESTABLISHED' || me.state === 'SYN-RECEIVED') me.state = 'FIN-WAIT-1';
+      else if (me.state === 'CLOSE-WAIT') me.state = 'LAST-ACK';
+      if (peer.state === 'ESTABLISHED') peer.state = 'CLOSE-WAIT';
+      else if (peer.state === 'FIN-WAIT-1') peer.state = 'CLOSING';
+      else if (peer.state === 'FIN-WAIT-2') peer.state = 'TIME-WAIT';
+    }
+  }
+
+  private closeReassembly(c: Connection, time: SegmentTime | null): void {
+    const ra = c.reassembly;
+    if (ra === null) return;
+    ra[0].close(time);
+    ra[1].close(time);
+  }
+
+  private forget(c: Connection): void {
+    this.closeReassembly(c, null);
+    this.table.delete(c.key);
+    this.evicted++;
+  }
+
+  /** Forgets connections idle longer than the timeout (the table is in least-recently-seen order). */
+  private sweep(sec: number): void {
+    this.lastSweepSec = sec;
+    for (const c of this.table.values()) {
+      if (sec - c.lastSec <= this.idleTimeout) break;
+      this.forget(c);
+    }
+  }
+}

@@ -124,8 +124,12 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
     l.type = v.u8(ICMP6.TYPE);
     l.code = v.u8(ICMP6.CODE);
     l.checksum = v.u16(ICMP6.CHECKSUM);
-    // tshark dissects every type's body as ICMPv6 fields; only an error's quoted packet is more.
-    if (isIcmpv6Error(l.type)) {
+    // tshark dissects every type's body as ICMPv6 fields, except an error's quoted packet and an
+    // echo's data (its own protocol, and "data").
+    if (isEcho(l.type)) {
+      l.hdrLen = ICMP6.HEADER_LEN;
+      l.payloadLen = Math.max(0, l.length - ICMP6.HEADER_LEN);
+    } else if (isIcmpv6Error(l.type)) {
       l.hdrLen = ICMP6.HEADER_LEN;
       l.payloadLen = Math.max(0, l.length - ICMP6.HEADER_LEN);
       if (quoteDepth < MAX_QUOTE_DEPTH && v.length > ICMP6.HEADER_LEN) {

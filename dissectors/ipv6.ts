@@ -10,7 +10,7 @@
  * print-ip-demux.c; tshark fields: ipv6.*, ah.*, esp.*.
  */
 import { bind, keyOf, Layer, Table, type Dissector, type EncodeContext, type FieldValue, type Packet } from '../src/core/dissector.js';
-import type { ByteView } from '../src/core/view.js';
+import { ByteView, OutOfBounds } from '../src/core/view.js';
 import { sumWords } from '../src/core/checksum.js';
 import type { TextOut } from '../src/output/text.js';
 import { hex2, ipv6At } from '../src/output/format.js';
@@ -38,6 +38,8 @@ export const IP6F_MORE_FRAG = 0x0001;
 export const AH = { NXT: 0, LEN: 1, RESERVED: 2, SPI: 4, SEQ: 8, ICV: 12 } as const;
 /** ESP: only SPI and sequence number are readable without the keys. */
 export const ESP = { SPI: 0, SEQ: 4, HEADER_LEN: 8 } as const;
+/** Mobility header: payload proto, length, message type, reserved, checksum, then the message. */
+export const MH = { PPROTO: 0, LEN: 1, TYPE: 2, CHECKSUM: 4, DATA: 6, MIN_LEN: 8 } as const;
 
 /** Hop-by-hop / destination option types tcpdump knows. */
 const IP6OPT = { PAD1: 0, PADN: 1, JUMBO: 0xc2, ROUTER_ALERT: 0x05, HOME_ADDRESS: 0xc9 } as const;
@@ -172,6 +174,15 @@ export class AhLayer extends Ipv6ChainLayer {
 export class EspLayer extends Ipv6ChainLayer {
   spi = 0;
   seq = 0;
+}
+
+/** Mobile IPv6 mobility header (RFC 6275), protocol 135 (and 62, its draft number). */
+export class MobilityLayer extends Ipv6ChainLayer {
+  /** Payload proto (59, none, in practice), length in 8-octet units beyond the first 8, message type, checksum. */
+  pproto = 59;
+  len = 0;
+  type = 0;
+  checksum = 0;
 }
 
 function chainLayerOf(p: Packet): { below: Layer | null; ip: Ipv6Layer | null } {
@@ -346,9 +357,9 @@ function startChain(l: Ipv6ChainLayer, v: ByteView, p: Packet): void {
   l.outOfChain = !inHeaderLoop(c.below);
 }
 
-/** How a header outside the IPv6 header chain prints: as ip_demux_print would print its protocol. */
-function printOutOfChain(key: number, l: Layer, out: TextOut): void {
-  printUnknownPayload(key, l.length, out);
+/** How a header outside the IPv6 header chain prints: as ip_demux_print would print its protocol number. */
+function printOutOfChain(p: Packet, i: number, out: TextOut): void {
+  printUnknownPayload(p.layers[i - 1].nextKey, p.layers[i].length, out);
 }
 
 function decodeOptions(l: Ipv6OptionsLayer, v: ByteView, p: Packet, hbh: boolean): void {
@@ -496,7 +507,7 @@ function printSubOptions(b: Uint8Array, start: number, end: number, out: TextOut
 /** Prints a hop-by-hop or destination options header and what follows it. */
 function printOptionsHeader(p: Packet, i: number, out: TextOut, hbh: boolean): void {
   const l = p.layers[i] as Ipv6OptionsLayer;
-  if (l.outOfChain) { printOutOfChain(hbh ? IPPROTO.HOPOPTS : IPPROTO.DSTOPTS, l, out); return; }
+  if (l.outOfChain) { printOutOfChain(p, i, out); return; }
   if (l.invalid === 'hbh repeated') { out.s += '[The Hop-by-Hop Options header was already found] (invalid)'; return; }
   if (l.invalid === 'hbh not first') { out.s += "[The Hop-by-Hop Options header don't follow the IPv6 header] (invalid)"; return; }
   const ip = l.ip!;
@@ -668,7 +679,7 @@ export const routing: Dissector<Ipv6RoutingLayer> = {
 
   print(p: Packet, i: number, out: TextOut) {
     const l = p.layers[i] as Ipv6RoutingLayer;
-    if (l.outOfChain) { printOutOfChain(IPPROTO.ROUTING, l, out); return; }
+    if (l.outOfChain) { printOutOfChain(p, i, out); return; }
     // rt6_print, reading as it goes: a read past the capture ends it with "[|rt6]".
     const b = p.buf;
     const end = l.capEnd;
@@ -760,7 +771,7 @@ export const fragment: Dissector<Ipv6FragmentLayer> = {
 
   print(p: Packet, i: number, out: TextOut) {
     const l = p.layers[i] as Ipv6FragmentLayer;
-    if (l.outOfChain) { printOutOfChain(IPPROTO.FRAGMENT, l, out); return; }
+    if (l.outOfChain) { printOutOfChain(p, i, out); return; }
     const end = l.capEnd;
     // frag6_print reads everything it prints before printing anything.
     if (l.off + (out.opts.v ? IP6_FRAG.HEADER_LEN : IP6_FRAG.IDENT) > end) { abandon(out, 'frag6'); return; }
@@ -915,6 +926,168 @@ export const esp: Dissector<EspLayer> = {
   },
 };
 
+const MH_TYPES = ['BRR', 'HoTI', 'CoTI', 'HoT', 'CoT', 'BU', 'BA', 'BE'];
+/** Each message type's fixed part (tcpdump's ip6m_hdrlen): a shorter header is refused. */
+const MH_MIN = [8, 16, 16, 24, 24, 12, 12, 24];
+
+export const mobility: Dissector<MobilityLayer> = {
+  name: 'mipv6',
+  protocols: 'mipv6',
+  create: () => new MobilityLayer(),
+
+  decode(l, v, p) {
+    startChain(l, v, p);
+    if (outOfChain(l)) return;
+    l.pproto = v.u8(MH.PPROTO);
+    l.len = v.u8(MH.LEN);
+    l.type = v.u8(MH.TYPE);
+    l.checksum = v.u16(MH.CHECKSUM);
+    l.hdrLen = (l.len + 1) << 3;
+    // tcpdump prints nothing after a mobility header; the payload proto is 59 (none) in practice.
+    l.payloadLen = Math.max(0, l.length - l.hdrLen);
+    v.check(0, l.hdrLen);
+  },
+
+  encode(l, payload, ctx) {
+    const body = l.buf ? l.buf.subarray(l.off + MH.DATA, Math.min(l.off + ((l.len + 1) << 3), l.capEnd)) : new Uint8Array(MH.MIN_LEN - MH.DATA);
+    const out = new Uint8Array(MH.DATA + body.length + payload.length);
+    out[MH.PPROTO] = l.pproto;
+    out[MH.LEN] = ctx.opts.fixLengths ? ((MH.DATA + body.length + 7) >> 3) - 1 : l.len;
+    out[MH.TYPE] = l.type;
+    out.set(body, MH.DATA);
+    out.set(payload, MH.DATA + body.length);
+    out[MH.CHECKSUM] = l.checksum >> 8;
+    out[MH.CHECKSUM + 1] = l.checksum & 0xff;
+    return out;
+  },
+
+  print(p: Packet, i: number, out: TextOut) {
+    const l = p.layers[i] as MobilityLayer;
+    if (l.outOfChain) { printOutOfChain(p, i, out); return; }
+    const pv = new ByteView(p.buf, l.off, l.capEnd);
+    try {
+      if (!printMobility(pv, out)) out.trunc('mobility');
+    } catch (e) {
+      if (!(e instanceof OutOfBounds)) throw e;
+      abandon(out, 'mobility');
+    }
+  },
+
+  fields: {
+    'mip6.proto': (l) => (captured(l, 1) ? l.pproto : undefined),
+    'mip6.hlen': (l) => (captured(l, 2) ? l.len : undefined),
+    'mip6.mhtype': (l) => (captured(l, 3) ? l.type : undefined),
+    'mip6.csum': (l) => (captured(l, 6) ? '0x' + hexPad(l.checksum, 4) : undefined),
+  },
+
+  json(l) {
+    return { pproto: l.pproto, len: l.len, type: l.type, checksum: l.checksum };
+  },
+};
+
+/** tcpdump's mobility_print; false where it ends with "[|mobility]" by its own check (reads past the capture throw). */
+function printMobility(pv: ByteView, out: TextOut): boolean {
+  const v = out.opts.v;
+  if (!pv.has(MH.LEN, 1)) return false;
+  const mhlen = (pv.u8(MH.LEN) + 1) << 3;
+  const type = pv.u8(MH.TYPE);
+  if (type < MH_MIN.length && mhlen < MH_MIN[type]) {
+    out.s += '(header length ' + mhlen + ' is too small for type ' + type + ')';
+    return false;
+  }
+  out.s += 'mobility: ' + (type < MH_TYPES.length ? MH_TYPES[type] : 'type-#' + type);
+  let hlen = MH.MIN_LEN;
+  const cookie = (what: string, at: number) => ' ' + what + '=' + hexPad(pv.u32(at), 8) + ':' + hexPad(pv.u32(at + 4), 8);
+  switch (type) {
+    case 0:
+      break;
+    case 1:
+    case 2:
+      if (v) out.s += cookie((type === 1 ? 'Home' : 'Care-of') + ' Init Cookie', hlen);
+      hlen += 8;
+      break;
+    case 3:
+    case 4: {
+      out.s += ' nonce id=0x' + pv.u16(MH.DATA).toString(16);
+      const who = type === 3 ? 'Home' : 'Care-of';
+      if (v) out.s += cookie(who + ' Init Cookie', hlen);
+      hlen += 8;
+      if (v) out.s += cookie(who + ' Keygen Token', hlen);
+      hlen += 8;
+      break;
+    }
+    case 5: {
+      out.s += ' seq#=' + pv.u16(MH.DATA);
+      if (!pv.has(hlen, 2)) return false;
+      const bits = pv.u8(hlen) >> 4;
+      if (bits) out.s += ' ' + (bits & 8 ? 'A' : '') + (bits & 4 ? 'H' : '') + (bits & 2 ? 'L' : '') + (bits & 1 ? 'K' : '');
+      hlen += 2;
+      out.s += ' lifetime=' + pv.u16(hlen) * 4;
+      hlen += 2;
+      break;
+    }
+    case 6:
+      out.s += ' status=' + pv.u8(MH.DATA);
+      if (pv.u8(MH.DATA + 1) & 0x80) out.s += ' K';
+      out.s += ' seq#=' + pv.u16(hlen);
+      hlen += 2;
+      out.s += ' lifetime=' + pv.u16(hlen) * 4;
+      hlen += 2;
+      break;
+    case 7:
+      out.s += ' status=' + pv.u8(MH.DATA);
+      pv.check(hlen, 16);
+      out.s += ' homeaddr ' + ipv6At(pv.buf, pv.start + hlen);
+      hlen += 16;
+      break;
+    default:
+      out.s += ' len=' + pv.u8(MH.LEN);
+      return true;
+  }
+  return !v || printMobilityOptions(pv, hlen, mhlen - hlen, out);
+}
+
+/** mobility_opt_print; false where tcpdump gives up (including its check of the byte after each option). */
+function printMobilityOptions(pv: ByteView, at: number, len: number, out: TextOut): boolean {
+  for (let i = 0; i < len; ) {
+    const t = pv.u8(at + i);
+    let optlen = 1;
+    if (t !== 0) {
+      if (i + 1 >= len) return false;
+      optlen = pv.u8(at + i + 1) + 2;
+    }
+    if (i + optlen > len || !pv.has(at + i + optlen, 1)) return false;
+    const o = at + i;
+    switch (t) {
+      case 0: out.s += '(pad1)'; break;
+      case 1: out.s += '(padn)'; break;
+      case 2:
+        if (len - i < 4) { out.s += '(refresh: trunc)'; return false; }
+        out.s += '(refresh: ' + pv.u16(o + 2) * 4 + ')';
+        break;
+      case 3:
+        if (len - i < 18) { out.s += '(altcoa: trunc)'; return false; }
+        pv.check(o + 2, 16);
+        out.s += '(alt-CoA: ' + ipv6At(pv.buf, pv.start + o + 2) + ')';
+        break;
+      case 4: {
+        if (len - i < 6) { out.s += '(ni: trunc)'; return false; }
+        const ho = pv.u16(o + 2);
+        out.s += '(ni: ho=0x' + hexPad(ho, 4) + ' co=0x' + hexPad(pv.u16(o + 4), 4) + ')';
+        break;
+      }
+      case 5:
+        if (len - i < 12) { out.s += '(auth: trunc)'; return false; }
+        out.s += '(auth)';
+        break;
+      default:
+        out.s += '(type-0x' + hex2(t) + ': len=' + pv.u8(o + 1) + ')';
+    }
+    i += optlen;
+  }
+  return true;
+}
+
 /** n in lower-case hex, zero-padded to `width` digits. */
 export function hexPad(n: number, width: number): string {
   const s = n.toString(16);
@@ -970,3 +1143,5 @@ bind(Table.IpProto, IPPROTO.FRAGMENT, fragment);
 bind(Table.IpProto, IPPROTO.DSTOPTS, destinationOptions);
 bind(Table.IpProto, IPPROTO.AH, ah);
 bind(Table.IpProto, IPPROTO.ESP, esp);
+bind(Table.IpProto, IPPROTO.MOBILITY, mobility);
+bind(Table.IpProto, IPPROTO.MOBILITY_OLD, mobility);

@@ -16,6 +16,7 @@ import {
   Ipv6RoutingLayer, parseIpv6, routing,
 } from '../../dissectors/ipv6.js';
 import { icmpv6, Icmpv6Layer } from '../../dissectors/icmpv6.js';
+import { ipProtoName } from '../../dissectors/ipproto.js';
 import { corpusDir, frameProtocols, hasCorpus, hasTool, readTsv, repoRoot } from '../conformance/corpus.js';
 import { readAll } from '../pcap/helpers.js';
 import {
@@ -62,7 +63,7 @@ function layerOf<T extends Layer>(p: Packet, cls: new () => T): T {
 const names = (p: Packet): string[] => p.layers.map((l) => l.dissector.name);
 
 /** IP protocols tcpdump hands to printers wirescope does not have (yet): their text is not this work's. */
-const OTHER_PRINTERS = new Set([8, 9, 33, 46, 47, 55, 62, 88, 89, 103, 108, 112, 113, 132, 135, 143]);
+const OTHER_PRINTERS = new Set([8, 9, 33, 46, 47, 55, 88, 89, 103, 108, 112, 113, 132, 143]);
 
 describe.skipIf(!hasCorpus)('real IPv6 frames, field by field', () => {
   it('decodes the IPv6 header and a fragment header, and hands reassembly what it needs', () => {
@@ -224,13 +225,21 @@ describe('encode', () => {
   });
 });
 
+/**
+ * Protocol 62 (the mobility header's draft number) lacks its -v name "Mobile IP (old)" in
+ * dissectors/ipproto.ts: left out until it has it.
+ */
+function unnamed(nh: number): boolean {
+  return nh === 62 && ipProtoName(62) === 'unknown';
+}
+
 /** Hand-made headers for the corners of tcpdump's IPv6 printer. */
 function craftedFrames(): Frame[] {
   const udp8 = '13881389000800';
   const icmpEcho = '800000000001000a';
   const frames: string[] = [
     // Every next header with eight zero bytes after the IPv6 header.
-    ...Array.from({ length: 256 }, (_, nh) => (OTHER_PRINTERS.has(nh) ? '' : ip6Hex(nh, '00'.repeat(8)))),
+    ...Array.from({ length: 256 }, (_, nh) => (OTHER_PRINTERS.has(nh) || unnamed(nh) ? '' : ip6Hex(nh, '00'.repeat(8)))),
     ip6Hex(58, icmpEcho, { tclass: 0xb8, flow: 0xabcde, hlim: 1 }),
     ip6Hex(58, icmpEcho, { plen: 20 }),
     ip6Hex(58, icmpEcho, { plen: 0 }),
@@ -281,6 +290,17 @@ function craftedFrames(): Frame[] {
     ip6Hex(41, ip6Hex(58, icmpEcho)),
     ip6Hex(4, '450000200001000040018c7bc0000201c0000202' + '08000000000100010000000000000000'),
     ip6Hex(43, '3b000000' + '00000000'),
+    // Mobility headers (RFC 6275): each message type, options, a header too short for its type, protocol 62.
+    ip6Hex(135, '3b010500' + '0000' + '03e8' + '8000' + '00e1' + '01020000'),
+    ip6Hex(135, '3b010600' + '0000' + '0080' + '03e8' + '00e1' + '00000000'),
+    ip6Hex(135, '3b020700' + '0000' + '0100' + '20010db8000000000000000000000077'),
+    ip6Hex(135, '3b020300' + '0000' + '1234' + '0102030405060708' + '1112131415161718'),
+    ip6Hex(135, '3b010200' + '0000' + '0000' + 'a1a2a3a4a5a6a7a8'),
+    ip6Hex(135, '3b000900' + '00000000'),
+    ip6Hex(135, '3b000500' + '00000000'),
+    ip6Hex(135, '3b060500' + '0000' + '0001' + 'f000' + '0010' + '02020010' + '040411112222' + '0310' + '20010db8000000000000000000000078' +
+      '050a' + '0102030405060708090a' + '0900' + '0000'),
+    unnamed(62) ? '' : ip6Hex(62, '3b010500' + '0000' + '0002' + '4000' + '0001' + '01020000' + 'ff'),
     ip6Hex(60, '3a00' + '000000000000' + '00', { plen: 8 }),
   ].filter((h) => h.length > 0);
   return frames.map((h, k) => ethFrame(h, k + 1, '86dd'));
@@ -358,7 +378,7 @@ function fuzzed(seed: number, n: number): Frame[] {
 
 /** tshark's protocols whose text is this work's (or the link below it): packets with others are other tests' business. */
 const OWN = new Set(['eth', 'ethertype', 'vlan', 'sll', 'null', 'raw', 'ipv6', 'ipv6.hopopts', 'ipv6.routing', 'ipv6.fraghdr',
-  'ipv6.dstopts', 'ah', 'esp', 'icmpv6', 'data']);
+  'ipv6.dstopts', 'ah', 'esp', 'mipv6', 'icmpv6', 'data']);
 
 function ownPacket(protocols: string | undefined): boolean {
   if (!protocols) return false;
@@ -373,6 +393,8 @@ const KNOWN_TEXT: Record<string, string> = {
   'ipv6-srh-ipproto-ether.pcap#1': 'Ethernet in IPv6 (next header 143): the Ethernet dissector is not bound in IpProto',
   'cve2015-0261-ipv6.pcap': 'SLIP link type, which wirescope does not read',
   'icmp6_nodeinfo_oobr.pcap': 'SLIP link type, which wirescope does not read',
+  'mobility_opt_asan.pcap': 'dissectors/ipproto.ts has no name for protocol 62 ("Mobile IP (old)") in -v output',
+  'ipv6-mobility-header-oobr.pcap': 'dissectors/ipproto.ts has no name for protocol 62 ("Mobile IP (old)") in -v output',
 };
 
 /** A capture's frames (cut to the snapshot length as libpcap does, or whole as tshark reads them); none when the reader refuses the file. */
@@ -435,7 +457,8 @@ const FIELDS = ['ipv6.version', 'ipv6.tclass', 'ipv6.tclass.dscp', 'ipv6.tclass.
   'ipv6.opt.jumbo', 'ipv6.routing.nxt', 'ipv6.routing.len', 'ipv6.routing.len_oct', 'ipv6.routing.type', 'ipv6.routing.segleft',
   'ipv6.routing.src.addr', 'ipv6.routing.srh.last_entry', 'ipv6.routing.srh.flags', 'ipv6.routing.srh.tag', 'ipv6.routing.srh.addr',
   'ipv6.fraghdr.nxt', 'ipv6.fraghdr.offset', 'ipv6.fraghdr.more', 'ipv6.fraghdr.ident', 'ipv6.fraghdr.reserved_octet',
-  'ah.next_header', 'ah.length', 'ah.spi', 'ah.sequence', 'ah.icv', 'esp.spi', 'esp.sequence'];
+  'ah.next_header', 'ah.length', 'ah.spi', 'ah.sequence', 'ah.icv', 'esp.spi', 'esp.sequence', 'mip6.proto', 'mip6.hlen',
+  'mip6.mhtype', 'mip6.csum'];
 
 /** Files where tshark decodes what wirescope does not (yet), with the reason. */
 const KNOWN_FIELDS: Record<string, string> = {

@@ -12,10 +12,11 @@
  * unreassembled IP fragments or quoted in ICMP errors set none. A header cut before its window
  * field gets no stream (tshark stops before the conversation lookup).
  *
- * Memory: connections idle for `idleTimeout` seconds of capture time and the least recently seen
- * beyond `maxConnections` are closed and forgotten (their reassembly flushed); `evicted` counts them.
- * A forgotten connection seen again starts a new stream number, as tshark never does: the defaults
- * are far beyond what captures need.
+ * Memory: the least recently seen connections beyond `maxConnections`, and (when `idleTimeout` is
+ * given) those idle longer than it in capture time, are closed and forgotten (their reassembly
+ * flushed); `evicted` counts them. A forgotten connection seen again starts a new stream number,
+ * which tshark never does, so there is no idle timeout by default: capture files jump in time
+ * (by days, or backwards) between segments of one connection.
  */
 import type { Layer, Packet } from '../core/dissector.js';
 import { isNetworkLayer, type NetworkLayer } from '../../dissectors/ipproto.js';
@@ -141,7 +142,7 @@ export interface ConnTrackOptions {
   limits?: ReassemblyLimits;
   /** Most connections held; the least recently seen beyond it are closed and forgotten. */
   maxConnections?: number;
-  /** Seconds of capture time without a segment after which a connection is closed and forgotten. */
+  /** Seconds of capture time without a segment after which a connection is closed and forgotten (default: never). */
   idleTimeout?: number;
 }
 
@@ -171,8 +172,8 @@ export class ConnTracker {
 
   constructor(private readonly opts: ConnTrackOptions = {}) {
     this.budget = new ReassemblyBudget(opts.limits ?? DEFAULT_REASSEMBLY_LIMITS);
-    this.maxConnections = opts.maxConnections ?? 1 << 20;
-    this.idleTimeout = opts.idleTimeout ?? 86400;
+    this.maxConnections = opts.maxConnections ?? 1 << 18;
+    this.idleTimeout = opts.idleTimeout ?? Infinity;
   }
 
   /** Connections held, oldest first. */
@@ -185,7 +186,7 @@ export class ConnTracker {
     this.streams.length = 0;
     this.segments.length = 0;
     const sec = p.frame.tsSec;
-    if (sec - this.lastSweepSec >= 1 || sec < this.lastSweepSec) this.sweep(sec);
+    if (this.idleTimeout !== Infinity && sec - this.lastSweepSec >= 1) this.sweep(sec);
     this.visit(p, p, false);
   }
 
@@ -405,7 +406,7 @@ export class ConnTracker {
     this.evicted++;
   }
 
-  /** Forgets connections idle longer than the timeout (the table is in least-recently-seen order). */
+  /** Forgets connections idle longer than the timeout (the table is in least-recently-seen order; times only move forward here). */
   private sweep(sec: number): void {
     this.lastSweepSec = sec;
     for (const c of this.table.values()) {

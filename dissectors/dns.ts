@@ -57,7 +57,8 @@ export class DnsLayer extends Layer {
   segmentMismatch = false;
   /** What to encode when building a message: questions and records (see encodeDnsMessage). */
   build: DnsMessageInit | null = null;
-  private parsed: DnsMessage | null = null;
+  /** The message as tshark reads it, once parsed (see `message`). */
+  parsed: DnsMessage | null = null;
 
   get qr(): boolean { return (this.flags & FLAG.QR) !== 0; }
   get opcode(): number { return (this.flags >> 11) & 0xf; }
@@ -688,11 +689,16 @@ const RELTS_UNITS = ['y', 'w', 'd', 'h', 'm', 's'];
 const RELTS_SECONDS = [31536000, 604800, 86400, 3600, 60, 1];
 
 // ---------------------------------------------------------------------------------------------
-// The message as tshark dissects it.
+// The message as tshark dissects it (packet-dns.c of Wireshark 4.0): what it reads, in its order,
+// and where an exception stops it (a malformed or cut-short message keeps what came before).
 
 export interface DnsQuestion {
   /** The name as tshark shows it: labels joined with '.', "<Root>" for the root. */
   name: string;
+  /** Length tshark gives the name (dns.qry.name.len: of the text, 0 for a one-character name). */
+  nameLength: number;
+  /** Labels in the name (dns.count.labels). */
+  labels: number;
   type: number;
   /** The class (for mDNS without the unicast-response bit). */
   class: number;
@@ -709,24 +715,51 @@ export interface DnsRecord {
   cacheFlush: boolean;
   /** Seconds; for OPT the extended rcode, version and flags word. */
   ttl: number;
-  /** RDATA as sent (captured part). */
+  /** RDATA length as sent. */
+  rdlength: number;
+  /** RDATA as captured. */
   rdata: Uint8Array;
-  /** What the RDATA says, for the types read (see DnsRdata); null for others and on error. */
+  /**
+   * What the RDATA says, for the types read; filled in as read, so a record cut short holds the
+   * fields before the cut (tshark's partial tree). Null for other types and empty RDATA.
+   */
   data: DnsRdata | null;
 }
 
-/** Decoded RDATA: the field names follow RFC presentation order. */
-export type DnsRdata =
-  | { address: string }
-  | { target: string }
-  | { preference: number; exchange: string }
-  | { strings: string[] }
-  | { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number }
-  | { priority: number; weight: number; port: number; target: string }
-  | { flags: number; tag: string; value: string }
-  | { cpu: string; os: string }
-  | DnsOpt
-  | DnsServiceBinding;
+/** Decoded RDATA, by type: the properties present are the ones that were read. */
+export interface DnsRdata {
+  /** A, AAAA. */
+  address?: string;
+  /** NS, CNAME, PTR, DNAME, MB/MD/MF/MG/MR; SRV, SVCB/HTTPS target. */
+  target?: string;
+  /** MX (preference and exchange). */
+  preference?: number;
+  exchange?: string;
+  /** TXT, SPF character-strings, as tshark shows each. */
+  strings?: string[];
+  /** SOA. */
+  mname?: string;
+  rname?: string;
+  serial?: number;
+  refresh?: number;
+  retry?: number;
+  expire?: number;
+  minimum?: number;
+  /** SRV, SVCB/HTTPS. */
+  priority?: number;
+  weight?: number;
+  port?: number;
+  /** CAA. */
+  flags?: number;
+  tag?: string;
+  value?: string;
+  /** NSEC, NSEC3, CSYNC, NXT: the types their bitmaps list. */
+  bitmapTypes?: number[];
+  /** OPT. */
+  opt?: DnsOpt;
+  /** SVCB/HTTPS parameters. */
+  params?: Array<{ key: number; value: Uint8Array }>;
+}
 
 export interface DnsOpt {
   udpPayloadSize: number;
@@ -741,16 +774,14 @@ export interface DnsOpt {
 
 export interface DnsOption {
   code: number;
+  length: number;
+  /** The option data as captured. */
   data: Uint8Array;
 }
 
-export interface DnsServiceBinding {
-  priority: number;
-  target: string;
-  params: Array<{ key: number; value: Uint8Array }>;
-}
-
 export interface DnsMessage {
+  /** Header bytes that were captured (tshark shows id and flags from 4, each count when its bytes are there). */
+  headerBytes: number;
   id: number;
   flags: number;
   qdcount: number;
@@ -763,20 +794,25 @@ export interface DnsMessage {
   additionals: DnsRecord[];
   /** The captured bytes ended before the message did. */
   truncated: boolean;
-  /** Why decoding stopped early on a malformed message (a bad label type, RDATA past the end...). */
+  /** Why decoding stopped early on a malformed message (a reserved label type, a bad name...). */
   error: string | null;
 }
 
-/** Names past this many pointers are taken to loop (Wireshark's limit). */
-const MAX_POINTERS = 127;
-/** Wireshark keeps this many characters of a name. */
-const MAX_NAME_CHARS = 255;
+/** Wireshark's MAX_DNAME_LEN: the name buffer, and the number of pointers taken as a loop. */
+const MAX_DNAME_LEN = 255;
+/** Wireshark's MIN_DNAME_LEN: a name this short with no text is the root. */
+const MIN_DNAME_LEN = 2;
 const POINTER_LOOP = '<Name contains a pointer that loops>';
+const NAME_TOO_LONG = '<Name too long>';
+const UNKNOWN_LABEL = '<Unknown extended label>';
 
-/** A name read at an offset: its text and the offset just past it in place. */
+/** A name read at an offset: its text, the text's length as tshark counts it, and the bytes it took in place. */
 interface NameAt {
   name: string;
-  next: number;
+  length: number;
+  used: number;
+  /** The name's bytes before formatting (labels and dots). */
+  raw: number[];
 }
 
 /** Thrown on malformed data (Wireshark's ReportedBoundsError for a bad label). */
@@ -791,7 +827,7 @@ class Malformed {
  */
 export function decodeDnsMessage(v: ByteView, mdns = false): DnsMessage {
   const m: DnsMessage = {
-    id: 0, flags: 0, qdcount: 0, ancount: 0, nscount: 0, arcount: 0,
+    headerBytes: Math.min(v.length, DNS.HEADER_LEN), id: 0, flags: 0, qdcount: 0, ancount: 0, nscount: 0, arcount: 0,
     questions: [], answers: [], authorities: [], additionals: [], truncated: false, error: null,
   };
   try {
@@ -804,11 +840,15 @@ export function decodeDnsMessage(v: ByteView, mdns = false): DnsMessage {
     let o: number = DNS.HEADER_LEN;
     for (let k = 0; k < m.qdcount; k++) {
       const n = readName(v, o);
-      const type = v.u16(n.next);
-      const c = v.u16(n.next + 2);
+      o += n.used;
+      const type = v.u16(o);
+      const c = v.u16(o + 2);
+      o += 4;
       const qu = mdns && (c & MDNS_CLASS_BIT) !== 0;
-      m.questions.push({ name: n.name, type, class: qu ? c & ~MDNS_CLASS_BIT : c, unicastResponse: qu });
-      o = n.next + 4;
+      m.questions.push({
+        name: n.name, nameLength: n.length > 1 ? n.length : 0, labels: labelCount(n), type,
+        class: mdns ? c & ~MDNS_CLASS_BIT : c, unicastResponse: qu,
+      });
     }
     o = readRecords(v, o, m.ancount, m.answers, mdns);
     o = readRecords(v, o, m.nscount, m.authorities, mdns);
@@ -821,170 +861,382 @@ export function decodeDnsMessage(v: ByteView, mdns = false): DnsMessage {
   return m;
 }
 
+/** qname_labels_count: dots plus one, for a name longer than one character. */
+function labelCount(n: NameAt): number {
+  if (n.length <= 1) return 0;
+  let dots = 0;
+  const end = Math.min(n.length, n.raw.length);
+  for (let k = 0; k < end; k++) if (n.raw[k] === 0x2e) dots++;
+  return dots + 1;
+}
+
 function readRecords(v: ByteView, o: number, count: number, into: DnsRecord[], mdns: boolean): number {
   for (let k = 0; k < count; k++) {
     const n = readName(v, o);
-    o = n.next;
+    const start = o;
+    o += n.used;
     const type = v.u16(o);
     const c = v.u16(o + 2);
-    const ttl = v.u32(o + 4);
     const len = v.u16(o + 8);
+    const ttl = v.u32(o + 4);
     o += 10;
-    const flush = mdns && type !== RR.OPT && (c & MDNS_CLASS_BIT) !== 0;
+    // tshark shows nothing of a record it has not captured whole (its subtree spans the RDATA).
+    v.check(start, o + len - start);
+    const flush = mdns && (c & MDNS_CLASS_BIT) !== 0;
     const rd = v.slice(o, len);
     const r: DnsRecord = {
-      name: n.name, type, class: flush ? c & ~MDNS_CLASS_BIT : c, cacheFlush: flush, ttl, rdata: rd.buf.subarray(rd.start, rd.end), data: null,
+      name: n.name, type, class: mdns ? c & ~MDNS_CLASS_BIT : c, cacheFlush: flush, ttl, rdlength: len,
+      rdata: rd.buf.subarray(rd.start, rd.end), data: null,
     };
     into.push(r);
-    r.data = readRdata(v, o, len, type, c, ttl);
+    // The OPT pseudo-record's class and TTL fields are shown whatever its RDATA holds.
+    if (type === RR.OPT) {
+      r.data = {
+        opt: {
+          udpPayloadSize: r.class, extendedRcode: ttl >>> 24, version: (ttl >>> 16) & 0xff, do: (ttl & 0x8000) !== 0,
+          z: ttl & 0x7fff, options: [],
+        },
+      };
+    }
+    if (len > 0) readRdata(v, o, len, r, mdns);
     o += len;
   }
   return o;
 }
 
-/** The RDATA of the types read; reads past the captured end throw OutOfBounds (record kept, data null). */
-function readRdata(v: ByteView, o: number, len: number, type: number, cls: number, ttl: number): DnsRdata | null {
-  const end = o + len;
-  switch (type) {
+/**
+ * The RDATA of the types whose fields are shown, read as tshark reads them: from the message at
+ * the RDATA offset without regard to its length (an A record is 4 bytes whatever its length says),
+ * filling r.data as it goes.
+ */
+function readRdata(v: ByteView, o: number, len: number, r: DnsRecord, mdns: boolean): void {
+  const d: DnsRdata = {};
+  switch (r.type) {
     case RR.A:
-      return len === 4 ? { address: ipv4At(v.bytes(o, 4), 0) } : null;
+      r.data = d;
+      d.address = ipv4At(v.bytes(o, 4), 0);
+      return;
     case RR.AAAA:
-      return len === 16 ? { address: ipv6At(v.bytes(o, 16), 0) } : null;
+      r.data = d;
+      d.address = ipv6At(v.bytes(o, 16), 0);
+      return;
     case RR.NS: case RR.CNAME: case RR.PTR: case RR.DNAME: case RR.MD: case RR.MF: case RR.MB: case RR.MG: case RR.MR:
-      return { target: readName(v, o).name };
-    case RR.MX: case RR.KX: case RR.AFSDB: case RR.RT:
-      return { preference: v.u16(o), exchange: readName(v, o + 2).name };
+      r.data = d;
+      d.target = readName(v, o).name;
+      return;
+    case RR.MX: {
+      r.data = d;
+      const pref = v.u16(o);
+      const ex = readName(v, o + 2);
+      d.preference = pref;
+      d.exchange = ex.name;
+      return;
+    }
     case RR.TXT: case RR.SPF: {
-      const strings: string[] = [];
-      for (let p = o; p < end; ) {
+      r.data = d;
+      d.strings = [];
+      // A string running past the RDATA makes the remaining count negative: tshark reads on until the message ends.
+      for (let p = o, left = len; left !== 0; ) {
         const n = v.u8(p);
-        strings.push(formatText(v.bytes(p + 1, n)));
+        left -= 1 + n;
+        // mDNS TXT strings are UTF-8 to tshark, DNS ones ASCII.
+        d.strings.push(tsharkString(v.bytes(p + 1, n), r.type === RR.TXT && mdns));
         p += 1 + n;
       }
-      return { strings };
-    }
-    case RR.HINFO: {
-      const cpuLen = v.u8(o);
-      const cpu = formatText(v.bytes(o + 1, cpuLen));
-      const osLen = v.u8(o + 1 + cpuLen);
-      return { cpu, os: formatText(v.bytes(o + 2 + cpuLen, osLen)) };
+      return;
     }
     case RR.SOA: {
+      r.data = d;
       const mname = readName(v, o);
-      const rname = readName(v, mname.next);
-      const p = rname.next;
-      return {
-        mname: mname.name, rname: rname.name, serial: v.u32(p), refresh: v.u32(p + 4), retry: v.u32(p + 8),
-        expire: v.u32(p + 12), minimum: v.u32(p + 16),
-      };
+      d.mname = mname.name;
+      const rname = readName(v, o + mname.used);
+      d.rname = rname.name;
+      const p = o + mname.used + rname.used;
+      d.serial = v.u32(p);
+      d.refresh = v.u32(p + 4);
+      d.retry = v.u32(p + 8);
+      d.expire = v.u32(p + 12);
+      d.minimum = v.u32(p + 16);
+      return;
     }
     case RR.SRV:
-      return { priority: v.u16(o), weight: v.u16(o + 2), port: v.u16(o + 4), target: readName(v, o + 6).name };
-    case RR.CAA: {
-      const tagLen = v.u8(o + 1);
-      return { flags: v.u8(o), tag: formatText(v.bytes(o + 2, tagLen)), value: formatText(v.bytes(o + 2 + tagLen, len - 2 - tagLen)) };
+      r.data = d;
+      d.priority = v.u16(o);
+      d.weight = v.u16(o + 2);
+      d.port = v.u16(o + 4);
+      d.target = readName(v, o + 6).name;
+      return;
+    case RR.NSEC: {
+      r.data = d;
+      d.bitmapTypes = [];
+      const next = readName(v, o);
+      typeBitmap(v, o + next.used, len - next.used, d.bitmapTypes);
+      return;
+    }
+    case RR.NSEC3: {
+      r.data = d;
+      d.bitmapTypes = [];
+      const saltLen = v.u8(o + 4);
+      v.check(o + 5, saltLen);
+      const hashLen = v.u8(o + 5 + saltLen);
+      v.check(o + 6 + saltLen, hashLen);
+      const used = 6 + saltLen + hashLen;
+      typeBitmap(v, o + used, len - used, d.bitmapTypes);
+      return;
+    }
+    case RR.NXT: {
+      // NXT's bitmap starts at type 0 and runs to the end of the RDATA.
+      r.data = d;
+      d.bitmapTypes = [];
+      const next = readName(v, o);
+      let p = o + next.used;
+      for (let left = len - next.used, type = 0; left !== 0; left--, p++) {
+        const bits = v.u8(p);
+        for (let mask = 0x80; mask; mask >>= 1, type++) if (bits & mask) d.bitmapTypes.push(type);
+      }
+      return;
+    }
+    case RR.CSYNC: {
+      r.data = d;
+      d.bitmapTypes = [];
+      v.check(o, 6);
+      typeBitmap(v, o + 6, len - 6, d.bitmapTypes);
+      return;
     }
     case RR.OPT: {
-      const options: DnsOption[] = [];
-      for (let p = o; p + 4 <= end; ) {
+      const opt = (r.data as DnsRdata).opt as DnsOpt;
+      for (let p = o, left = len; left > 0; ) {
         const code = v.u16(p);
         const n = v.u16(p + 2);
-        options.push({ code, data: v.bytes(p + 4, Math.min(n, end - p - 4)) });
+        // tshark shows the code and length before it finds the data missing.
+        const data = v.slice(p + 4, n);
+        opt.options.push({ code, length: n, data: data.buf.subarray(data.start, data.end) });
+        v.check(p + 4, n);
+        left -= 4 + n;
         p += 4 + n;
       }
-      return {
-        udpPayloadSize: cls, extendedRcode: ttl >>> 24, version: (ttl >>> 16) & 0xff, do: (ttl & 0x8000) !== 0,
-        z: ttl & 0x7fff, options,
-      };
+      return;
     }
-    case RR.SVCB: case RR.HTTPS: {
-      const target = readName(v, o + 2);
-      const params: Array<{ key: number; value: Uint8Array }> = [];
-      for (let p = target.next; p + 4 <= end; ) {
-        const n = v.u16(p + 2);
-        params.push({ key: v.u16(p), value: v.bytes(p + 4, n) });
-        p += 4 + n;
-      }
-      return { priority: v.u16(o), target: target.name, params };
+    case RR.CAA: {
+      r.data = d;
+      d.flags = v.u8(o);
+      const tagLen = v.u8(o + 1);
+      d.tag = tsharkString(v.bytes(o + 2, tagLen), false);
+      d.value = tsharkString(v.bytes(o + 2 + tagLen, (len - 2 - tagLen) & 0xffff), false);
+      return;
     }
     default:
-      return null;
+      checkRdata(v, o, len, r.type);
+      return;
+    case RR.SVCB: case RR.HTTPS: {
+      r.data = d;
+      d.priority = v.u16(o);
+      const target = readName(v, o + 2);
+      d.target = target.name;
+      d.params = [];
+      for (let p = o + 2 + target.used; p - o < len; ) {
+        const n = v.u16(p + 2);
+        d.params.push({ key: v.u16(p), value: v.bytes(p + 4, n) });
+        p += 4 + n;
+      }
+      return;
+    }
   }
 }
 
 /**
- * A name as Wireshark's expand_dns_name reads it: labels joined by '.', pointers followed any way
- * (a pointer to itself or more than 127 of them: a loop), bytes past 255 dropped, text escaped as
- * format_text does; "<Root>" for the empty name. `next` is the end of the name in place.
+ * The reads tshark makes in the RDATA of types whose fields are not shown here, for where they
+ * stop it: lengths inside the RDATA that run past the capture, names that do not decode.
  */
-function readName(v: ByteView, o: number): NameAt {
-  let next = -1;
+function checkRdata(v: ByteView, o: number, len: number, type: number): void {
+  switch (type) {
+    case RR.A6: {
+      const prefixLen = v.u8(o);
+      const suffixBits = (128 - prefixLen) & 0xffff;
+      const suffixBytes = suffixBits ? ((suffixBits - 1) >> 3) + 1 : 0;
+      v.check(o + 1, Math.min(16, suffixBytes));
+      if (prefixLen > 0) readName(v, o + 1 + Math.min(16, suffixBytes));
+      v.check(o + 1, suffixBytes);
+      return;
+    }
+    case RR.TSIG: {
+      let p = o + readName(v, o).used;
+      v.check(p, 8);
+      p += 8;
+      const macLen = v.u16(p);
+      v.check(p + 2, macLen);
+      p += 2 + macLen;
+      v.check(p, 4);
+      v.check(p + 6, v.u16(p + 4));
+      return;
+    }
+    case RR.TKEY: {
+      let p = o + readName(v, o).used;
+      v.check(p, 12);
+      p += 12;
+      const keyLen = v.u16(p - 2);
+      v.check(p, keyLen);
+      p += keyLen;
+      v.check(p + 2, v.u16(p));
+      return;
+    }
+    case RR.RRSIG: case RR.SIG: {
+      v.check(o, 18);
+      const used = readName(v, o + 18).used;
+      const rest = len - 18 - used;
+      if (rest < -1) throw new Malformed('RRSIG signature length');
+      if (rest > 0) v.check(o + 18 + used, rest);
+      return;
+    }
+    case RR.HINFO: {
+      const cpu = v.u8(o);
+      v.check(o + 1, cpu);
+      v.check(o + 2 + cpu, v.u8(o + 1 + cpu));
+      return;
+    }
+    case RR.NAPTR: {
+      let p = o + 4;
+      for (let k = 0; k < 3; k++) p += 1 + v.bytes(p + 1, v.u8(p)).length;
+      readName(v, p);
+      return;
+    }
+  }
+}
+
+/** dissect_type_bitmap: the types an NSEC-style window/bitmap list names, appended to `into`. */
+function typeBitmap(v: ByteView, o: number, left: number, into: number[]): void {
+  while (left !== 0) {
+    const base = v.u8(o) * 256;
+    let size = v.u8(o + 1);
+    o += 2;
+    left -= 2;
+    let type = base;
+    for (; size; size--) {
+      const bits = v.u8(o);
+      for (let mask = 0x80; mask; mask >>= 1, type++) if (bits & mask) into.push(type);
+      o++;
+      left--;
+    }
+  }
+}
+
+/**
+ * expand_dns_name and get_dns_name: labels joined by '.' into a 255-byte buffer (a name that fills
+ * it is "<Name too long>"), pointers followed anywhere (a pointer right past itself, or more than
+ * 255 of them, is a loop), bit labels written but not counted in the length, the text run through
+ * format_text; "<Root>" for the empty name.
+ */
+function readName(v: ByteView, start: number): NameAt {
+  const raw: number[] = [];
+  let count = 0;
+  let room = MAX_DNAME_LEN;
+  let o = start;
+  let used = -1;
   let pointers = 0;
-  const bytes: number[] = [];
-  // Room left in Wireshark's name buffer; the first label takes one for the dot it does not get.
-  let room = MAX_NAME_CHARS;
+  let special: string | null = null;
   for (;;) {
-    const len = v.u8(o++);
-    if (len === 0) break;
-    switch (len & TYPE_MASK) {
+    const c = v.u8(o++);
+    if (c === 0) break;
+    switch (c & TYPE_MASK) {
       case 0: {
-        if (bytes.length > 0 || room < MAX_NAME_CHARS) {
-          if (room > 0) { bytes.push(0x2e); room--; }
+        if (raw.length > 0) {
+          if (room > 0) { raw.push(0x2e); count++; room--; }
         } else room--;
-        const label = v.bytes(o, len);
-        for (let k = 0; k < len; k++) if (room > 0) { bytes.push(label[k]); room--; }
-        o += len;
+        for (let n = c; n > 0; n--, o++) {
+          if (room > 0) { raw.push(v.u8(o)); count++; room--; }
+        }
         break;
       }
-      case TYPE_EDNS0:
-        if ((len & ~TYPE_MASK) !== EDNS0_ELT_BITLABEL) return { name: '<Unknown extended label>', next: next < 0 ? o : next };
-        o += 1 + (((v.u8(o) || 256) + 7) >> 3);
-        v.check(0, o);
+      case TYPE_EDNS0: {
+        if ((c & ~TYPE_MASK) !== EDNS0_ELT_BITLABEL) {
+          // The length counts from the name's start to here even after pointers (negative when they led back).
+          special = UNKNOWN_LABEL;
+          used = o - start;
+          break;
+        }
+        const bits = v.u8(o++);
+        let n = bits === 0 ? 1 : ((bits - 1) >> 3) + 1;
+        room = putText(raw, room, '\\[x');
+        for (; n > 0; n--, o++) if (room > 0) room = putText(raw, room, hex2(v.u8(o)));
+        if (room > 0) room = putText(raw, room, '/' + bits + ']');
         break;
+      }
       case TYPE_RESERVED:
         throw new Malformed('reserved label type');
       default: {
-        const target = ((len & 0x3f) << 8) | v.u8(o);
+        const target = ((c & 0x3f) << 8) | v.u8(o);
         o++;
-        if (next < 0) next = o;
-        if (target === o - 2 || pointers > MAX_POINTERS) return { name: POINTER_LOOP, next };
         pointers++;
+        if (used < 0) used = o - start;
+        if (target === o + 2 || pointers > MAX_DNAME_LEN) {
+          special = POINTER_LOOP;
+          break;
+        }
         o = target;
       }
     }
+    if (special !== null) break;
   }
-  if (next < 0) next = o;
-  return { name: bytes.length === 0 ? '<Root>' : formatText(Uint8Array.from(bytes)), next };
+  if (used < 0) used = o - start;
+  if (special === null && room <= 0) special = NAME_TOO_LONG;
+  if (special !== null) {
+    if (used < MIN_DNAME_LEN) throw new Malformed('bad name');
+    return { name: special, length: special.length, used, raw: [] };
+  }
+  if (raw.length === 0 && used <= MIN_DNAME_LEN) return { name: '<Root>', length: 6, used, raw };
+  if (used < MIN_DNAME_LEN || (used > MIN_DNAME_LEN && count === 0)) throw new Malformed('bad name');
+  return { name: formatText(raw, count), length: count, used, raw };
+}
+
+/** snprintf into the name buffer: the text when it fits in the room left, else nothing more is written. */
+function putText(raw: number[], room: number, text: string): number {
+  if (text.length > room) return 0;
+  for (let k = 0; k < text.length; k++) raw.push(text.charCodeAt(k));
+  return room - text.length;
 }
 
 /**
- * Wireshark's format_text: UTF-8 kept, invalid bytes as U+FFFD, C0 controls as \a \b \f \n \r \t \v
- * or octal \ooo, DEL as \177.
+ * Wireshark's format_text over the first n bytes: printable ASCII as is, other ASCII as \a \b \f
+ * \n \r \t \v or octal \ooo; UTF-8 decoded permissively (overlong forms accepted), a broken or
+ * out-of-range sequence as U+FFFD, a non-printable character as \uXXXX.
  */
-export function formatText(b: Uint8Array): string {
+export function formatText(b: ArrayLike<number>, n: number = b.length): string {
   let s = '';
-  for (let i = 0; i < b.length; ) {
-    const c = b[i];
-    if (c < 0x80) {
-      if (c >= 0x20 && c < 0x7f) s += String.fromCharCode(c);
-      else s += controlEscape(c);
-      i++;
+  for (let i = 0; i < n; ) {
+    const c = b[i++];
+    if (c >= 0x20 && c < 0x7f) {
+      s += String.fromCharCode(c);
       continue;
     }
-    const need = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 ? (c < 0xf0 ? 2 : 0) : c >= 0xc2 ? 1 : 0;
-    let cp = need === 3 ? c & 0x07 : need === 2 ? c & 0x0f : c & 0x1f;
-    let k = 1;
-    for (; k <= need && i + k < b.length && (b[i + k] & 0xc0) === 0x80; k++) cp = (cp << 6) | (b[i + k] & 0x3f);
-    const ok = need > 0 && k === need + 1 && !(need === 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) && !(need === 3 && (cp < 0x10000 || cp > 0x10ffff));
-    if (ok) {
-      s += String.fromCodePoint(cp);
-      i += k;
-    } else {
-      s += '\ufffd';
-      i += k;
+    if (c < 0x80) {
+      s += controlEscape(c);
+      continue;
     }
+    const more = (c & 0xe0) === 0xc0 ? 1 : (c & 0xf0) === 0xe0 ? 2 : (c & 0xf8) === 0xf0 ? 3 : (c & 0xfc) === 0xf8 ? 4 : (c & 0xfe) === 0xfc ? 5 : 0;
+    let uc = UNREPL;
+    if (more > 0) {
+      uc = c & (0x3f >> more);
+      for (let k = 0; k < more; k++) {
+        // A missing or wrong continuation byte is left for the next character.
+        if (i >= n || (b[i] & 0xc0) !== 0x80) {
+          uc = UNREPL;
+          break;
+        }
+        uc = ((uc << 6) | (b[i++] & 0x3f)) >>> 0;
+      }
+      if (uc >= 0x110000 || (uc >= 0xd800 && uc < 0xe000)) uc = UNREPL;
+    }
+    s += isPrintable(uc) ? String.fromCodePoint(uc) : uc <= 0xffff ? '\\u' + uc.toString(16).toUpperCase().padStart(4, '0') : '\\U' + uc.toString(16).toUpperCase().padStart(8, '0');
   }
   return s;
+}
+
+const UNREPL = 0xfffd;
+const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cn}\p{Cs}]/u;
+
+/** GLib's g_unichar_isprint: not a control, format, unassigned or surrogate code point. */
+function isPrintable(uc: number): boolean {
+  return !NON_PRINTABLE.test(String.fromCodePoint(uc));
 }
 
 function controlEscape(c: number): string {
@@ -998,6 +1250,28 @@ function controlEscape(c: number): string {
     case 0x0b: return '\\v';
     default: return '\\' + c.toString(8).padStart(3, '0');
   }
+}
+
+/** The characters tshark -T fields escapes in string values. */
+const OUTPUT_ESCAPES = new Map([['\b', '\\b'], ['\f', '\\f'], ['\n', '\\n'], ['\r', '\\r'], ['\t', '\\t']]);
+
+/**
+ * A string field as tshark -T fields prints it: up to the first NUL, bytes past ASCII as U+FFFD
+ * (UTF-8 decoded instead when `utf8`), \b \f \n \r \t escaped.
+ */
+function tsharkString(b: Uint8Array, utf8: boolean): string {
+  let end = b.indexOf(0);
+  if (end < 0) end = b.length;
+  let s = '';
+  if (utf8) s = Buffer.from(b.buffer, b.byteOffset, end).toString('utf8');
+  else for (let k = 0; k < end; k++) s += b[k] < 0x80 ? String.fromCharCode(b[k]) : '\ufffd';
+  let out = '';
+  for (let k = 0; k < s.length; k++) {
+    const ch = s[k];
+    const esc = OUTPUT_ESCAPES.get(ch);
+    out += esc === undefined ? ch : esc;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1116,8 +1390,8 @@ function decodeUdp(l: DnsLayer, v: ByteView, mdns: boolean): void {
   l.msgOff = v.start;
   l.msgLen = l.length;
   l.capEnd = v.end;
-  // tshark hands an empty datagram to no dissector; tcpdump still complains about its length.
-  if (l.length === 0) l.dissector = dnsNone;
+  // tshark hands a datagram with no payload captured to no dissector; tcpdump still prints it.
+  if (v.length === 0) l.dissector = dnsNone;
   decodeMessage(l, v, 0);
 }
 
@@ -1140,16 +1414,22 @@ function decodeMessage(l: DnsLayer, v: ByteView, at: number): void {
 }
 
 /**
- * A TCP segment: one whole message after its length prefix, or (tcpdump's complaint) anything else.
- * A segment that is exactly several whole messages gets a layer per message (the next one through
- * this same binding); one holding part of a message has no DNS layer content (dnsNone).
+ * A TCP segment. One whole message after its length prefix decodes as such. Otherwise (tcpdump
+ * prints its length complaint for the segment) the segment is read as tshark reads a segment that
+ * starts a message: each whole message in turn gets a layer (the next through this same binding),
+ * and the rest, part of a message continued in later segments, gets a layer with no message
+ * (dnsNone). A first message that does not decode cleanly means the segment continues an earlier
+ * one: no message at all then (reassembly is the stream consumer's).
  */
-function decodeTcp(l: DnsLayer, v: ByteView): void {
+function decodeTcp(l: DnsLayer, v: ByteView, p: Packet): void {
   l.overTcp = true;
   l.capEnd = v.end;
   l.msgOff = v.start + TCP_PREFIX_LEN;
-  if (l.length < TCP_PREFIX_LEN) {
-    l.invalid = 'DNS over TCP: length ' + l.length + ' < 2';
+  const prev = p.layers.length > 1 ? p.layers[p.layers.length - 2] : null;
+  // A later message of the segment: tshark lists "dns" once for the segment.
+  if (prev instanceof DnsLayer) l.dissector = dnsTcpNext;
+  if (v.length === 0 || l.length < TCP_PREFIX_LEN) {
+    if (l.length < TCP_PREFIX_LEN) l.invalid = 'DNS over TCP: length ' + l.length + ' < 2';
     l.dissector = dnsNone;
     l.hdrLen = l.length;
     v.check(0, l.length);
@@ -1157,7 +1437,7 @@ function decodeTcp(l: DnsLayer, v: ByteView): void {
   }
   l.prefix = v.u16(0);
   l.segmentMismatch = l.prefix !== l.length - TCP_PREFIX_LEN;
-  if (!l.segmentMismatch || wholeMessages(v, l.length)) {
+  if (!l.segmentMismatch || startsWithMessage(l, v)) {
     l.msgLen = l.prefix;
     decodeMessage(l, v, TCP_PREFIX_LEN);
     if (l.payloadLen > 0) {
@@ -1171,12 +1451,14 @@ function decodeTcp(l: DnsLayer, v: ByteView): void {
   v.check(0, l.length);
 }
 
-/** True when the captured segment is exactly a run of length-prefixed messages. */
-function wholeMessages(v: ByteView, length: number): boolean {
-  if (v.length < length) return false;
-  let o = 0;
-  while (o + TCP_PREFIX_LEN <= length) o += TCP_PREFIX_LEN + v.u16(o);
-  return o === length;
+/** The segment starts with a whole, captured message that decodes without error (kept as the layer's message). */
+function startsWithMessage(l: DnsLayer, v: ByteView): boolean {
+  const n = l.prefix;
+  if (n < DNS.HEADER_LEN || TCP_PREFIX_LEN + n > l.length || !v.has(0, TCP_PREFIX_LEN + n)) return false;
+  const m = decodeDnsMessage(v.slice(TCP_PREFIX_LEN, n));
+  if (m.truncated || m.error !== null) return false;
+  l.parsed = m;
+  return true;
 }
 
 function print(p: Packet, i: number, out: TextOut): void {
@@ -1237,7 +1519,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 type Getter = (l: DnsLayer) => FieldValue;
 
 function msg(l: DnsLayer): DnsMessage | null {
-  return l.hasMessage && l.msgLen >= DNS.HEADER_LEN ? l.message : null;
+  return l.hasMessage ? l.message : null;
 }
 
 /** Each record of the three sections, in order. */
@@ -1245,101 +1527,150 @@ function records(m: DnsMessage): DnsRecord[] {
   return m.answers.concat(m.authorities, m.additionals);
 }
 
-/** Values from the records of one type, or undefined when there are none. */
-function fromRecords(l: DnsLayer, types: readonly number[], get: (r: DnsRecord) => string | number | undefined): FieldValue {
-  const m = msg(l);
-  if (!m) return undefined;
-  const out: Array<string | number> = [];
-  for (const r of records(m)) {
-    if (!types.includes(r.type) || r.data === null) continue;
-    const x = get(r);
-    if (x !== undefined) out.push(x);
-  }
-  return out.length ? out : undefined;
-}
-
-function header(get: (m: DnsMessage) => FieldValue): Getter {
+/** A field with one value per record that has it, in record order; undefined when none has. */
+function perRecord(get: (r: DnsRecord, l: DnsLayer) => string | number | undefined): Getter {
   return (l) => {
     const m = msg(l);
-    return m ? get(m) : undefined;
+    if (!m) return undefined;
+    const out: Array<string | number> = [];
+    for (const r of records(m)) {
+      const x = get(r, l);
+      if (x !== undefined) out.push(x);
+    }
+    return out.length ? out : undefined;
   };
 }
 
-/** A flag that tshark shows on responses only. */
-function responseFlag(bit: number): Getter {
-  return header((m) => (m.flags & FLAG.QR ? (m.flags & bit ? 1 : 0) : undefined));
+/** A field of the RDATA of the given types. */
+function rdataField(types: readonly number[], get: (d: DnsRdata) => string | number | undefined): Getter {
+  return perRecord((r) => (r.data !== null && types.includes(r.type) ? get(r.data) : undefined));
+}
+
+/** A header field, shown when its bytes were captured (id and flags come together, from the first 4). */
+function header(need: number, get: (m: DnsMessage) => FieldValue): Getter {
+  return (l) => {
+    const m = msg(l);
+    return m && m.headerBytes >= need ? get(m) : undefined;
+  };
+}
+
+function flag(bit: number, responsesOnly: boolean): Getter {
+  return header(4, (m) => (m.flags & FLAG.QR || !responsesOnly ? (m.flags & bit ? 1 : 0) : undefined));
 }
 
 function isUpdate(m: DnsMessage): boolean {
   return ((m.flags >> 11) & 0xf) === OPCODE_UPDATE;
 }
 
+function perQuestion(get: (q: DnsQuestion) => string | number): Getter {
+  return (l) => {
+    const m = msg(l);
+    return m && m.questions.length ? m.questions.map(get) : undefined;
+  };
+}
+
+/** SRV owner names: tshark splits them into service, protocol and the rest instead of dns.resp.name. */
+function srvPart(k: number): Getter {
+  return perRecord((r) => (r.type === RR.SRV ? splitSrv(r.name)[k] : undefined));
+}
+
+/** g_strsplit(name, ".", 3). */
+function splitSrv(name: string): string[] {
+  const a = name.indexOf('.');
+  if (a < 0) return [name];
+  const b = name.indexOf('.', a + 1);
+  if (b < 0) return [name.slice(0, a), name.slice(a + 1)];
+  return [name.slice(0, a), name.slice(a + 1, b), name.slice(b + 1)];
+}
+
 const fields: Record<string, Getter> = {
-  'dns.id': header((m) => '0x' + hex4(m.id)),
-  'dns.flags': header((m) => '0x' + hex4(m.flags)),
-  'dns.flags.response': header((m) => (m.flags & FLAG.QR ? 1 : 0)),
-  'dns.flags.opcode': header((m) => (m.flags >> 11) & 0xf),
-  'dns.flags.authoritative': responseFlag(FLAG.AA),
-  'dns.flags.truncated': header((m) => (m.flags & FLAG.TC ? 1 : 0)),
-  'dns.flags.recdesired': header((m) => (m.flags & FLAG.RD ? 1 : 0)),
-  'dns.flags.recavail': responseFlag(FLAG.RA),
-  'dns.flags.z': header((m) => (m.flags & FLAG.Z ? 1 : 0)),
-  'dns.flags.authenticated': responseFlag(FLAG.AD),
-  'dns.flags.checkdisable': header((m) => (m.flags & FLAG.CD ? 1 : 0)),
-  'dns.flags.rcode': header((m) => (m.flags & FLAG.QR ? m.flags & 0xf : undefined)),
-  'dns.count.queries': header((m) => (isUpdate(m) ? undefined : m.qdcount)),
-  'dns.count.zones': header((m) => (isUpdate(m) ? m.qdcount : undefined)),
-  'dns.count.answers': header((m) => (isUpdate(m) ? undefined : m.ancount)),
-  'dns.count.prerequisites': header((m) => (isUpdate(m) ? m.ancount : undefined)),
-  'dns.count.auth_rr': header((m) => (isUpdate(m) ? undefined : m.nscount)),
-  'dns.count.updates': header((m) => (isUpdate(m) ? m.nscount : undefined)),
-  'dns.count.add_rr': header((m) => m.arcount),
-  'dns.qry.name': header((m) => (m.questions.length ? m.questions.map((q) => q.name) : undefined)),
-  'dns.qry.type': header((m) => (m.questions.length ? m.questions.map((q) => q.type) : undefined)),
-  'dns.qry.class': header((m) => (m.questions.length ? m.questions.map((q) => '0x' + hex4(q.class)) : undefined)),
-  'dns.resp.name': header((m) => nonEmpty(records(m).map((r) => r.name))),
-  'dns.resp.type': header((m) => nonEmpty(records(m).map((r) => r.type))),
-  'dns.resp.class': header((m) => nonEmpty(records(m).filter((r) => r.type !== RR.OPT).map((r) => '0x' + hex4(r.class)))),
-  'dns.resp.ttl': header((m) => nonEmpty(records(m).filter((r) => r.type !== RR.OPT).map((r) => r.ttl))),
-  'dns.resp.len': header((m) => nonEmpty(records(m).map((r) => r.rdata.length))),
-  'dns.a': (l) => fromRecords(l, [RR.A], (r) => (r.data as { address: string }).address),
-  'dns.aaaa': (l) => fromRecords(l, [RR.AAAA], (r) => (r.data as { address: string }).address),
-  'dns.cname': (l) => fromRecords(l, [RR.CNAME], (r) => (r.data as { target: string }).target),
-  'dns.ns': (l) => fromRecords(l, [RR.NS], (r) => (r.data as { target: string }).target),
-  'dns.ptr.domain_name': (l) => fromRecords(l, [RR.PTR], (r) => (r.data as { target: string }).target),
-  'dns.mx.preference': (l) => fromRecords(l, [RR.MX], (r) => (r.data as { preference: number }).preference),
-  'dns.mx.mail_exchange': (l) => fromRecords(l, [RR.MX], (r) => (r.data as { exchange: string }).exchange),
+  // Shown once the id and flags are read.
+  'dns.length': (l) => (l.overTcp ? header(4, () => l.prefix)(l) : undefined),
+  'dns.id': header(4, (m) => '0x' + hex4(m.id)),
+  'dns.flags': header(4, (m) => '0x' + hex4(m.flags)),
+  'dns.flags.response': flag(FLAG.QR, false),
+  'dns.flags.opcode': header(4, (m) => (m.flags >> 11) & 0xf),
+  'dns.flags.authoritative': flag(FLAG.AA, true),
+  'dns.flags.truncated': flag(FLAG.TC, false),
+  'dns.flags.recdesired': flag(FLAG.RD, false),
+  'dns.flags.recavail': flag(FLAG.RA, true),
+  'dns.flags.z': flag(FLAG.Z, false),
+  // On a query tshark shows the AD bit only when it is set.
+  'dns.flags.authenticated': header(4, (m) => (m.flags & FLAG.QR ? (m.flags & FLAG.AD ? 1 : 0) : m.flags & FLAG.AD ? 1 : undefined)),
+  'dns.flags.checkdisable': flag(FLAG.CD, false),
+  'dns.flags.rcode': header(4, (m) => (m.flags & FLAG.QR ? m.flags & 0xf : undefined)),
+  'dns.count.queries': header(6, (m) => (isUpdate(m) ? undefined : m.qdcount)),
+  'dns.count.zones': header(6, (m) => (isUpdate(m) ? m.qdcount : undefined)),
+  'dns.count.answers': header(8, (m) => (isUpdate(m) ? undefined : m.ancount)),
+  'dns.count.prerequisites': header(8, (m) => (isUpdate(m) ? m.ancount : undefined)),
+  'dns.count.auth_rr': header(10, (m) => (isUpdate(m) ? undefined : m.nscount)),
+  'dns.count.updates': header(10, (m) => (isUpdate(m) ? m.nscount : undefined)),
+  'dns.count.add_rr': header(12, (m) => m.arcount),
+  'dns.qry.name': perQuestion((q) => q.name),
+  'dns.qry.name.len': perQuestion((q) => q.nameLength),
+  'dns.count.labels': perQuestion((q) => q.labels),
+  'dns.qry.type': perQuestion((q) => q.type),
+  'dns.qry.class': perQuestion((q) => '0x' + hex4(q.class)),
+  'dns.qry.qu': (l) => (l.mdns ? perQuestion((q) => (q.unicastResponse ? 1 : 0))(l) : undefined),
+  'dns.resp.name': perRecord((r) => (r.type === RR.SRV ? undefined : r.name)),
+  'dns.srv.service': srvPart(0),
+  'dns.srv.proto': srvPart(1),
+  'dns.srv.name': srvPart(2),
+  // NSEC-style records list their bitmap's types under the record type's own field.
+  'dns.resp.type': (l) => {
+    const m = msg(l);
+    if (!m) return undefined;
+    const out: number[] = [];
+    for (const r of records(m)) {
+      out.push(r.type);
+      if (r.data?.bitmapTypes) for (const t of r.data.bitmapTypes) out.push(t);
+    }
+    return out.length ? out : undefined;
+  },
+  'dns.resp.class': perRecord((r) => (r.type === RR.OPT ? undefined : '0x' + hex4(r.class))),
+  'dns.resp.cache_flush': perRecord((r, l) => (l.mdns ? (r.cacheFlush ? 1 : 0) : undefined)),
+  'dns.resp.ttl': perRecord((r) => (r.type === RR.OPT ? undefined : r.ttl)),
+  'dns.resp.len': perRecord((r) => r.rdlength),
+  'dns.a': rdataField([RR.A], (d) => d.address),
+  'dns.aaaa': rdataField([RR.AAAA], (d) => d.address),
+  'dns.cname': rdataField([RR.CNAME], (d) => d.target),
+  'dns.ns': rdataField([RR.NS], (d) => d.target),
+  'dns.ptr.domain_name': rdataField([RR.PTR], (d) => d.target),
+  'dns.dname': rdataField([RR.DNAME], (d) => d.target),
+  'dns.mx.preference': rdataField([RR.MX], (d) => d.preference),
+  'dns.mx.mail_exchange': rdataField([RR.MX], (d) => d.exchange),
   'dns.txt': (l) => {
     const m = msg(l);
     if (!m) return undefined;
     const out: string[] = [];
-    for (const r of records(m)) if ((r.type === RR.TXT || r.type === RR.SPF) && r.data) out.push(...(r.data as { strings: string[] }).strings);
+    for (const r of records(m)) if (r.type === RR.TXT && r.data?.strings) out.push(...r.data.strings);
     return out.length ? out : undefined;
   },
-  'dns.soa.mname': (l) => fromRecords(l, [RR.SOA], (r) => (r.data as { mname: string }).mname),
-  'dns.soa.rname': (l) => fromRecords(l, [RR.SOA], (r) => (r.data as { rname: string }).rname),
-  'dns.soa.serial_number': (l) => fromRecords(l, [RR.SOA], (r) => (r.data as { serial: number }).serial),
-  'dns.srv.priority': (l) => fromRecords(l, [RR.SRV], (r) => (r.data as { priority: number }).priority),
-  'dns.srv.weight': (l) => fromRecords(l, [RR.SRV], (r) => (r.data as { weight: number }).weight),
-  'dns.srv.port': (l) => fromRecords(l, [RR.SRV], (r) => (r.data as { port: number }).port),
-  'dns.srv.target': (l) => fromRecords(l, [RR.SRV], (r) => (r.data as { target: string }).target),
-  'dns.rr.udp_payload_size': (l) => fromRecords(l, [RR.OPT], (r) => r.class),
-  'dns.resp.ext_rcode': (l) => fromRecords(l, [RR.OPT], (r) => '0x' + hex2((r.data as DnsOpt).extendedRcode)),
-  'dns.resp.edns0_version': (l) => fromRecords(l, [RR.OPT], (r) => (r.data as DnsOpt).version),
-  'dns.resp.z.do': (l) => fromRecords(l, [RR.OPT], (r) => ((r.data as DnsOpt).do ? 1 : 0)),
+  'dns.soa.mname': rdataField([RR.SOA], (d) => d.mname),
+  'dns.soa.rname': rdataField([RR.SOA], (d) => d.rname),
+  'dns.soa.serial_number': rdataField([RR.SOA], (d) => d.serial),
+  'dns.soa.refresh_interval': rdataField([RR.SOA], (d) => d.refresh),
+  'dns.soa.retry_interval': rdataField([RR.SOA], (d) => d.retry),
+  'dns.soa.expire_limit': rdataField([RR.SOA], (d) => d.expire),
+  'dns.soa.minimum_ttl': rdataField([RR.SOA], (d) => d.minimum),
+  'dns.srv.priority': rdataField([RR.SRV], (d) => d.priority),
+  'dns.srv.weight': rdataField([RR.SRV], (d) => d.weight),
+  'dns.srv.port': rdataField([RR.SRV], (d) => d.port),
+  'dns.srv.target': rdataField([RR.SRV], (d) => d.target),
+  // mDNS shows the OPT payload size in hex (its field masks off the cache-flush bit).
+  'dns.rr.udp_payload_size': perRecord((r, l) => (r.type === RR.OPT ? (l.mdns ? '0x' + hex4(r.class) : r.class) : undefined)),
+  'dns.resp.ext_rcode': rdataField([RR.OPT], (d) => '0x' + hex2(d.opt!.extendedRcode)),
+  'dns.resp.edns0_version': rdataField([RR.OPT], (d) => d.opt!.version),
+  'dns.resp.z.do': rdataField([RR.OPT], (d) => (d.opt!.do ? 1 : 0)),
   'dns.opt.code': (l) => optionValues(l, (o) => o.code),
-  'dns.opt.len': (l) => optionValues(l, (o) => o.data.length),
+  'dns.opt.len': (l) => optionValues(l, (o) => o.length),
 };
-
-function nonEmpty<T extends string | number>(a: T[]): T[] | undefined {
-  return a.length ? a : undefined;
-}
 
 function optionValues(l: DnsLayer, get: (o: DnsOption) => string | number): FieldValue {
   const m = msg(l);
   if (!m) return undefined;
   const out: Array<string | number> = [];
-  for (const r of records(m)) if (r.type === RR.OPT && r.data) for (const o of (r.data as DnsOpt).options) out.push(get(o));
+  for (const r of records(m)) if (r.type === RR.OPT && r.data?.opt) for (const o of r.data.opt.options) out.push(get(o));
   return out.length ? out : undefined;
 }
 
@@ -1364,7 +1695,7 @@ function json(l: DnsLayer): Record<string, unknown> {
   return o;
 }
 
-function makeDissector(name: string, protocols: string, decode: (l: DnsLayer, v: ByteView) => void): Dissector<DnsLayer> {
+function makeDissector(name: string, protocols: string, decode: (l: DnsLayer, v: ByteView, p: Packet) => void): Dissector<DnsLayer> {
   return { name, protocols, create: () => new DnsLayer(), decode, print, encode, fields, json };
 }
 
@@ -1379,6 +1710,8 @@ export const dnsTcp = makeDissector('dns', 'dns', decodeTcp);
  * holding part of a message): tcpdump still prints it, frame.protocols leaves it out.
  */
 const dnsNone: Dissector<DnsLayer> = { ...dns, protocols: '' };
+/** A second or later message in one TCP segment: its fields, but "dns" only once in frame.protocols. */
+const dnsTcpNext: Dissector<DnsLayer> = { ...dnsTcp, protocols: '' };
 
 bind(Table.UdpPort, DNS_PORT, dns);
 bind(Table.UdpPort, MDNS_PORT, mdns);

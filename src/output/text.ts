@@ -115,6 +115,11 @@ export class TextOut {
   private timestamp(sec: number, nsec: number): void {
     const t = this.opts.t;
     if (t === 1) return;
+    // tcpdump 4.99 refuses absolute times with bit 31 of the seconds set (2038 onwards).
+    if (t !== 3 && t !== 5 && ((sec >>> 0) & 0x80000000) !== 0) {
+      this.s += '[Error converting time] ';
+      return;
+    }
     const frac = this.opts.nano ? pad9(nsec) : pad6(Math.floor(nsec / 1000));
     if (t === 2) {
       this.s += sec + '.' + frac + ' ';
@@ -130,13 +135,19 @@ export class TextOut {
         if (this.firstSec < 0) { this.firstSec = sec; this.firstNsec = nsec; }
         bs = this.firstSec; bn = this.firstNsec;
       }
-      let ds = sec - bs, dn = nsec - bn;
-      let neg = false;
-      if (ds < 0 || (ds === 0 && dn < 0)) { neg = true; ds = -ds; dn = -dn; }
-      if (dn < 0) { ds -= 1; dn += 1e9; }
-      const df = this.opts.nano ? pad9(dn) : pad6(Math.floor(dn / 1000));
-      // tcpdump 4.99 prints deltas with a leading space (a sign column).
-      this.s += (neg ? '-' : ' ') + pad2(Math.floor(ds / 3600)) + ':' + pad2(Math.floor(ds / 60) % 60) + ':' + pad2(ds % 60) + '.' + df + ' ';
+      // tcpdump subtracts in its display unit (µs, or ns with --nano) and formats the difference
+      // with gmtime: whole days drop out of the hours.
+      const unit = this.opts.nano ? 1e9 : 1e6;
+      const a = this.opts.nano ? nsec : Math.floor(nsec / 1000);
+      const b = this.opts.nano ? bn : Math.floor(bn / 1000);
+      let ds = sec - bs, df = a - b;
+      const neg = ds < 0 || (ds === 0 && df < 0);
+      if (neg) { ds = -ds; df = -df; }
+      if (df < 0) { ds -= 1; df += unit; }
+      const sod = ds % 86400;
+      // The sign column: a space for a forward step.
+      this.s += (neg ? '-' : ' ') + pad2(Math.floor(sod / 3600)) + ':' + pad2(Math.floor(sod / 60) % 60) + ':' + pad2(sod % 60) + '.' +
+        (this.opts.nano ? pad9(df) : pad6(df)) + ' ';
       return;
     }
     if (sec !== this.clockSec) {

@@ -133,8 +133,6 @@ export class LiveCapture {
   readonly linkType: number;
   /** The snapshot length in effect: the requested one, at most CAP_SNAPLEN. */
   readonly snaplen: number;
-  /** Frames cap delivered. */
-  received = 0;
   /**
    * Frames whose wire length is not known: libpcap cut them at cap's 65535 bytes, or they did not
    * fit cap's buffer. Their origLen is the bytes seen, a lower bound.
@@ -203,7 +201,6 @@ export class LiveCapture {
     // Stamped on arrival in JavaScript: cap passes no pcap_pkthdr timestamp.
     const ns = this.anchorNsec + (performance.now() - this.anchorMs) * 1e6;
     const carry = Math.floor(ns / 1e9);
-    this.received++;
     if (truncated || nbytes >= CAP_SNAPLEN) this.lengthUnknown++;
     this.queue.push(this.capBuf, nbytes < this.snaplen ? nbytes : this.snaplen, nbytes, this.anchorSec + carry, Math.floor(ns - carry * 1e9));
     if (this.burst++ === 0) setImmediate(this.endOfTurn);

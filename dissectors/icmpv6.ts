@@ -14,7 +14,7 @@ import { hexOnly, type TextOut } from '../src/output/text.js';
 import { hexColonAt, ipv4At, ipv6At } from '../src/output/format.js';
 import { isFragmented, networkIndex } from './udp.js';
 import { abandon, checksumShouldBe } from './ipv4.js';
-import { hexBytes, hexPad, IPPROTO, ipv6, Ipv6ChainLayer, Ipv6Layer } from './ipv6.js';
+import { hexBytes, hexPad, IPPROTO, ipv6, Ipv6ChainLayer, Ipv6Layer, quoting } from './ipv6.js';
 
 /** Field offsets, shared by decode and encode: the 8-byte header and where each type's body fields sit. */
 export const ICMP6 = {
@@ -67,7 +67,6 @@ const GOTO_TRUNC = { gotoTrunc: true } as const;
 
 /** Quoted datagrams inside quoted datagrams are decoded this deep, no deeper. */
 const MAX_QUOTE_DEPTH = 4;
-let quoteDepth = 0;
 
 export class Icmpv6Layer extends Layer {
   type = 0;
@@ -116,7 +115,7 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
 
   decode(l, v, p) {
     l.capEnd = v.end;
-    l.quoted = quoteDepth > 0;
+    l.quoted = quoting.depth > 0;
     const below = p.layers.length >= 2 ? p.layers[p.layers.length - 2] : null;
     l.ip = below instanceof Ipv6Layer ? below : below instanceof Ipv6ChainLayer ? below.ip : null;
     const ni = networkIndex(p, p.layers.length - 1);
@@ -132,13 +131,13 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
     } else if (isIcmpv6Error(l.type)) {
       l.hdrLen = ICMP6.HEADER_LEN;
       l.payloadLen = Math.max(0, l.length - ICMP6.HEADER_LEN);
-      if (quoteDepth < MAX_QUOTE_DEPTH && v.length > ICMP6.HEADER_LEN) {
+      if (quoting.depth < MAX_QUOTE_DEPTH && v.length > ICMP6.HEADER_LEN) {
         const inner = new Packet(p.frame, p.buf);
-        quoteDepth++;
+        quoting.depth++;
         try {
           decodeChain(inner, ipv6 as Dissector<any>, v.slice(ICMP6.HEADER_LEN), l.payloadLen);
         } finally {
-          quoteDepth--;
+          quoting.depth--;
         }
         l.nested = [inner];
       }

@@ -41,6 +41,9 @@ export const ESP = { SPI: 0, SEQ: 4, HEADER_LEN: 8 } as const;
 /** Mobility header: payload proto, length, message type, reserved, checksum, then the message. */
 export const MH = { PPROTO: 0, LEN: 1, TYPE: 2, CHECKSUM: 4, DATA: 6, MIN_LEN: 8 } as const;
 
+/** How many ICMPv6 error quotes deep the decode in progress is (decoding is synchronous; icmpv6.ts counts). */
+export const quoting = { depth: 0 };
+
 /** Hop-by-hop / destination option types tcpdump knows. */
 const IP6OPT = { PAD1: 0, PADN: 1, JUMBO: 0xc2, ROUTER_ALERT: 0x05, HOME_ADDRESS: 0xc9 } as const;
 
@@ -60,6 +63,8 @@ export class Ipv6Layer extends Layer implements NetworkLayer {
   jumbo = -1;
   /** Absolute offset of the final destination a routing header names (pseudo-header checksums), or -1. */
   finalDstOff = -1;
+  /** frame.protocols' part when it is not "ipv6": tshark rejects a header whose version is not 6 (its bytes are data). */
+  protocols: string | undefined = undefined;
 
   /** Addresses are read from the packet when printed. */
   get src(): string { return ipv6At(this.buf, this.off + IP6.SRC); }
@@ -212,7 +217,7 @@ function handOn(l: Ipv6OptionsLayer | Ipv6RoutingLayer | Ipv6FragmentLayer, nxt:
   l.payloadLen = l.length - l.hdrLen;
   const ip = l.ip;
   if (ip !== null && ip.plen === 0 && !isExtension(nxt)) {
-    if (ip.jumbo < 0) { l.invalid = 'no jumbo payload'; return; }
+    if (ip.jumbo < 0) { l.invalid = 'no jumbo payload'; l.payloadLen = 0; return; }
     const total = l.off + l.hdrLen - ip.off;
     const len = ip.jumbo + IP6.HEADER_LEN;
     if (len < total) { l.invalid = 'jumbo shorter than headers'; return; }
@@ -241,7 +246,13 @@ export const ipv6: Dissector<Ipv6Layer> = {
     v.check(0, IP6.HEADER_LEN);
     l.hdrLen = IP6.HEADER_LEN;
     if (l.length < IP6.HEADER_LEN) { l.invalid = 'length'; return; }
-    if (l.version !== 6) { l.invalid = 'version'; return; }
+    if (l.version !== 6) {
+      l.invalid = 'version';
+      l.protocols = '';
+      l.hdrLen = 0;
+      l.payloadLen = l.length;
+      return;
+    }
     if (l.plen !== 0) l.payloadLen = l.plen;
     else {
       // Payload length 0: a jumbogram if a hop-by-hop option says so; until then, the whole frame.
@@ -268,7 +279,7 @@ export const ipv6: Dissector<Ipv6Layer> = {
   print(p: Packet, i: number, out: TextOut) {
     const l = p.layers[i] as Ipv6Layer;
     const o = out.opts;
-    if (l.hdrLen === 0) { out.trunc('ip6'); return; }
+    if (l.truncated) { out.trunc('ip6'); return; }
     if (l.invalid === 'length') { out.s += 'truncated-ip6 ' + l.length; return; }
     if (!o.e) out.s += 'IP6 ';
     if (l.invalid === 'version') { out.s += 'version error: ' + l.version + ' != 6'; return; }
@@ -302,7 +313,7 @@ export const ipv6: Dissector<Ipv6Layer> = {
   },
 
   json(l) {
-    if (l.hdrLen === 0) return {};
+    if (!has(l, IP6.HEADER_LEN)) return { version: l.version };
     const j: Record<string, unknown> = {
       version: l.version, tclass: l.tclass, flow: l.flow, plen: l.plen, nxt: l.nxt, hlim: l.hlim, src: l.src, dst: l.dst,
     };
@@ -753,8 +764,13 @@ export const fragment: Dissector<Ipv6FragmentLayer> = {
     l.identification = v.u32(IP6_FRAG.IDENT);
     l.hdrLen = IP6_FRAG.HEADER_LEN;
     // A later fragment's data cannot be decoded on its own (reassembly may); tcpdump also stops
-    // at a first fragment with nothing captured after it.
-    if (l.fragOffset !== 0 || l.off + IP6_FRAG.HEADER_LEN >= v.end) { l.payloadLen = l.length - l.hdrLen; return; }
+    // at a first fragment with nothing captured after it, and tshark at any fragment an ICMPv6
+    // error quotes (it does not reassemble those).
+    if (l.fragOffset !== 0 || l.off + IP6_FRAG.HEADER_LEN >= v.end || (quoting.depth > 0 && l.moreFragments)) {
+      // Payload length 0 without a jumbo option: tshark sees no payload at all.
+      l.payloadLen = l.ip !== null && l.ip.plen === 0 && l.ip.jumbo < 0 ? 0 : l.length - l.hdrLen;
+      return;
+    }
     handOn(l, l.nxt);
   },
 
@@ -997,22 +1013,21 @@ function printMobility(pv: ByteView, out: TextOut): boolean {
   }
   out.s += 'mobility: ' + (type < MH_TYPES.length ? MH_TYPES[type] : 'type-#' + type);
   let hlen = MH.MIN_LEN;
-  const cookie = (what: string, at: number) => ' ' + what + '=' + hexPad(pv.u32(at), 8) + ':' + hexPad(pv.u32(at + 4), 8);
   switch (type) {
     case 0:
       break;
     case 1:
     case 2:
-      if (v) out.s += cookie((type === 1 ? 'Home' : 'Care-of') + ' Init Cookie', hlen);
+      if (v) out.s += cookie(pv, (type === 1 ? 'Home' : 'Care-of') + ' Init Cookie', hlen);
       hlen += 8;
       break;
     case 3:
     case 4: {
       out.s += ' nonce id=0x' + pv.u16(MH.DATA).toString(16);
       const who = type === 3 ? 'Home' : 'Care-of';
-      if (v) out.s += cookie(who + ' Init Cookie', hlen);
+      if (v) out.s += cookie(pv, who + ' Init Cookie', hlen);
       hlen += 8;
-      if (v) out.s += cookie(who + ' Keygen Token', hlen);
+      if (v) out.s += cookie(pv, who + ' Keygen Token', hlen);
       hlen += 8;
       break;
     }
@@ -1045,6 +1060,12 @@ function printMobility(pv: ByteView, out: TextOut): boolean {
       return true;
   }
   return !v || printMobilityOptions(pv, hlen, mhlen - hlen, out);
+}
+
+/** A 64-bit cookie or token as tcpdump prints it: " Name=hhhhhhhh:hhhhhhhh". */
+function cookie(pv: ByteView, what: string, at: number): string {
+  const hi = pv.u32(at);
+  return ' ' + what + '=' + hexPad(hi, 8) + ':' + hexPad(pv.u32(at + 4), 8);
 }
 
 /** mobility_opt_print; false where tcpdump gives up (including its check of the byte after each option). */

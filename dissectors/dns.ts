@@ -2,12 +2,13 @@
  * DNS (RFC 1035) over UDP and TCP port 53, and mDNS (RFC 6762) over UDP port 5353.
  * tcpdump: print-domain.c (domain_print, as Debian's 4.99.3 prints it); tshark fields: dns.*
  * (packet-dns.c). Two independent readers of the same bytes:
- * - formatDnsMessage, tcpdump's printer: walks the captured bytes the way tcpdump does (its
+ * - printDnsMessage, tcpdump's printer: walks the captured bytes the way tcpdump does (its
  *   compression-pointer rules, truncation points and quirks), with no allocation beyond the text;
  * - decodeDnsMessage, the message as tshark dissects it, for -T fields and --json, built on demand.
  * Both are pure functions over bytes, so a TCP stream consumer can call them on reassembled messages.
  * Over TCP a segment holding exactly one length-prefixed message decodes whole; tcpdump 4.99 does not
- * reassemble, so any other segment prints as its "[prefix length(..) != length(..)]" complaint.
+ * reassemble, so any other segment prints as its "[prefix length(..) != length(..)]" complaint, while
+ * its whole messages still decode for the fields (see decodeTcp).
  */
 import { bind, Layer, Table, type Dissector, type EncodeContext, type FieldValue, type Packet } from '../src/core/dissector.js';
 import { ByteView, OutOfBounds } from '../src/core/view.js';
@@ -59,6 +60,10 @@ export class DnsLayer extends Layer {
   build: DnsMessageInit | null = null;
   /** The message as tshark reads it, once parsed (see `message`). */
   parsed: DnsMessage | null = null;
+  /** Captured end of the bytes this layer was decoded from. */
+  capEnd = 0;
+  /** No message starts here (an empty datagram, part of a message continued across TCP segments). */
+  noMessage = false;
 
   get qr(): boolean { return (this.flags & FLAG.QR) !== 0; }
   get opcode(): number { return (this.flags >> 11) & 0xf; }
@@ -73,21 +78,25 @@ export class DnsLayer extends Layer {
     return this.parsed;
   }
 
-  /** Captured end of the bytes this layer was decoded from. */
-  capEnd = 0;
-
-  /** A message starts here (not a segment continuing another, not an empty datagram). */
+  /** A message starts here and was decoded from bytes. */
   get hasMessage(): boolean {
-    return this.dissector !== dnsNone && this.msgLen > 0 && this.buf !== undefined;
+    return !this.noMessage && this.msgLen > 0 && this.buf !== undefined;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // tcpdump's printer.
 
-/** Thrown when the printer reads past the captured bytes (tcpdump's GET_* longjmp). */
-class PrintTruncated {}
-const TRUNCATED = new PrintTruncated();
+/**
+ * How the printer stops at the end of the captured bytes. tcpdump prints " [|domain]" either way,
+ * but a read past the end (its GET_* macros) longjmps out of every printer, which makes a -x dump
+ * start at the frame's first byte, while its explicit checks return through a "trunc" label.
+ */
+class PrintStop {}
+/** A GET_* read past the captured end: tcpdump's longjmp. */
+const JUMPED = new PrintStop();
+/** An explicit bounds check failed: tcpdump's "goto trunc". */
+const RETURNED = new PrintStop();
 const TYPE_MASK = 0xc0, TYPE_INDIR = 0xc0, TYPE_EDNS0 = 0x40, TYPE_RESERVED = 0x80, EDNS0_ELT_BITLABEL = 0x01;
 /** RFC 1035's 255-octet limit on a name, beyond which tcpdump stops printing labels. */
 const MAXCDNAME = 255;
@@ -105,17 +114,17 @@ class TextPrinter {
   s = '';
 
   u8(o: number): number {
-    if (o >= this.end) throw TRUNCATED;
+    if (o >= this.end) throw JUMPED;
     return this.buf[o];
   }
 
   u16(o: number): number {
-    if (o + 2 > this.end) throw TRUNCATED;
+    if (o + 2 > this.end) throw JUMPED;
     return (this.buf[o] << 8) | this.buf[o + 1];
   }
 
   u32(o: number): number {
-    if (o + 4 > this.end) throw TRUNCATED;
+    if (o + 4 > this.end) throw JUMPED;
     return ((this.buf[o] << 24) | (this.buf[o + 1] << 16) | (this.buf[o + 2] << 8) | this.buf[o + 3]) >>> 0;
   }
 
@@ -130,7 +139,7 @@ class TextPrinter {
       return;
     }
     const bp = this.bp;
-    if (!this.has(bp, DNS.HEADER_LEN)) throw TRUNCATED;
+    if (!this.has(bp, DNS.HEADER_LEN)) throw RETURNED;
     const flags = this.u16(bp + DNS.FLAGS);
     let qd = this.u16(bp + DNS.QDCOUNT);
     let an = this.u16(bp + DNS.ANCOUNT);
@@ -146,23 +155,23 @@ class TextPrinter {
         if (i !== 0) this.s += ',';
         if (this.v > 1) {
           this.s += ' q:';
-          if ((cp = this.question(cp)) === NULL) throw TRUNCATED;
+          if ((cp = this.question(cp)) === NULL) throw RETURNED;
         } else {
-          if ((cp = this.skipName(cp)) === NULL) throw TRUNCATED;
+          if ((cp = this.skipName(cp)) === NULL) throw RETURNED;
           cp += 4;
         }
       }
       this.s += ' ' + an + '/' + ns + '/' + ar;
       if (an) {
-        if ((cp = this.record(cp)) === NULL) throw TRUNCATED;
+        if ((cp = this.record(cp)) === NULL) throw RETURNED;
         an--;
         while (cp < this.end && an) {
           this.s += ',';
-          if ((cp = this.record(cp)) === NULL) throw TRUNCATED;
+          if ((cp = this.record(cp)) === NULL) throw RETURNED;
           an--;
         }
       }
-      if (an) throw TRUNCATED;
+      if (an) throw RETURNED;
       if (this.v > 1) {
         cp = this.section(cp, ns, ' ns:');
         this.section(cp, ar, ' ar:');
@@ -181,25 +190,25 @@ class TextPrinter {
       if (ns) this.s += ' [' + ns + 'n]';
       if (ar) this.s += ' [' + ar + 'au]';
       if (qd) {
-        if ((cp = this.question(cp)) === NULL) throw TRUNCATED;
+        if ((cp = this.question(cp)) === NULL) throw RETURNED;
         qd--;
         while (cp < this.end && qd) {
-          if ((cp = this.question(cp)) === NULL) throw TRUNCATED;
+          if ((cp = this.question(cp)) === NULL) throw RETURNED;
           qd--;
         }
       }
-      if (qd) throw TRUNCATED;
+      if (qd) throw RETURNED;
       if (this.v > 1) {
         if (an) {
-          if ((cp = this.record(cp)) === NULL) throw TRUNCATED;
+          if ((cp = this.record(cp)) === NULL) throw RETURNED;
           an--;
           while (cp < this.end && an) {
             this.s += ',';
-            if ((cp = this.record(cp)) === NULL) throw TRUNCATED;
+            if ((cp = this.record(cp)) === NULL) throw RETURNED;
             an--;
           }
         }
-        if (an) throw TRUNCATED;
+        if (an) throw RETURNED;
         cp = this.section(cp, ns, ' ns:');
         this.section(cp, ar, ' ar:');
       }
@@ -211,15 +220,15 @@ class TextPrinter {
   private section(cp: number, count: number, label: string): number {
     if (cp < this.end && count) {
       this.s += label;
-      if ((cp = this.record(cp)) === NULL) throw TRUNCATED;
+      if ((cp = this.record(cp)) === NULL) throw RETURNED;
       count--;
       while (cp < this.end && count) {
         this.s += ',';
-        if ((cp = this.record(cp)) === NULL) throw TRUNCATED;
+        if ((cp = this.record(cp)) === NULL) throw RETURNED;
         count--;
       }
     }
-    if (count) throw TRUNCATED;
+    if (count) throw RETURNED;
     return cp;
   }
 
@@ -553,7 +562,7 @@ class TextPrinter {
       return cp;
     }
     if (pbit < 128) {
-      if (!this.has(cp + 1, 16 - pbyte)) throw TRUNCATED;
+      if (!this.has(cp + 1, 16 - pbyte)) throw JUMPED;
       const a = new Uint8Array(16);
       a.set(this.buf.subarray(cp + 1, cp + 1 + 16 - pbyte), pbyte);
       this.s += ' ' + pbit + ' ' + ipv6At(a, 0);
@@ -645,28 +654,30 @@ class TextPrinter {
 const printer = new TextPrinter();
 
 /**
- * tcpdump's text for one DNS message (domain_print without the TCP prefix): buf[start, end) are
- * the captured bytes from the message on (end may lie past the message: tcpdump reads up to the
- * end of the capture), `length` the message length claimed by the layer below, v the -v count.
+ * Appends tcpdump's text for one DNS message (domain_print after its TCP prefix handling) to out:
+ * buf[start, end) are the captured bytes from the message on (end may lie past the message: tcpdump
+ * reads up to the end of the capture), `length` is the message length the layer below claims.
  */
-export function formatDnsMessage(buf: Uint8Array, start: number, end: number, length: number, v: number, mdns: boolean): string {
+export function printDnsMessage(out: TextOut, buf: Uint8Array, start: number, end: number, length: number, mdns: boolean): void {
   const pr = printer;
   pr.buf = buf;
   pr.bp = start;
   pr.end = Math.max(start, Math.min(end, buf.length));
-  pr.v = v;
+  pr.v = out.opts.v;
   pr.mdns = mdns;
   pr.s = '';
+  let stop: unknown = null;
   try {
     pr.message(length);
   } catch (e) {
-    if (e !== TRUNCATED) throw e;
-    pr.s += ' [|domain]';
+    if (e !== JUMPED && e !== RETURNED) throw e;
+    stop = e;
   }
-  const s = pr.s;
+  out.s += pr.s;
+  if (stop === JUMPED) out.truncJump('domain');
+  else if (stop === RETURNED) out.trunc('domain');
   pr.s = '';
   pr.buf = EMPTY;
-  return s;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -1391,7 +1402,7 @@ function decodeUdp(l: DnsLayer, v: ByteView, mdns: boolean): void {
   l.msgLen = l.length;
   l.capEnd = v.end;
   // tshark hands a datagram with no payload captured to no dissector; tcpdump still prints it.
-  if (v.length === 0) l.dissector = dnsNone;
+  if (v.length === 0) noMessage(l);
   decodeMessage(l, v, 0);
 }
 
@@ -1430,7 +1441,7 @@ function decodeTcp(l: DnsLayer, v: ByteView, p: Packet): void {
   if (prev instanceof DnsLayer) l.dissector = dnsTcpNext;
   if (v.length === 0 || l.length < TCP_PREFIX_LEN) {
     if (l.length < TCP_PREFIX_LEN) l.invalid = 'DNS over TCP: length ' + l.length + ' < 2';
-    l.dissector = dnsNone;
+    noMessage(l);
     l.hdrLen = l.length;
     v.check(0, l.length);
     return;
@@ -1446,9 +1457,15 @@ function decodeTcp(l: DnsLayer, v: ByteView, p: Packet): void {
     }
     return;
   }
-  l.dissector = dnsNone;
+  noMessage(l);
   l.hdrLen = l.length;
   v.check(0, l.length);
+}
+
+/** Marks a layer that holds no message: tcpdump still prints it, tshark's frame.protocols leaves it out. */
+function noMessage(l: DnsLayer): void {
+  l.noMessage = true;
+  l.dissector = l.mdns ? mdnsNone : dnsNone;
 }
 
 /** The segment starts with a whole, captured message that decodes without error (kept as the layer's message). */
@@ -1466,9 +1483,8 @@ function print(p: Packet, i: number, out: TextOut): void {
   // Later messages of a TCP segment: tcpdump printed the segment once, at the first.
   if (i > 0 && p.layers[i - 1] instanceof DnsLayer) return;
   const end = capturedEnd(p, i);
-  const v = out.opts.v;
   if (!l.overTcp) {
-    out.s += formatDnsMessage(l.buf, l.off, end, l.length, v, l.mdns);
+    printDnsMessage(out, l.buf, l.off, end, l.length, l.mdns);
     return;
   }
   if (l.length < TCP_PREFIX_LEN) {
@@ -1476,13 +1492,16 @@ function print(p: Packet, i: number, out: TextOut): void {
     return;
   }
   if (end - l.off < TCP_PREFIX_LEN) {
-    out.trunc('domain');
+    out.truncJump('domain');
     return;
   }
   const prefix = (l.buf[l.off] << 8) | l.buf[l.off + 1];
   const length = l.length - TCP_PREFIX_LEN;
   if (prefix !== length) out.s += ' [prefix length(' + prefix + ') != length(' + length + ')] (invalid)';
-  else out.s += ' ' + formatDnsMessage(l.buf, l.off + TCP_PREFIX_LEN, end, length, v, l.mdns);
+  else {
+    out.s += ' ';
+    printDnsMessage(out, l.buf, l.off + TCP_PREFIX_LEN, end, length, l.mdns);
+  }
 }
 
 /**
@@ -1585,7 +1604,10 @@ function splitSrv(name: string): string[] {
 
 const fields: Record<string, Getter> = {
   // Shown once the id and flags are read.
-  'dns.length': (l) => (l.overTcp ? header(4, () => l.prefix)(l) : undefined),
+  'dns.length': (l) => {
+    const m = l.overTcp ? msg(l) : null;
+    return m && m.headerBytes >= 4 ? l.prefix : undefined;
+  },
   'dns.id': header(4, (m) => '0x' + hex4(m.id)),
   'dns.flags': header(4, (m) => '0x' + hex4(m.flags)),
   'dns.flags.response': flag(FLAG.QR, false),
@@ -1611,7 +1633,10 @@ const fields: Record<string, Getter> = {
   'dns.count.labels': perQuestion((q) => q.labels),
   'dns.qry.type': perQuestion((q) => q.type),
   'dns.qry.class': perQuestion((q) => '0x' + hex4(q.class)),
-  'dns.qry.qu': (l) => (l.mdns ? perQuestion((q) => (q.unicastResponse ? 1 : 0))(l) : undefined),
+  'dns.qry.qu': (l) => {
+    const m = l.mdns ? msg(l) : null;
+    return m && m.questions.length ? m.questions.map((q) => (q.unicastResponse ? 1 : 0)) : undefined;
+  },
   'dns.resp.name': perRecord((r) => (r.type === RR.SRV ? undefined : r.name)),
   'dns.srv.service': srvPart(0),
   'dns.srv.proto': srvPart(1),
@@ -1710,6 +1735,7 @@ export const dnsTcp = makeDissector('dns', 'dns', decodeTcp);
  * holding part of a message): tcpdump still prints it, frame.protocols leaves it out.
  */
 const dnsNone: Dissector<DnsLayer> = { ...dns, protocols: '' };
+const mdnsNone: Dissector<DnsLayer> = { ...mdns, protocols: '' };
 /** A second or later message in one TCP segment: its fields, but "dns" only once in frame.protocols. */
 const dnsTcpNext: Dissector<DnsLayer> = { ...dnsTcp, protocols: '' };
 

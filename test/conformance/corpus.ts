@@ -67,7 +67,8 @@ export function tcpdumpDecodedFurther(expected: string[], actual: string[]): boo
     let i = 0;
     while (i < t.length && i < w.length && t.charCodeAt(i) === w.charCodeAt(i)) i++;
     const ours = w.slice(i);
-    if (ours === '' && t.startsWith(': ', i)) return true;
+    // Our line stops where tcpdump goes on with a protocol's text ("...: HTTP: GET", or after -e's "length N: ").
+    if (ours === '' && (t.startsWith(': ', i) || t.slice(0, i).endsWith(': '))) return true;
     return ours.startsWith('UDP, ') || ours.startsWith(' ip-proto-') || ours.startsWith('ip-proto-') ||
       ours.startsWith('[|unsupported link type') || /^[0-9a-f:]{17} > [0-9a-f:]{17}, ethertype /.test(ours);
   }

@@ -811,6 +811,13 @@ export interface DnsMessage {
 
 /** Wireshark's MAX_DNAME_LEN: the name buffer, and the number of pointers taken as a loop. */
 const MAX_DNAME_LEN = 255;
+/**
+ * Labels and pointers followed per message, at most. Wireshark follows up to 255 pointers per name
+ * anywhere in the message, so a hostile message can make each of thousands of names walk the whole
+ * message 255 times; decoding stops with an error past this budget, far beyond any real message.
+ */
+const LABEL_STEP_BUDGET = 1 << 20;
+let labelSteps = 0;
 /** Wireshark's MIN_DNAME_LEN: a name this short with no text is the root. */
 const MIN_DNAME_LEN = 2;
 const POINTER_LOOP = '<Name contains a pointer that loops>';
@@ -837,6 +844,7 @@ class Malformed {
  * error set, holding what was read before.
  */
 export function decodeDnsMessage(v: ByteView, mdns = false): DnsMessage {
+  labelSteps = 0;
   const m: DnsMessage = {
     headerBytes: Math.min(v.length, DNS.HEADER_LEN), id: 0, flags: 0, qdcount: 0, ancount: 0, nscount: 0, arcount: 0,
     questions: [], answers: [], authorities: [], additionals: [], truncated: false, error: null,
@@ -1146,6 +1154,7 @@ function readName(v: ByteView, start: number): NameAt {
   let pointers = 0;
   let special: string | null = null;
   for (;;) {
+    if (++labelSteps > LABEL_STEP_BUDGET) throw new Malformed('names too costly to decompress');
     const c = v.u8(o++);
     if (c === 0) break;
     switch (c & TYPE_MASK) {

@@ -816,7 +816,7 @@ const MAX_DNAME_LEN = 255;
  * anywhere in the message, so a hostile message can make each of thousands of names walk the whole
  * message 255 times; decoding stops with an error past this budget, far beyond any real message.
  */
-const LABEL_STEP_BUDGET = 1 << 20;
+const LABEL_STEP_BUDGET = 1 << 26;
 let labelSteps = 0;
 /** Wireshark's MIN_DNAME_LEN: a name this short with no text is the root. */
 const MIN_DNAME_LEN = 2;

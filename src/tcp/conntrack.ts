@@ -212,12 +212,13 @@ export class ConnTracker {
     }
     let net: (Layer & NetworkLayer) | null = null;
     let fragmented = false;
+    // An unreassembled fragment (a reassembled datagram's layer carries its `reassembly` record).
     for (let k = i - 1; k >= 0; k--) {
-      const below = p.layers[k];
-      if ((below as { fragment?: boolean }).fragment === true) fragmented = true;
+      const below = p.layers[k] as Layer & { fragment?: boolean; reassembly?: unknown; moreFragments?: boolean; fragOffset?: number };
+      if (below.fragment === true && !below.reassembly && (below.moreFragments === true || below.fragOffset! > 0)) fragmented = true;
       if (isNetworkLayer(below)) {
         net = below as Layer & NetworkLayer;
-        if ((below as { moreFragments?: boolean }).moreFragments === true || ((below as { fragOffset?: number }).fragOffset ?? 0) > 0) fragmented = true;
+        if (below.moreFragments === true) fragmented = true;
         break;
       }
     }

@@ -811,13 +811,6 @@ export interface DnsMessage {
 
 /** Wireshark's MAX_DNAME_LEN: the name buffer, and the number of pointers taken as a loop. */
 const MAX_DNAME_LEN = 255;
-/**
- * Labels and pointers followed per message, at most. Wireshark follows up to 255 pointers per name
- * anywhere in the message, so a hostile message can make each of thousands of names walk the whole
- * message 255 times; decoding stops with an error past this budget, far beyond any real message.
- */
-const LABEL_STEP_BUDGET = 1 << 26;
-let labelSteps = 0;
 /** Wireshark's MIN_DNAME_LEN: a name this short with no text is the root. */
 const MIN_DNAME_LEN = 2;
 const POINTER_LOOP = '<Name contains a pointer that loops>';
@@ -844,7 +837,7 @@ class Malformed {
  * error set, holding what was read before.
  */
 export function decodeDnsMessage(v: ByteView, mdns = false): DnsMessage {
-  labelSteps = 0;
+  if (segments.size) segments = new Map();
   const m: DnsMessage = {
     headerBytes: Math.min(v.length, DNS.HEADER_LEN), id: 0, flags: 0, qdcount: 0, ancount: 0, nscount: 0, arcount: 0,
     questions: [], answers: [], authorities: [], additionals: [], truncated: false, error: null,
@@ -1154,7 +1147,13 @@ function readName(v: ByteView, start: number): NameAt {
   let pointers = 0;
   let special: string | null = null;
   for (;;) {
-    if (++labelSteps > LABEL_STEP_BUDGET) throw new Malformed('names too costly to decompress');
+    if (room <= 0) {
+      // The text is full: only how the name ends matters now.
+      const end = nameEnd(v, o, start, used, pointers);
+      special = end.special;
+      used = end.used;
+      break;
+    }
     const c = v.u8(o++);
     if (c === 0) break;
     switch (c & TYPE_MASK) {
@@ -1206,6 +1205,74 @@ function readName(v: ByteView, start: number): NameAt {
   if (raw.length === 0 && used <= MIN_DNAME_LEN) return { name: '<Root>', length: 6, used, raw };
   if (used < MIN_DNAME_LEN || (used > MIN_DNAME_LEN && count === 0)) throw new Malformed('bad name');
   return { name: formatText(raw, count), length: count, used, raw };
+}
+
+/** How a name whose text is full ends: "<Name too long>" unless a loop or a bad label comes first. */
+interface NameEnd {
+  special: string;
+  used: number;
+}
+
+/**
+ * The rest of a name whose text is full, from offset o: pointer to pointer through memoized
+ * segments (a hostile message can send thousands of names round a 255-pointer loop through long
+ * label runs; each run is walked once per message).
+ */
+function nameEnd(v: ByteView, o: number, start: number, used: number, pointers: number): NameEnd {
+  for (;;) {
+    const seg = segmentAt(v, o);
+    if (seg.kind === SEG_END) return { special: NAME_TOO_LONG, used: used < 0 ? seg.after - start : used };
+    if (seg.kind === SEG_UNKNOWN_LABEL) return { special: UNKNOWN_LABEL, used: seg.after - start };
+    pointers++;
+    if (used < 0) used = seg.after - start;
+    if (seg.target === seg.after + 2 || pointers > MAX_DNAME_LEN) return { special: POINTER_LOOP, used };
+    o = seg.target;
+  }
+}
+
+const SEG_END = 0, SEG_POINTER = 1, SEG_UNKNOWN_LABEL = 2;
+
+/** A run of labels from some offset to the name's end, an unknown label type or a pointer (its target and the offset after it). */
+interface Segment {
+  kind: number;
+  target: number;
+  after: number;
+}
+
+/** Segments of the message being decoded, by start offset (see nameEnd). */
+let segments = new Map<number, Segment>();
+
+function segmentAt(v: ByteView, start: number): Segment {
+  let seg = segments.get(start);
+  if (seg !== undefined) return seg;
+  let o = start;
+  for (;;) {
+    const c = v.u8(o++);
+    if (c === 0) {
+      seg = { kind: SEG_END, target: 0, after: o };
+      break;
+    }
+    const type = c & TYPE_MASK;
+    if (type === 0) {
+      // Past the text Wireshark reads no label bytes, only lengths.
+      o += c;
+    } else if (type === TYPE_EDNS0) {
+      if ((c & ~TYPE_MASK) !== EDNS0_ELT_BITLABEL) {
+        seg = { kind: SEG_UNKNOWN_LABEL, target: 0, after: o };
+        break;
+      }
+      const bits = v.u8(o++);
+      o += bits === 0 ? 1 : ((bits - 1) >> 3) + 1;
+    } else if (type === TYPE_RESERVED) {
+      throw new Malformed('reserved label type');
+    } else {
+      const target = ((c & 0x3f) << 8) | v.u8(o);
+      seg = { kind: SEG_POINTER, target, after: o + 1 };
+      break;
+    }
+  }
+  segments.set(start, seg);
+  return seg;
 }
 
 /** snprintf into the name buffer: the text when it fits in the room left, else nothing more is written. */

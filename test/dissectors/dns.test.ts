@@ -198,6 +198,10 @@ function craftedMessages(): Uint8Array[] {
   out.push(bytes(header(0x8180, 0, 1), 0xc0, 12, u16(RR.A), u16(1), u32(5), u16(4), 1, 2, 3, 4));
   out.push(bytes(header(0x8180, 0, 1), 0xc0, 14, 0xc0, 12, u16(RR.A), u16(1), u32(5), u16(4), 1, 2, 3, 4));
   out.push(bytes(header(0x8180, 1, 1), 1, 0x61, 0xc0, 20, u16(1), u16(1), record('b.', RR.A, 1, 100, [1, 2, 3, 4])));
+  // Names that go round a pointer loop through a run of labels, hundreds of times over.
+  const loopRecord = bytes(0xc0, 12, u16(RR.A), u16(1), u32(0), u16(0));
+  out.push(bytes(header(0x8180, 0, 301), Array(200).fill([1, 0x61]).flat(), 0xc0, 12, u16(RR.A), u16(1), u32(0), u16(0),
+    ...Array.from({ length: 300 }, () => loopRecord)));
   // Header flags and opcodes, counts that do not match the message.
   for (let op = 0; op < 16; op++) {
     out.push(bytes(header((op << 11) | FLAG.RD, 1), question('a.')));

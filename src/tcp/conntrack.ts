@@ -167,6 +167,8 @@ export class ConnTracker {
   evicted = 0;
   /** tcp.stream of every TCP header of the last packet pushed, in tshark's tree order (-1: none). */
   readonly streams: number[] = [];
+  /** Those TCP headers, in the same order. */
+  private readonly streamLayers: TcpLayer[] = [];
   /** The segments of the last packet pushed that carried a stream number. */
   readonly segments: TrackedSegment[] = [];
 
@@ -184,10 +186,17 @@ export class ConnTracker {
   /** Tracks the TCP headers of a decoded packet (after IP defragmentation, as tshark sees it). */
   push(p: Packet): void {
     this.streams.length = 0;
+    this.streamLayers.length = 0;
     this.segments.length = 0;
     const sec = p.frame.tsSec;
     if (this.idleTimeout !== Infinity && sec - this.lastSweepSec >= 1) this.sweep(sec);
     this.visit(p, p, false);
+  }
+
+  /** tcp.stream of a TCP header of the last packet pushed (for -T fields), or undefined when it has none. */
+  streamOf(l: TcpLayer): number | undefined {
+    const k = this.streamLayers.indexOf(l);
+    return k >= 0 && this.streams[k] >= 0 ? this.streams[k] : undefined;
   }
 
   /** Ends every connection's reassembly (end of input). */
@@ -206,6 +215,7 @@ export class ConnTracker {
   }
 
   private segment(frame: Packet, p: Packet, i: number, l: TcpLayer, quoted: boolean): void {
+    this.streamLayers.push(l);
     if (l.caplen < 16) {
       this.streams.push(-1);
       return;

@@ -45,6 +45,10 @@ export interface StreamChunk {
   dir: 0 | 1;
   /** Sequence number of the first byte. */
   seq: number;
+  /**
+   * The bytes: valid only during the sink's chunk() call (they may be the capture's reused frame
+   * buffer, as on live capture); copy them to keep them.
+   */
   bytes: Uint8Array;
   /** Time and frame of the segment that brought the bytes (for buffered ones: the one that arrived). */
   time: SegmentTime;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, makeLayer } from '../../src/core/dissector.js';
 import type { Frame } from '../../src/core/frame.js';
-import { tcp, TH } from '../../dissectors/tcp.js';
+import { tcp, TH, type TcpLayer } from '../../dissectors/tcp.js';
 import { ConnTracker, type Connection, type ConnTrackOptions } from '../../src/tcp/conntrack.js';
 import type { StreamSink } from '../../src/tcp/reassembler.js';
 import { frames, ipv4Frame, writeCapture } from '../dissectors/transport.js';
@@ -208,6 +208,17 @@ describe('stream numbering as tshark', () => {
     const cut: Frame = { ...full, data: full.data.subarray(0, 14 + 20 + 15), capLen: 14 + 20 + 15 };
     const r = track([full, cut]);
     expect(r.streams).toEqual(['0', '']);
+  });
+
+  it('answers the stream of each TCP header of the last packet (for -T fields)', () => {
+    const [syn, synAck] = build([handshake[0], handshake[1]]);
+    const tracker = new ConnTracker();
+    const p = decodeFrame(syn);
+    tracker.push(p);
+    const l = p.layers.find((x) => x.dissector === tcp) as TcpLayer;
+    expect(tracker.streamOf(l)).toBe(0);
+    tracker.push(decodeFrame(synAck));
+    expect(tracker.streamOf(l)).toBeUndefined(); // only the last packet's headers are known
   });
 
   it('bounds the connections held: the least recently seen is forgotten', () => {

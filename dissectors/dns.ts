@@ -1100,6 +1100,17 @@ function checkRdata(v: ByteView, o: number, len: number, type: number): void {
       if (rest > 0) v.check(o + 18 + used, rest);
       return;
     }
+    case RR.APL: {
+      for (let p = o, left = len; left > 1; ) {
+        v.check(p, 3);
+        const n = v.u8(p + 3) & 0x7f;
+        // tshark copies or shows the address part whatever the family: it must have been captured.
+        v.check(p + 4, n);
+        p += 4 + n;
+        left -= 4 + n;
+      }
+      return;
+    }
     case RR.HINFO: {
       const cpu = v.u8(o);
       v.check(o + 1, cpu);
@@ -1145,14 +1156,11 @@ function readName(v: ByteView, start: number): NameAt {
   let o = start;
   let used = -1;
   let pointers = 0;
-  let special: string | null = null;
   for (;;) {
     if (room <= 0) {
       // The text is full: only how the name ends matters now.
       const end = nameEnd(v, o, start, used, pointers);
-      special = end.special;
-      used = end.used;
-      break;
+      return specialName(end.special, end.used);
     }
     const c = v.u8(o++);
     if (c === 0) break;
@@ -1167,12 +1175,8 @@ function readName(v: ByteView, start: number): NameAt {
         break;
       }
       case TYPE_EDNS0: {
-        if ((c & ~TYPE_MASK) !== EDNS0_ELT_BITLABEL) {
-          // The length counts from the name's start to here even after pointers (negative when they led back).
-          special = UNKNOWN_LABEL;
-          used = o - start;
-          break;
-        }
+        // The length counts from the name's start to here even after pointers (negative when they led back).
+        if ((c & ~TYPE_MASK) !== EDNS0_ELT_BITLABEL) return specialName(UNKNOWN_LABEL, o - start);
         const bits = v.u8(o++);
         let n = bits === 0 ? 1 : ((bits - 1) >> 3) + 1;
         room = putText(raw, room, '\\[x');
@@ -1187,24 +1191,23 @@ function readName(v: ByteView, start: number): NameAt {
         o++;
         pointers++;
         if (used < 0) used = o - start;
-        if (target === o + 2 || pointers > MAX_DNAME_LEN) {
-          special = POINTER_LOOP;
-          break;
-        }
+        if (target === o + 2 || pointers > MAX_DNAME_LEN) return specialName(POINTER_LOOP, used);
         o = target;
       }
     }
-    if (special !== null) break;
   }
   if (used < 0) used = o - start;
-  if (special === null && room <= 0) special = NAME_TOO_LONG;
-  if (special !== null) {
-    if (used < MIN_DNAME_LEN) throw new Malformed('bad name');
-    return { name: special, length: special.length, used, raw: [] };
-  }
-  if (raw.length === 0 && used <= MIN_DNAME_LEN) return { name: '<Root>', length: 6, used, raw };
+  if (room <= 0) return specialName(NAME_TOO_LONG, used);
+  // Wireshark tests the buffer's first byte, so a name starting with a NUL byte reached by a pointer is the root too.
+  if ((raw.length === 0 || raw[0] === 0) && used <= MIN_DNAME_LEN) return { name: '<Root>', length: 6, used, raw: [] };
   if (used < MIN_DNAME_LEN || (used > MIN_DNAME_LEN && count === 0)) throw new Malformed('bad name');
   return { name: formatText(raw, count), length: count, used, raw };
+}
+
+/** A name tshark replaces with a description, taking `used` bytes in place (fewer than 2: malformed). */
+function specialName(name: string, used: number): NameAt {
+  if (used < MIN_DNAME_LEN) throw new Malformed('bad name');
+  return { name, length: name.length, used, raw: [] };
 }
 
 /** How a name whose text is full ends: "<Name too long>" unless a loop or a bad label comes first. */

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import type { Frame } from '../src/core/frame.js';
 import { openCapture } from '../src/pcap/reader.js';
 import { PcapWriter } from '../src/pcap/writer.js';
+import { runLiveBench, formatLiveReport } from './live.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = path.join(repoRoot, 'bench/data');
@@ -36,12 +37,23 @@ interface Case {
 
 const wirescope = path.join(repoRoot, 'bin/wirescope.js');
 
+/** Filter-and-write runs: expressions of different shapes (byte access, port, address or version). */
+const FILTERS = [
+  'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0 and not port 22',
+  'tcp port 443 or udp port 53',
+  'host 192.0.2.10 or ip6',
+];
+
 const CASES: Case[] = [
   { group: 'read', name: 'wirescope -n -r', command: process.execPath, args: [wirescope, '-n', '-r', BIG] },
   { group: 'read', name: 'tcpdump -n -r', command: 'tcpdump', args: ['-n', '-r', BIG] },
   { group: 'read', name: 'tshark -n -r', command: 'tshark', args: ['-n', '-r', BIG] },
   { group: 'copy', name: 'wirescope -r -w', command: process.execPath, args: [wirescope, '-r', BIG, '-w', OUT] },
   { group: 'copy', name: 'tcpdump -r -w', command: 'tcpdump', args: ['-r', BIG, '-w', OUT] },
+  ...FILTERS.flatMap((expr, k): Case[] => [
+    { group: `filter${k + 1}`, name: `wirescope -r -w '${expr}'`, command: process.execPath, args: [wirescope, '-r', BIG, '-w', OUT, expr] },
+    { group: `filter${k + 1}`, name: `tcpdump -r -w '${expr}'`, command: 'tcpdump', args: ['-r', BIG, '-w', OUT, expr] },
+  ]),
 ];
 
 interface Target {
@@ -57,6 +69,7 @@ const TARGETS: Target[] = [
   { a: 'wirescope -n -r', b: 'tcpdump -n -r', max: 1.25 },
   { a: 'tshark -n -r', b: 'wirescope -n -r', min: 10 },
   { a: 'wirescope -r -w', b: 'tcpdump -r -w', max: 1.25 },
+  ...FILTERS.map((expr): Target => ({ a: `wirescope -r -w '${expr}'`, b: `tcpdump -r -w '${expr}'`, max: 1.2 })),
 ];
 
 /** Peak RSS limit for every wirescope case. */
@@ -300,7 +313,14 @@ async function main(): Promise<void> {
   console.log(table([['ratio', 'value', 'target', 'met'], ...rr.map((r) => [r.label, r.value?.toFixed(2) ?? 'n/a', r.target, r.ok === null ? 'n/a' : r.ok ? 'yes' : 'NO'])], 'lrrl'));
   const identical = sameCopies(results);
   if (identical !== null) console.log(`\ncopy outputs byte-identical: ${identical ? 'yes' : 'NO'}`);
-  for (const r of results) if (r.group === 'copy') rmSync(r.args[r.args.indexOf('-w') + 1], { force: true });
+  for (const r of results) if (r.args.includes('-w')) rmSync(r.args[r.args.indexOf('-w') + 1], { force: true });
+
+  // Live capture (issue 3): replay into namespaces at several rates, wirescope beside tcpdump (needs root).
+  let live: unknown = null;
+  if (!groups || groups.has('live')) {
+    live = await runLiveBench({ capture: big.file });
+    console.log('\n' + formatLiveReport(live as Awaited<ReturnType<typeof runLiveBench>>));
+  }
 
   const report = {
     date: new Date().toISOString(),
@@ -310,6 +330,7 @@ async function main(): Promise<void> {
     results,
     ratios: rr,
     copyOutputsIdentical: identical,
+    live,
   };
   writeFileSync(path.join(dataDir, 'last.json'), JSON.stringify(report, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(repoRoot, path.join(dataDir, 'last.json'))}`);

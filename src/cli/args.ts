@@ -12,6 +12,8 @@ export interface Options {
   n: number; v: number; t: number; x: number; X: number; A: number;
   e: boolean; q: boolean; S: boolean; K: boolean; number: boolean; nano: boolean;
   lineBuffered: boolean; packetBuffered: boolean;
+  /** --count: print only the number of packets (tcpdump's --count). */
+  countOnly: boolean;
   json: boolean;
   outputType?: string;
   fields: string[];
@@ -43,7 +45,7 @@ function int(opt: string, s: string, min: number): number {
 export function parseArgs(argv: string[]): Options {
   const o: Options = {
     n: 0, v: 0, t: 0, x: 0, X: 0, A: 0, e: false, q: false, S: false, K: false, number: false, nano: false,
-    lineBuffered: false, packetBuffered: false, json: false, fields: [], listInterfaces: false,
+    lineBuffered: false, packetBuffered: false, countOnly: false, json: false, fields: [], listInterfaces: false,
     help: false, version: false, expression: [],
   };
   const setArg = (c: string, val: string): void => {
@@ -89,7 +91,7 @@ export function parseArgs(argv: string[]): Options {
         case 'snapshot-length': setArg('s', value()); break;
         case 'interface': setArg('i', value()); break;
         case 'buffer-size': setArg('B', value()); break;
-        case 'count': o.count = int('c', value(), 1); break;
+        case 'count': o.countOnly = true; break;
         case 'dont-verify-checksums': o.K = true; break;
         case 'packet-buffered': o.packetBuffered = true; break;
         default: throw new UsageError(`unknown option --${name}`);

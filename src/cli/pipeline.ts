@@ -79,7 +79,7 @@ export class FramePipeline {
       }
       this.writer.write(f);
     } else {
-      this.sink!.writeLine(this.format!(decodeFrame(f)));
+      if (!this.opts.countOnly) this.sink!.writeLine(this.format!(decodeFrame(f)));
     }
     this.handled++;
     return this.handled < this.limit;
@@ -92,6 +92,7 @@ export class FramePipeline {
   }
 
   close(): void {
+    if (this.opts.countOnly && this.sink !== null) this.sink.writeLine(`${this.handled} packet${this.handled === 1 ? '' : 's'}`);
     this.sink?.flush();
     this.writer?.close();
   }

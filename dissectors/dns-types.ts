@@ -3,13 +3,15 @@
  * against the Debian binary: every type and class number was run through it).
  */
 
-/** Resource record types this dissector reads the data of. */
+/** Resource record types this dissector reads the data of (104 is tcpdump's UNSPECA and Wireshark's NID). */
 export const RR = {
   A: 1, NS: 2, MD: 3, MF: 4, CNAME: 5, SOA: 6, MB: 7, MG: 8, MR: 9, NULL: 10, WKS: 11, PTR: 12, HINFO: 13,
-  MINFO: 14, MX: 15, TXT: 16, RP: 17, AFSDB: 18, RT: 21, KX: 36, SIG: 24, KEY: 25, AAAA: 28, NXT: 30, SRV: 33, NAPTR: 35,
-  A6: 38, DNAME: 39, OPT: 41, APL: 42, DS: 43, SSHFP: 44, RRSIG: 46, NSEC: 47, DNSKEY: 48, NSEC3: 50, NSEC3PARAM: 51,
-  TLSA: 52, CDS: 59, CDNSKEY: 60, CSYNC: 62, SVCB: 64, HTTPS: 65, SPF: 99, UNSPECA: 104, TKEY: 249, TSIG: 250, IXFR: 251,
-  AXFR: 252, ANY: 255, URI: 256, CAA: 257, DLV: 32769,
+  MINFO: 14, MX: 15, TXT: 16, RP: 17, AFSDB: 18, X25: 19, ISDN: 20, RT: 21, NSAP_PTR: 23, SIG: 24, KEY: 25, PX: 26,
+  GPOS: 27, AAAA: 28, LOC: 29, NXT: 30, SRV: 33, NAPTR: 35, KX: 36, CERT: 37, A6: 38, DNAME: 39, OPT: 41, APL: 42,
+  DS: 43, SSHFP: 44, IPSECKEY: 45, RRSIG: 46, NSEC: 47, DNSKEY: 48, NSEC3: 50, NSEC3PARAM: 51, TLSA: 52, CDS: 59,
+  CDNSKEY: 60, CSYNC: 62, ZONEMD: 63, SVCB: 64, HTTPS: 65, SPF: 99, UNSPECA: 104, NID: 104, L32: 105, L64: 106, LP: 107,
+  EUI48: 108, EUI64: 109, TKEY: 249, TSIG: 250, IXFR: 251, AXFR: 252, ANY: 255, URI: 256, CAA: 257, DLV: 32769,
+  WINS: 65281,
 } as const;
 
 export const CLASS_IN = 1;

@@ -142,9 +142,9 @@ class TextPrinter {
     if (!this.has(bp, DNS.HEADER_LEN)) throw RETURNED;
     const flags = this.u16(bp + DNS.FLAGS);
     let qd = this.u16(bp + DNS.QDCOUNT);
-    let an = this.u16(bp + DNS.ANCOUNT);
-    let ns = this.u16(bp + DNS.NSCOUNT);
-    let ar = this.u16(bp + DNS.ARCOUNT);
+    const an = this.u16(bp + DNS.ANCOUNT);
+    const ns = this.u16(bp + DNS.NSCOUNT);
+    const ar = this.u16(bp + DNS.ARCOUNT);
     const opcode = (flags >> 11) & 0xf;
     let cp = bp + DNS.HEADER_LEN;
     if (flags & FLAG.QR) {
@@ -162,19 +162,10 @@ class TextPrinter {
         }
       }
       this.s += ' ' + an + '/' + ns + '/' + ar;
-      if (an) {
-        if ((cp = this.record(cp)) === NULL) throw RETURNED;
-        an--;
-        while (cp < this.end && an) {
-          this.s += ',';
-          if ((cp = this.record(cp)) === NULL) throw RETURNED;
-          an--;
-        }
-      }
-      if (an) throw RETURNED;
+      cp = this.section(cp, an, '', false);
       if (this.v > 1) {
-        cp = this.section(cp, ns, ' ns:');
-        this.section(cp, ar, ' ar:');
+        cp = this.section(cp, ns, ' ns:', true);
+        this.section(cp, ar, ' ar:', true);
       }
     } else {
       this.s += this.u16(bp) + OPCODE_TEXT[opcode] + (flags & FLAG.RD ? '+' : '') + (flags & FLAG.CD ? '%' : '');
@@ -199,26 +190,20 @@ class TextPrinter {
       }
       if (qd) throw RETURNED;
       if (this.v > 1) {
-        if (an) {
-          if ((cp = this.record(cp)) === NULL) throw RETURNED;
-          an--;
-          while (cp < this.end && an) {
-            this.s += ',';
-            if ((cp = this.record(cp)) === NULL) throw RETURNED;
-            an--;
-          }
-        }
-        if (an) throw RETURNED;
-        cp = this.section(cp, ns, ' ns:');
-        this.section(cp, ar, ' ar:');
+        cp = this.section(cp, an, '', false);
+        cp = this.section(cp, ns, ' ns:', true);
+        this.section(cp, ar, ' ar:', true);
       }
     }
     this.s += ' (' + length + ')';
   }
 
-  /** The authority or additional section at -vv: records after the label, comma-separated. */
-  private section(cp: number, count: number, label: string): number {
-    if (cp < this.end && count) {
+  /**
+   * A section's records after its label, comma-separated. tcpdump starts the answers whatever is
+   * left of the capture, the authority and additional sections (-vv) only when something is.
+   */
+  private section(cp: number, count: number, label: string, needBytes: boolean): number {
+    if (count && (!needBytes || cp < this.end)) {
       this.s += label;
       if ((cp = this.record(cp)) === NULL) throw RETURNED;
       count--;
@@ -401,22 +386,11 @@ class TextPrinter {
 
   /** nd_printn: n characters, tcpdump's way (M- for the high bit, ^ for controls); true if the capture ended first. */
   chars(cp: number, n: number): boolean {
-    const end = this.end;
     const buf = this.buf;
-    while (n > 0 && cp < end) {
-      n--;
-      let c = buf[cp++];
-      if (c & 0x80) {
-        c &= 0x7f;
-        this.s += 'M-';
-      }
-      if (c < 0x20 || c === 0x7f) {
-        c ^= 0x40;
-        this.s += '^';
-      }
-      this.s += String.fromCharCode(c);
-    }
-    return n !== 0;
+    const want = cp + n;
+    const stop = Math.min(this.end, want);
+    for (; cp < stop; cp++) this.s += PRINTN[buf[cp]];
+    return want > stop;
   }
 
   /** ns_qprint: " TYPE[ CLASS][ (QU)]? name", returning the end of the question or NULL. */
@@ -652,6 +626,17 @@ class TextPrinter {
 }
 
 const printer = new TextPrinter();
+
+/** fn_print_char of each byte: "M-" for the high bit, then "^" and the byte ^ 0x40 for a control character. */
+const PRINTN: readonly string[] = Array.from({ length: 256 }, (_, b) => {
+  let c = b & 0x7f;
+  let s = b & 0x80 ? 'M-' : '';
+  if (c < 0x20 || c === 0x7f) {
+    c ^= 0x40;
+    s += '^';
+  }
+  return s + String.fromCharCode(c);
+});
 
 /**
  * Appends tcpdump's text for one DNS message (domain_print after its TCP prefix handling) to out:
@@ -1095,11 +1080,100 @@ function checkRdata(v: ByteView, o: number, len: number, type: number): void {
     case RR.RRSIG: case RR.SIG: {
       v.check(o, 18);
       const used = readName(v, o + 18).used;
-      const rest = len - 18 - used;
-      if (rest < -1) throw new Malformed('RRSIG signature length');
-      if (rest > 0) v.check(o + 18 + used, rest);
+      rest(v, o + 18 + used, len - 18 - used, true);
       return;
     }
+    case RR.KEY:
+      v.check(o, 4);
+      rest(v, o + 4, len - 4, true);
+      return;
+    case RR.CERT:
+      v.check(o, 5);
+      rest(v, o + 5, len - 5, true);
+      return;
+    case RR.DNSKEY: case RR.CDNSKEY: case RR.DS: case RR.CDS: case RR.DLV:
+      v.check(o, 4);
+      rest(v, o + 4, len - 4, false);
+      return;
+    case RR.SSHFP:
+      v.check(o, 2);
+      rest(v, o + 2, len - 2, true);
+      return;
+    case RR.TLSA:
+      v.check(o, 3);
+      rest(v, o + 3, len - 3, false);
+      return;
+    case RR.ZONEMD:
+      v.check(o, 6);
+      rest(v, o + 6, len - 6, false);
+      return;
+    case RR.NSEC3PARAM:
+      v.check(o + 5, v.u8(o + 4));
+      return;
+    case RR.IPSECKEY: {
+      const gateway = v.u8(o + 1);
+      v.check(o, 3);
+      let p = o + 3;
+      if (gateway === 1) p += v.bytes(p, 4).length;
+      else if (gateway === 2) p += v.bytes(p, 16).length;
+      else if (gateway === 3) p += readName(v, p).used;
+      rest(v, p, len - (p - o), true);
+      return;
+    }
+    case RR.WKS:
+      // The port bitmap runs on past a short RDATA until the message ends.
+      v.check(o, 5);
+      for (let p = o + 5, left = len - 5; left !== 0; p++, left--) v.u8(p);
+      return;
+    case RR.WINS: {
+      v.check(o, 16);
+      let servers = v.u32(o + 12);
+      for (let p = o + 16, left = len - 16; left !== 0 && servers !== 0; p += 4, left -= 4, servers--) v.check(p, 4);
+      return;
+    }
+    case RR.LOC:
+      if (v.u8(o) === 0) v.check(o, 16);
+      return;
+    case RR.X25:
+      v.check(o + 1, v.u8(o));
+      return;
+    case RR.ISDN: {
+      const n = v.u8(o);
+      v.check(o + 1, n);
+      if (len - 1 - n > 1) v.check(o + 2 + n, v.u8(o + 1 + n));
+      return;
+    }
+    case RR.GPOS: {
+      let p = o;
+      for (let k = 0; k < 3; k++) p += 1 + v.bytes(p + 1, v.u8(p)).length;
+      return;
+    }
+    case RR.RP: case RR.MINFO:
+      readName(v, o + readName(v, o).used);
+      return;
+    case RR.PX:
+      v.check(o, 2);
+      readName(v, o + 2 + readName(v, o + 2).used);
+      return;
+    case RR.AFSDB: case RR.RT: case RR.KX: case RR.LP:
+      v.check(o, 2);
+      readName(v, o + 2);
+      return;
+    case RR.NSAP_PTR:
+      readName(v, o);
+      return;
+    case RR.NID: case RR.L64:
+      v.check(o, 10);
+      return;
+    case RR.L32:
+      v.check(o, 6);
+      return;
+    case RR.EUI48:
+      v.check(o, 6);
+      return;
+    case RR.EUI64:
+      v.check(o, 8);
+      return;
     case RR.APL: {
       for (let p = o, left = len; left > 1; ) {
         v.check(p, 3);
@@ -1124,6 +1198,18 @@ function checkRdata(v: ByteView, o: number, len: number, type: number): void {
       return;
     }
   }
+}
+
+/**
+ * The bytes tshark shows as the rest of an RDATA, `n` of them from p (its length computed from the
+ * RDATA length, so negative when the RDATA is short): -1 takes the rest of the message, less is
+ * malformed. `optional`: tshark skips an empty rest.
+ */
+function rest(v: ByteView, p: number, n: number, optional: boolean): void {
+  if (optional && n === 0) return;
+  if (n < -1) throw new Malformed('RDATA shorter than its fixed fields');
+  if (n === -1) v.check(0, p);
+  else v.check(p, n);
 }
 
 /** dissect_type_bitmap: the types an NSEC-style window/bitmap list names, appended to `into`. */

@@ -62,7 +62,7 @@ function header(flags: number, qd: number, an = 0, ns = 0, ar = 0, id = 0x1234):
   return [...u16(id), ...u16(flags), ...u16(qd), ...u16(an), ...u16(ns), ...u16(ar)];
 }
 
-function question(n: string | Uint8Array, type = RR.A, cls = 1): Uint8Array {
+function question(n: string | Uint8Array, type: number = RR.A, cls = 1): Uint8Array {
   return bytes(typeof n === 'string' ? name(n) : n, u16(type), u16(cls));
 }
 

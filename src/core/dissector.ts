@@ -169,12 +169,17 @@ export function decodeChain(p: Packet, d: Dissector | undefined, v: ByteView, le
       }
       return;
     }
-    if (l.nextTable === Table.None) return;
-    let next = tables[l.nextTable].get(l.nextKey);
-    if (next === undefined && l.altKey >= 0) next = tables[l.nextTable].get(l.altKey);
-    if (next === undefined) return;
-    v = v.slice(l.hdrLen, l.payloadLen);
+    // Each field read once: reads from layers of every class are megamorphic, so they are not cheap.
+    const table = l.nextTable;
+    if (table === Table.None) return;
+    let next = tables[table].get(l.nextKey);
+    if (next === undefined) {
+      const alt = l.altKey;
+      if (alt >= 0) next = tables[table].get(alt);
+      if (next === undefined) return;
+    }
     length = l.payloadLen;
+    v = v.slice(l.hdrLen, length);
     d = next;
   }
 }

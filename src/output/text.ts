@@ -88,9 +88,10 @@ export class TextOut {
     this.s = '';
     this.linkHdrLen = 0;
     if (o.number) this.s += String(p.frame.number).padStart(5, ' ') + '  ';
-    const bad = invalidHeader(p.frame.capLen, p.frame.origLen);
-    if (bad !== null) {
-      this.s += bad;
+    const f = p.frame;
+    // invalidHeader's checks, cheaply: a zero length or a caplen over the limit implies one of these.
+    if (f.capLen === 0 || f.origLen < f.capLen || f.origLen > MAXIMUM_SNAPLEN) {
+      this.s += invalidHeader(f.capLen, f.origLen);
       return this.s;
     }
     this.timestamp(p.frame.tsSec, p.frame.tsNsec);
@@ -178,15 +179,15 @@ export class TextOut {
 /** tcpdump's largest snapshot length: record lengths beyond it are not believed. */
 const MAXIMUM_SNAPLEN = 262144;
 
-/** tcpdump's sanity check of a record's lengths ("[Invalid header: caplen==0, len==0]"), or null. */
-function invalidHeader(capLen: number, len: number): string | null {
+/** What tcpdump says for a record whose lengths fail its sanity check ("[Invalid header: caplen==0, len==0]"). */
+function invalidHeader(capLen: number, len: number): string {
   const why: string[] = [];
   if (capLen === 0) why.push(' caplen==0');
   if (len === 0) why.push(' len==0');
   else if (len < capLen) why.push(` len(${len}) < caplen(${capLen})`);
   if (capLen > MAXIMUM_SNAPLEN) why.push(` caplen(${capLen}) > ${MAXIMUM_SNAPLEN}`);
   if (len > MAXIMUM_SNAPLEN) why.push(` len(${len}) > ${MAXIMUM_SNAPLEN}`);
-  return why.length ? '[Invalid header:' + why.join(',') + ']' : null;
+  return '[Invalid header:' + why.join(',') + ']';
 }
 
 /** What tcpdump says for a link type it has no printer for. */

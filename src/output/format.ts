@@ -45,9 +45,19 @@ export function hexColonAt(buf: Uint8Array, o: number, n: number): string {
   return s;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
+
+/** A 16-bit word in hex without leading zeros (Number's toString(16) is a call into the runtime). */
+function hex16(w: number): string {
+  return w < 0x100 ? HEX[w] : HEX[w >> 8] + HEX2[w & 0xff];
+}
+
+/** ipv6At's words: one array for every call instead of one per address printed. */
+const words = new Uint16Array(8);
+
 /** IPv6 address at buf[o] in RFC 5952 form (inet_ntop's), with IPv4-mapped/compatible tails. */
 export function ipv6At(buf: Uint8Array, o: number): string {
-  const w = new Array<number>(8);
+  const w = words;
   for (let i = 0; i < 8; i++) w[i] = (buf[o + 2 * i] << 8) | buf[o + 2 * i + 1];
   // Longest run of zero words (length >= 2), first one wins.
   let bestStart = -1, bestLen = 0;
@@ -66,8 +76,9 @@ export function ipv6At(buf: Uint8Array, o: number): string {
   let s = '';
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) { s += '::'; i += bestLen - 1; continue; }
-    if (s.length && !s.endsWith(':')) s += ':';
-    s += w[i].toString(16);
+    // A colon between words, none at the start or straight after the "::".
+    if (i > 0 && i !== bestStart + bestLen) s += ':';
+    s += hex16(w[i]);
   }
   return s;
 }

@@ -4,7 +4,7 @@
  * tshark fields: ip.* (packet-ip.c).
  */
 import { bind, Layer, Table, keyOf, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
-import { foldChecksum, sumWords } from '../src/core/checksum.js';
+import { checksumShouldBe, foldChecksum, sumWords } from '../src/core/checksum.js';
 import type { TextOut } from '../src/output/text.js';
 import { hex2, ipv4At, ipv4Of } from '../src/output/format.js';
 import { FRAG_CONFLICT, FRAG_MULTIPLE_TAILS, FRAG_OVERLAP, FRAG_TOO_LONG, type Reassembly } from '../src/ip/reassembly.js';
@@ -324,16 +324,7 @@ function fragFlags(ff: number): string {
   return s || 'none';
 }
 
-/**
- * tcpdump's in_cksum_shouldbe: the value the checksum field should have held, given the field's
- * value and the checksum computed over the data including it.
- */
-export function checksumShouldBe(sum: number, computed: number): number {
-  let s = sum + computed;
-  s = (s & 0xffff) + (s >>> 16);
-  s = (s & 0xffff) + (s >>> 16);
-  return s & 0xffff;
-}
+export { checksumShouldBe } from '../src/core/checksum.js';
 
 /** How printing the options ended: all printed, cut inside an option (" [truncated-option]"), or cut where tcpdump abandons the packet. */
 export const enum OptionsEnd { Done, Truncated, Stop }

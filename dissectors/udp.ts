@@ -4,7 +4,7 @@
  * Also the helpers TCP shares: finding the network layer below, port keys, in_cksum_shouldbe.
  */
 import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
-import { foldChecksum, sumWords } from '../src/core/checksum.js';
+import { checksumShouldBe, foldChecksum, sumWords } from '../src/core/checksum.js';
 import type { TextOut } from '../src/output/text.js';
 import { isNetworkLayer, type NetworkLayer } from './ipproto.js';
 
@@ -159,16 +159,7 @@ export function isFragmented(p: Packet, ni: number, i: number): boolean {
   return false;
 }
 
-/**
- * tcpdump's in_cksum_shouldbe: given the checksum field and the checksum computed over the data
- * including that field, what the field should have held (one's-complement sum with end-around carry).
- */
-export function checksumShouldBe(field: number, computed: number): number {
-  let s = field + computed;
-  s = (s & 0xffff) + (s >>> 16);
-  s = (s & 0xffff) + (s >>> 16);
-  return s;
-}
+export { checksumShouldBe } from '../src/core/checksum.js';
 
 export function hex4(n: number): string {
   const s = n.toString(16);

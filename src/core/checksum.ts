@@ -17,3 +17,14 @@ export function foldChecksum(sum: number): number {
 export function internetChecksum(buf: Uint8Array, start = 0, end = buf.length): number {
   return foldChecksum(sumWords(buf, start, end));
 }
+
+/**
+ * tcpdump's in_cksum_shouldbe: given the checksum field and the checksum computed over the data
+ * including that field, what the field should have held (one's-complement sum with end-around carry).
+ */
+export function checksumShouldBe(field: number, computed: number): number {
+  let s = field + computed;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return s & 0xffff;
+}

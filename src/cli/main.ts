@@ -1,5 +1,5 @@
 /**
- * Entry point. Subcommands (follow, conns, ping, ...) go through commander as they arrive;
+ * Entry point. Subcommands (follow, conns, ping, ...) are dispatched by commands.ts;
  * the default command is tcpdump's own command line.
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { runCapture } from './capture.js';
 import { runListInterfaces, runLive } from './live.js';
 import { OutputClosed } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
+import { subcommand } from './commands.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -47,11 +48,23 @@ export function main(argv: string[]): number {
   return opts.read === undefined ? runLive(opts) : runCapture(opts);
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
+function fail(e: unknown): void {
   if (!(e instanceof OutputClosed)) {
     process.stderr.write(errorLine(e instanceof Error ? e.message : String(e)) + '\n');
     process.exitCode = 1;
+  }
+}
+
+const argv = process.argv.slice(2);
+const command = subcommand(argv[0]);
+if (command !== undefined) {
+  command()
+    .then((m) => m.run(argv.slice(1)))
+    .then((status) => { process.exitCode = status; }, fail);
+} else {
+  try {
+    process.exitCode = main(argv);
+  } catch (e) {
+    fail(e);
   }
 }

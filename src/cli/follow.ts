@@ -1,0 +1,7 @@
+/** `wirescope follow`: not built yet. */
+import { errorLine } from '../output/errors.js';
+
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write(errorLine('follow: not implemented yet') + '\n');
+  return 2;
+}

@@ -1,0 +1,7 @@
+/** `wirescope http`: not built yet. */
+import { errorLine } from '../output/errors.js';
+
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write(errorLine('http: not implemented yet') + '\n');
+  return 2;
+}

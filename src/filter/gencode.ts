@@ -195,18 +195,7 @@ export class Gen {
   }
 
   private ehostop(mac: Uint8Array, dir: string): Bool {
-    switch (dir) {
-      case 'src':
-        return this.bcmp(6, mac);
-      case 'dst':
-        return this.bcmp(0, mac);
-      case 'and':
-        return and(this.bcmp(6, mac), this.bcmp(0, mac));
-      case 'default':
-      case 'or':
-        return or(this.bcmp(6, mac), this.bcmp(0, mac));
-    }
-    throw this.wlanDirError(dir);
+    return this.byDirection(dir, 6, 0, (off) => this.bcmp(off, mac));
   }
 
   private wlanDirError(dir: string): FilterError {
@@ -300,18 +289,7 @@ export class Gen {
   /** gen_hostop(): an IPv4 address (and mask) at the source/destination offsets of a header. */
   private hostop(addr: number, mask: number, dir: string, ethertype: number, srcOff: number, dstOff: number): Bool {
     const one = (off: number) => and(this.linktype(ethertype), meq(4, this.offLinkPl + off, addr & mask, mask));
-    switch (dir) {
-      case 'src':
-        return one(srcOff);
-      case 'dst':
-        return one(dstOff);
-      case 'and':
-        return and(one(srcOff), one(dstOff));
-      case 'default':
-      case 'or':
-        return or(one(srcOff), one(dstOff));
-    }
-    throw this.wlanDirError(dir);
+    return this.byDirection(dir, srcOff, dstOff, one);
   }
 
   /** gen_host(): IPv4 host or net, for ip, arp and rarp unless a protocol is named. */
@@ -353,18 +331,7 @@ export class Gen {
       }
       return b;
     };
-    switch (dir) {
-      case 'src':
-        return one(8);
-      case 'dst':
-        return one(24);
-      case 'and':
-        return and(one(8), one(24));
-      case 'default':
-      case 'or':
-        return or(one(8), one(24));
-    }
-    throw this.wlanDirError(dir);
+    return this.byDirection(dir, 8, 24, one);
   }
 
   // ---- transport layer ---------------------------------------------------------------------
@@ -378,17 +345,18 @@ export class Gen {
     return ld(2, this.offLinkPl + off, { k: 'msh', off: this.offLinkPl });
   }
 
-  private portAtoms(dir: string, atom: (off: number) => Bool): Bool {
+  /** A source/destination primitive under its direction qualifier: the atom at srcOff, dstOff, or both. */
+  private byDirection(dir: string, srcOff: number, dstOff: number, atom: (off: number) => Bool): Bool {
     switch (dir) {
       case 'src':
-        return atom(0);
+        return atom(srcOff);
       case 'dst':
-        return atom(2);
+        return atom(dstOff);
       case 'and':
-        return and(atom(0), atom(2));
+        return and(atom(srcOff), atom(dstOff));
       case 'default':
       case 'or':
-        return or(atom(0), atom(2));
+        return or(atom(srcOff), atom(dstOff));
     }
     throw this.wlanDirError(dir);
   }
@@ -401,11 +369,11 @@ export class Gen {
   private ports(p: number, dir: string, atom4: (off: number) => Bool, atom6: (off: number) => Bool): Bool {
     const v6 = and(
       this.linktype(ETHERTYPE.IPV6),
-      anyOf(...this.protosFor(p).map((pr) => and(eq(1, this.offLinkPl + 6, pr), this.portAtoms(dir, atom6)))),
+      anyOf(...this.protosFor(p).map((pr) => and(eq(1, this.offLinkPl + 6, pr), this.byDirection(dir, 0, 2, atom6)))),
     );
     const v4 = and(
       this.linktype(ETHERTYPE.IP),
-      anyOf(...this.protosFor(p).map((pr) => and(this.ipProtoNoFrag(pr), this.portAtoms(dir, atom4)))),
+      anyOf(...this.protosFor(p).map((pr) => and(this.ipProtoNoFrag(pr), this.byDirection(dir, 0, 2, atom4)))),
     );
     return or(v6, v4);
   }

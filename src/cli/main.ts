@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError, type Options } from './args.js';
 import { runCapture } from './capture.js';
-import { runListInterfaces, runLive } from './live.js';
 import { OutputClosed } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
 import { subcommand } from './commands.js';
@@ -25,7 +24,7 @@ Live capture (root, or node with cap_net_raw,cap_net_admin): -D lists interfaces
   -s N snaplen (<= 65535)  -B KiB kernel buffer  -U/-l packet/line-buffered output
   -C MB / -G SECONDS / -W N  rotate -w files as tcpdump does    -Z USER  user to run as`;
 
-export function main(argv: string[]): number {
+export function main(argv: string[]): number | Promise<number> {
   let opts: Options;
   try {
     opts = parseArgs(argv);
@@ -44,8 +43,9 @@ export function main(argv: string[]): number {
     process.stdout.write(`wirescope version ${VERSION}\n`);
     return 0;
   }
-  if (opts.listInterfaces) return runListInterfaces();
-  return opts.read === undefined ? runLive(opts) : runCapture(opts);
+  if (opts.read !== undefined && !opts.listInterfaces) return runCapture(opts);
+  // Live capture (and cap) is loaded only when asked for: reading a file starts faster without it.
+  return import('./live.js').then((live) => (opts.listInterfaces ? live.runListInterfaces() : live.runLive(opts)));
 }
 
 function fail(e: unknown): void {
@@ -63,7 +63,9 @@ if (command !== undefined) {
     .then((status) => { process.exitCode = status; }, fail);
 } else {
   try {
-    process.exitCode = main(argv);
+    const status = main(argv);
+    if (typeof status === 'number') process.exitCode = status;
+    else status.then((s) => { process.exitCode = s; }, fail);
   } catch (e) {
     fail(e);
   }

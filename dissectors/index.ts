@@ -15,3 +15,4 @@ import './ipv6.js';
 import './raw.js';
 import './icmpv6.js';
 import './dns.js';
+import './http.js';

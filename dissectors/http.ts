@@ -1,0 +1,268 @@
+/**
+ * HTTP/1.x. Two kinds of layer, one dissector:
+ * - a segment layer, bound to tcpdump's HTTP ports (80 and 8080): the payload of one TCP segment,
+ *   printed as tcpdump 4.99 prints it (print-http.c over util-print.c's txtproto_print: ": HTTP",
+ *   then the request or status line, or with -v every printable line). It holds no HTTP fields
+ *   and adds nothing to frame.protocols: tshark shows HTTP only on reassembled messages.
+ * - a message layer, made by the stream parser (src/http/stream.ts) for each request or response
+ *   framed out of a reassembled connection, reported on the frame that completed the message as
+ *   tshark does with its default reassembly: it carries the http.* fields and the JSON view.
+ */
+import { bind, Layer, makeLayer, Table, type Dissector, type FieldValue, type Packet } from '../src/core/dissector.js';
+import { ByteView } from '../src/core/view.js';
+import type { TextOut } from '../src/output/text.js';
+import { contentLength, headerValue, headerValues, type HttpMessage } from '../src/http/message.js';
+import { TcpLayer } from './tcp.js';
+
+/** tcpdump's HTTP_PORT and HTTP_PORT_ALT. */
+export const HTTP_PORT = 80;
+export const HTTP_PORT_ALT = 8080;
+
+/**
+ * Ports tcpdump's TCP printer tests before HTTP's (telnet, smtp, whois, bgp, pptp, redis, ssh,
+ * netbios-ssn, smb, beep, openflow, ftp): a segment with one of them is not printed as HTTP.
+ */
+const PORTS_BEFORE_HTTP = new Set([23, 25, 43, 179, 1723, 6379, 22, 139, 445, 10288, 6633, 6653, 21]);
+
+export class HttpLayer extends Layer {
+  /** The framed message (message layers), or null for a segment layer. */
+  msg: HttpMessage | null = null;
+  /** Captured payload bytes of a segment layer. */
+  capLen = 0;
+  /** This layer's part of frame.protocols (see src/output/frame-fields.ts): none for a segment. */
+  protocols = '';
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** tcpdump's httpcmds (WebDAV included), matched without regard to case. */
+const TCPDUMP_HTTP_COMMANDS = new Set([
+  'GET', 'PUT', 'COPY', 'HEAD', 'LOCK', 'MOVE', 'POLL', 'POST', 'BCOPY', 'BMOVE', 'MKCOL', 'TRACE', 'LABEL', 'MERGE',
+  'DELETE', 'SEARCH', 'UNLOCK', 'REPORT', 'UPDATE', 'NOTIFY', 'BDELETE', 'CONNECT', 'OPTIONS', 'CHECKIN', 'PROPFIND',
+  'CHECKOUT', 'CCM_POST', 'SUBSCRIBE', 'PROPPATCH', 'BPROPFIND', 'BPROPPATCH', 'UNCHECKOUT', 'MKACTIVITY',
+  'MKWORKSPACE', 'UNSUBSCRIBE', 'RPC_CONNECT', 'VERSION-CONTROL', 'BASELINE-CONTROL',
+]);
+
+/** tcpdump's MAX_TOKEN: longer tokens are not commands or codes. */
+const MAX_TOKEN = 128;
+
+function isPrint(c: number): boolean {
+  return c >= 0x20 && c <= 0x7e;
+}
+
+/**
+ * The txtproto_print state for one segment: the bytes, the claimed length `len` and the captured
+ * end. `token` is the last token fetched (fetch_token's buffer).
+ */
+class TextScan {
+  token = '';
+  constructor(readonly b: Uint8Array, readonly start: number, readonly len: number, readonly capEnd: number) {}
+
+  /** fetch_token: the index after the token and the blanks after it, or 0 for no token. */
+  fetchToken(idx: number): number {
+    const b = this.b;
+    const s = this.start;
+    let tok = '';
+    for (; idx < this.len; idx++) {
+      if (s + idx >= this.capEnd) return 0;
+      const c = b[s + idx];
+      if (c >= 0x80) return 0;
+      if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) break;
+      if (!isPrint(c)) return 0;
+      if (tok.length + 2 > MAX_TOKEN + 1) return 0;
+      tok += String.fromCharCode(c);
+    }
+    if (tok.length === 0) return 0;
+    this.token = tok;
+    for (; idx < this.len; idx++) {
+      if (s + idx >= this.capEnd) break;
+      const c = b[s + idx];
+      // Only spaces are skipped: a tab is not "printable" to tcpdump, so it stops the skip too.
+      if (c !== 0x20) break;
+    }
+    return idx;
+  }
+
+  /**
+   * print_txt_line: prints the line at idx after `prefix` when it is printable text ending in LF
+   * or CRLF (or at len); returns the next line's index, 0 when there is none, -1 when it read past
+   * the captured bytes (tcpdump's truncation longjmp).
+   */
+  printLine(out: TextOut, prefix: string, idx: number): number {
+    const b = this.b;
+    const s = this.start;
+    const from = idx;
+    let lineEnd: number;
+    for (;;) {
+      if (idx >= this.len) {
+        out.s += prefix + latin1(b, s + from, s + idx);
+        return 0;
+      }
+      if (s + idx >= this.capEnd) return -1;
+      const c = b[s + idx];
+      if (c === 0x0a) { lineEnd = idx; idx++; break; }
+      if (c === 0x0d) {
+        if (idx + 1 >= this.len) return 0;
+        if (s + idx + 1 >= this.capEnd) return -1;
+        if (b[s + idx + 1] === 0x0a) { lineEnd = idx; idx += 2; break; }
+        return 0;
+      }
+      if (!isPrint(c) && c !== 0x09) return 0;
+      idx++;
+    }
+    out.s += prefix + latin1(b, s + from, s + lineEnd);
+    return idx;
+  }
+}
+
+function latin1(b: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let i = s; i < e; i++) out += String.fromCharCode(b[i]);
+  return out;
+}
+
+/** tcpdump's http_print for one segment's payload (after its ": "). */
+function printSegment(out: TextOut, v: ByteView, len: number): void {
+  const scan = new TextScan(v.buf, v.start, len, v.end);
+  let printThis = false;
+  let idx = scan.fetchToken(0);
+  if (idx !== 0) {
+    if (TCPDUMP_HTTP_COMMANDS.has(scan.token.toUpperCase())) printThis = true;
+    // RESP_CODE_SECOND_TOKEN: the status code is the second token.
+    idx = scan.fetchToken(idx);
+    if (idx !== 0) {
+      const t = scan.token;
+      if (t.length === 3 && isDigit(t.charCodeAt(0)) && isDigit(t.charCodeAt(1)) && isDigit(t.charCodeAt(2))) printThis = true;
+    }
+  }
+  out.s += 'HTTP';
+  if (!printThis) return;
+  if (out.opts.v) {
+    out.s += ', length: ' + len;
+    let eol = 0;
+    for (idx = 0; idx < len; idx = eol) {
+      eol = scan.printLine(out, '\n\t', idx);
+      if (eol <= 0) break;
+    }
+    if (eol < 0) out.truncJump('http');
+  } else if (scan.printLine(out, ': ', 0) < 0) out.truncJump('http');
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Wireshark's media-type dissector for a body of this Content-Type (its part of frame.protocols). */
+function mediaProtocol(contentType: string | undefined): string {
+  if (contentType === undefined) return 'data';
+  let t = contentType;
+  const semi = t.indexOf(';');
+  if (semi >= 0) t = t.slice(0, semi);
+  t = t.trim().toLowerCase();
+  switch (t) {
+    case 'text/xml': case 'application/xml': return 'xml';
+    case 'application/json': return 'json';
+    case 'application/x-www-form-urlencoded': return 'urlencoded-form';
+    case 'image/gif': return 'image-gif';
+    case 'image/jpeg': return 'image-jfif';
+    case 'image/png': return 'png';
+    case 'application/javascript': case 'application/x-javascript': return 'data-text-lines';
+  }
+  return t.startsWith('text/') ? 'data-text-lines' : 'media';
+}
+
+/** A message layer of the http dissector for a framed message. */
+export function messageLayer(m: HttpMessage): HttpLayer {
+  const l = makeLayer(http);
+  l.buf = EMPTY;
+  l.off = 0;
+  l.length = m.headLen + m.bodyLen;
+  l.msg = m;
+  l.protocols = m.contentLen > 0 ? 'http:' + mediaProtocol(headerValue(m.headers, 'content-type')) : 'http';
+  return l;
+}
+
+function requestField(l: HttpLayer, get: (m: HttpMessage) => FieldValue): FieldValue {
+  const m = l.msg;
+  return m !== null && m.isRequest ? get(m) : undefined;
+}
+
+function headerField(l: HttpLayer, name: string): FieldValue {
+  const m = l.msg;
+  if (m === null) return undefined;
+  const vs = headerValues(m.headers, name);
+  return vs.length === 0 ? undefined : vs.length === 1 ? vs[0] : vs;
+}
+
+export const http: Dissector<HttpLayer> = {
+  name: 'http',
+  protocols: 'http',
+  create: () => new HttpLayer(),
+
+  decode(l, v) {
+    // The whole payload is this layer's: nothing is handed on, and nothing is left over as data.
+    l.capLen = v.length;
+    l.hdrLen = l.length;
+    l.payloadLen = 0;
+  },
+
+  encode(l, payload) {
+    if (l.msg !== null || l.buf === undefined) return payload;
+    const own = l.buf.subarray(l.off, l.off + l.capLen);
+    if (payload.length === 0) return own.slice();
+    const out = new Uint8Array(own.length + payload.length);
+    out.set(own);
+    out.set(payload, own.length);
+    return out;
+  },
+
+  print(p: Packet, i: number, out: TextOut) {
+    const l = p.layers[i] as HttpLayer;
+    if (l.msg !== null) return;
+    const tcp = p.layers[i - 1];
+    if (tcp instanceof TcpLayer && (PORTS_BEFORE_HTTP.has(tcp.srcPort) || PORTS_BEFORE_HTTP.has(tcp.dstPort))) return;
+    out.s += ': ';
+    printSegment(out, new ByteView(l.buf, l.off, l.off + l.capLen), l.length);
+  },
+
+  fields: {
+    'http.request.method': (l) => requestField(l, (m) => m.method),
+    'http.request.uri': (l) => requestField(l, (m) => m.uri),
+    'http.host': (l) => headerField(l, 'host'),
+    'http.response.code': (l) => (l.msg !== null && !l.msg.isRequest ? l.msg.status : undefined),
+    'http.content_length': (l) => {
+      const m = l.msg;
+      if (m === null) return undefined;
+      const n = contentLength(m.headers);
+      return n >= 0 ? n : undefined;
+    },
+    'http.user_agent': (l) => headerField(l, 'user-agent'),
+  },
+
+  json(l) {
+    const m = l.msg;
+    if (m === null) return { segment: true, length: l.length };
+    const o: Record<string, unknown> = m.isRequest
+      ? { request: true, method: m.method, uri: m.uri, version: m.version }
+      : { response: true, version: m.version, status: m.status, reason: m.reason };
+    o.headers = m.headers.map(([name, value]) => ({ name, value }));
+    o.headLength = m.headLen;
+    o.bodyLength = m.bodyLen;
+    o.contentLength = m.contentLen;
+    o.framing = m.framing;
+    if (m.missing > 0) o.missing = m.missing;
+    o.stream = m.stream;
+    o.firstFrame = m.firstFrame;
+    if (m.peer !== null) {
+      if (m.isRequest) o.responseIn = m.peer.lastFrame;
+      else {
+        o.requestIn = m.peer.lastFrame;
+        o.time = +(m.lastTime - m.peer.lastTime).toFixed(9);
+      }
+    }
+    return o;
+  },
+};
+
+bind(Table.TcpPort, HTTP_PORT, http);
+bind(Table.TcpPort, HTTP_PORT_ALT, http);

@@ -1,0 +1,234 @@
+/**
+ * HTTP/1.x message heads (RFC 9112): the start line and header fields of one request or response,
+ * read from the bytes of a complete head (start line through the empty line), as Wireshark's
+ * packet-http.c reads them for its http.* fields. Pure functions over bytes; never throw.
+ */
+
+/** One HTTP/1.x message framed out of a connection. */
+export interface HttpMessage {
+  /** tcp.stream of its connection and the direction it travelled. */
+  stream: number;
+  dir: 0 | 1;
+  isRequest: boolean;
+  /** Request line parts (empty for a response). */
+  method: string;
+  uri: string;
+  /** "HTTP/1.1" as sent. */
+  version: string;
+  /** Status line parts (0 and '' for a request). */
+  status: number;
+  reason: string;
+  /** Header fields in order, names as sent, values without surrounding whitespace. */
+  headers: Array<[string, string]>;
+  /** Bytes of the start line, headers and empty line. */
+  headLen: number;
+  /** Body bytes as they travelled (chunk framing included). */
+  bodyLen: number;
+  /** Body bytes after removing chunk framing. */
+  contentLen: number;
+  /** How the body is delimited. */
+  framing: 'none' | 'length' | 'chunked' | 'close' | 'tunnel';
+  /** The body ended as its framing says (false: the connection ended or a gap broke it first). */
+  complete: boolean;
+  /** Bytes of the body never captured (gaps the framing could skip over). */
+  missing: number;
+  /** Frame and time of the first byte, the end of the head, and the last byte. */
+  firstFrame: number;
+  headFrame: number;
+  lastFrame: number;
+  /** Seconds since the epoch (with fraction) of the first byte and of the last byte. */
+  firstTime: number;
+  lastTime: number;
+  /** For a response: the request it answers (null when unknown); for a request: its final response. */
+  peer: HttpMessage | null;
+  /** Interim (1xx) responses a request got before its final one. */
+  interim: HttpMessage[];
+}
+
+/**
+ * Request methods recognised at the start of a stream or after a gap: RFC 9110's, WebDAV's
+ * (RFC 4918, 3253, 3744), SSDP's and the others Wireshark's is_http_request_or_reply knows.
+ */
+export const HTTP_METHODS: readonly string[] = [
+  'GET', 'PUT', 'HEAD', 'POST', 'COPY', 'MOVE', 'LOCK', 'POLL', 'PATCH', 'MKCOL', 'TRACE', 'LABEL', 'MERGE',
+  'BCOPY', 'BMOVE', 'DELETE', 'SEARCH', 'UNLOCK', 'REPORT', 'UPDATE', 'NOTIFY', 'BDELETE', 'CONNECT', 'OPTIONS',
+  'CHECKIN', 'PROPFIND', 'CHECKOUT', 'CCM_POST', 'M-SEARCH', 'SUBSCRIBE', 'PROPPATCH', 'BPROPFIND', 'BPROPPATCH',
+  'UNCHECKOUT', 'MKACTIVITY', 'MKCALENDAR', 'MKWORKSPACE', 'ORDERPATCH', 'UNSUBSCRIBE', 'RPC_CONNECT',
+  'RPC_IN_DATA', 'RPC_OUT_DATA', 'VERSION-CONTROL', 'BASELINE-CONTROL', 'ACL',
+];
+
+/** Methods by their bytes, for matching without building strings. */
+const METHOD_BYTES: Uint8Array[] = HTTP_METHODS.map((m) => Uint8Array.from(m, (c) => c.charCodeAt(0)));
+const LONGEST_METHOD = Math.max(...HTTP_METHODS.map((m) => m.length));
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HT = 0x09;
+
+/** "HTTP/1." */
+const HTTP1 = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
+
+function startsWithAt(b: Uint8Array, at: number, end: number, what: ArrayLike<number>): boolean {
+  if (end - at < what.length) return false;
+  for (let k = 0; k < what.length; k++) if (b[at + k] !== what[k]) return false;
+  return true;
+}
+
+/**
+ * Whether b[at, end) starts like an HTTP/1.x message: a status line ("HTTP/1.") or a known method
+ * followed by a space. `end - at` may be short of a whole line.
+ */
+export function looksLikeMessageStart(b: Uint8Array, at: number, end: number): boolean {
+  if (startsWithAt(b, at, end, HTTP1)) return true;
+  return methodLengthAt(b, at, end) > 0;
+}
+
+/** Length of the known method at b[at] when a space follows it, else 0. */
+export function methodLengthAt(b: Uint8Array, at: number, end: number): number {
+  const first = b[at];
+  if (first < 0x41 || first > 0x5a) return 0;
+  for (let m = 0; m < METHOD_BYTES.length; m++) {
+    const mb = METHOD_BYTES[m];
+    if (mb[0] !== first || at + mb.length >= end) continue;
+    if (b[at + mb.length] === SP && startsWithAt(b, at, end, mb)) return mb.length;
+  }
+  return 0;
+}
+
+/**
+ * Wireshark's HTTP heuristic on TCP (dissect_http_heur_tcp) joined with the method test: the first
+ * line, ended by LF, either starts with "HTTP/1." or ends with "HTTP/1.x"; or, when no line end
+ * was seen yet, the bytes start with a known method and a space.
+ */
+export function sniffHttp(first: Uint8Array): boolean {
+  const n = first.length;
+  if (startsWithAt(first, 0, n, HTTP1)) return true;
+  let eol = -1;
+  for (let i = 0; i < n; i++) if (first[i] === LF) { eol = i; break; }
+  if (eol < 0) return n <= LONGEST_METHOD + 1 + 8192 && methodLengthAt(first, 0, n) > 0;
+  let end = eol;
+  if (end > 0 && first[end - 1] === CR) end--;
+  return end >= 9 && first[end - 9] === SP && startsWithAt(first, end - 8, end, HTTP1) && methodLengthAt(first, 0, end) > 0;
+}
+
+function latin1(b: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let i = s; i < e; i++) out += String.fromCharCode(b[i]);
+  return out;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** What parseHead found. */
+export interface ParsedHead {
+  isRequest: boolean;
+  method: string;
+  uri: string;
+  version: string;
+  status: number;
+  reason: string;
+  headers: Array<[string, string]>;
+}
+
+/**
+ * Parses a complete head b[0, len) (start line, fields, empty line). Returns null when the start
+ * line is neither a request line with a known method nor an HTTP/1.x status line.
+ */
+export function parseHead(b: Uint8Array, len: number): ParsedHead | null {
+  let eol = 0;
+  while (eol < len && b[eol] !== LF) eol++;
+  let lineEnd = eol > 0 && b[eol - 1] === CR ? eol - 1 : eol;
+  const head: ParsedHead = { isRequest: false, method: '', uri: '', version: '', status: 0, reason: '', headers: [] };
+  if (startsWithAt(b, 0, lineEnd, HTTP1)) {
+    // HTTP-version SP status-code SP reason-phrase
+    let i = 0;
+    while (i < lineEnd && b[i] !== SP) i++;
+    head.version = latin1(b, 0, i);
+    while (i < lineEnd && b[i] === SP) i++;
+    if (i + 3 > lineEnd || !isDigit(b[i]) || !isDigit(b[i + 1]) || !isDigit(b[i + 2])) return null;
+    if (i + 3 < lineEnd && b[i + 3] !== SP) return null;
+    head.status = (b[i] - 0x30) * 100 + (b[i + 1] - 0x30) * 10 + (b[i + 2] - 0x30);
+    i += 3;
+    while (i < lineEnd && b[i] === SP) i++;
+    head.reason = latin1(b, i, lineEnd);
+  } else {
+    const ml = methodLengthAt(b, 0, lineEnd);
+    if (ml === 0) return null;
+    head.isRequest = true;
+    head.method = latin1(b, 0, ml);
+    let i = ml + 1;
+    const uriStart = i;
+    while (i < lineEnd && b[i] !== SP) i++;
+    head.uri = latin1(b, uriStart, i);
+    while (i < lineEnd && b[i] === SP) i++;
+    head.version = latin1(b, i, lineEnd);
+  }
+  // Header fields, one per line; a line starting with whitespace continues the previous one (obs-fold).
+  let at = eol + 1;
+  while (at < len) {
+    eol = at;
+    while (eol < len && b[eol] !== LF) eol++;
+    lineEnd = eol > at && b[eol - 1] === CR ? eol - 1 : eol;
+    if (lineEnd === at) break;
+    const first = b[at];
+    if ((first === SP || first === HT) && head.headers.length > 0) {
+      const last = head.headers[head.headers.length - 1];
+      last[1] = (last[1] + ' ' + trimmed(b, at, lineEnd)).trim();
+    } else {
+      let colon = at;
+      while (colon < lineEnd && b[colon] !== 0x3a) colon++;
+      if (colon < lineEnd) head.headers.push([latin1(b, at, colon).trimEnd(), trimmed(b, colon + 1, lineEnd)]);
+    }
+    at = eol + 1;
+  }
+  return head;
+}
+
+function trimmed(b: Uint8Array, s: number, e: number): string {
+  while (s < e && (b[s] === SP || b[s] === HT)) s++;
+  while (e > s && (b[e - 1] === SP || b[e - 1] === HT)) e--;
+  return latin1(b, s, e);
+}
+
+/** Values of header `name` (case-insensitive), in order. */
+export function headerValues(headers: ReadonlyArray<[string, string]>, name: string): string[] {
+  const out: string[] = [];
+  for (const [n, v] of headers) if (n.length === name.length && n.toLowerCase() === name) out.push(v);
+  return out;
+}
+
+/** The first value of header `name`, or undefined. */
+export function headerValue(headers: ReadonlyArray<[string, string]>, name: string): string | undefined {
+  for (const [n, v] of headers) if (n.length === name.length && n.toLowerCase() === name) return v;
+  return undefined;
+}
+
+/**
+ * Content-Length as RFC 9110 8.6 allows it: digits only; a list of identical values counts as one.
+ * Returns -1 when absent, -2 when invalid or contradictory.
+ */
+export function contentLength(headers: ReadonlyArray<[string, string]>): number {
+  let value = -1;
+  for (const v of headerValues(headers, 'content-length')) {
+    for (const part of v.split(',')) {
+      const t = part.trim();
+      if (t.length === 0 || t.length > 15) return -2;
+      for (let k = 0; k < t.length; k++) if (!isDigit(t.charCodeAt(k))) return -2;
+      const n = Number(t);
+      if (value >= 0 && n !== value) return -2;
+      value = n;
+    }
+  }
+  return value;
+}
+
+/** Whether Transfer-Encoding names chunked as its last coding; null when the header is absent. */
+export function chunkedLast(headers: ReadonlyArray<[string, string]>): boolean | null {
+  const te = headerValues(headers, 'transfer-encoding');
+  if (te.length === 0) return null;
+  const codings = te.join(',').split(',');
+  return codings[codings.length - 1].trim().toLowerCase() === 'chunked';
+}

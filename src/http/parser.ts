@@ -1,0 +1,429 @@
+/**
+ * HTTP/1.x over one TCP connection's reassembled bytes (both directions): frames each message
+ * (head, then a body delimited by Content-Length, chunked coding, or the end of the connection,
+ * RFC 9112 6.3), pairs responses with requests in order (pipelining, interim 1xx responses,
+ * Expect: 100-continue), and reports each message once it ends.
+ *
+ * Gaps: a gap inside a body of known length (or a read-until-close body) is skipped and counted
+ * as missing; anywhere else the direction has lost its framing, so the message in progress is
+ * reported incomplete, request/response pairing restarts, and the direction resynchronises on the
+ * next line that starts like a message. Nothing is guessed across a gap.
+ * Memory per direction is bounded by MAX_HEAD (heads) and MAX_LINE (chunk-size and trailer lines).
+ */
+import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';
+import { chunkedLast, contentLength, headerValue, looksLikeMessageStart, parseHead, type HttpMessage } from './message.js';
+
+/** Largest head kept (start line and fields); a longer one makes the direction give up until resync. */
+export const MAX_HEAD = 64 * 1024;
+/** Largest chunk-size line (with extensions) or trailer section. */
+const MAX_LINE = 8 * 1024;
+
+const enum St {
+  /** Between messages: skips the empty lines RFC 9112 2.2 allows before a start line. */
+  Idle,
+  Head,
+  Body,
+  ChunkSize,
+  ChunkData,
+  /** The CRLF after a chunk's data. */
+  ChunkEnd,
+  Trailers,
+  UntilClose,
+  /** After a 101 or a successful CONNECT: not HTTP any more. */
+  Tunnel,
+  /** Framing lost (gap, malformed input): waiting for a line that starts like a message. */
+  Lost,
+  Done,
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+class Direction {
+  st = St.Idle;
+  head = new Uint8Array(512);
+  headLen = 0;
+  /** Bytes of the current line seen so far, CR excluded (head, chunk-size line, trailers). */
+  lineLen = 0;
+  msg: HttpMessage | null = null;
+  /** Body or chunk bytes still to come. */
+  remaining = 0;
+  /** Chunk size being read (hex digits before any extension). */
+  chunkSize = 0;
+  chunkDigits = 0;
+  chunkExt = false;
+  trailerBytes = 0;
+  /** In Lost: the next byte starts a line. */
+  lineStart = false;
+  /** The head's first line ended (and was checked). */
+  startLineSeen = false;
+  /** Expect: 100-continue request whose body has not started. */
+  awaitingContinue = false;
+  constructor(readonly dir: 0 | 1) {}
+}
+
+function seconds(t: SegmentTime): number {
+  return t.sec + t.nsec / 1e9;
+}
+
+export interface HttpParserListener {
+  /** A message ended (complete or not); `time` is the segment that ended it. */
+  message(m: HttpMessage, time: SegmentTime): void;
+}
+
+export class HttpConnectionParser implements StreamSink {
+  private readonly dirs: [Direction, Direction] = [new Direction(0), new Direction(1)];
+  /** Requests whose head was read, oldest first, waiting for their final response. */
+  private readonly pending: HttpMessage[] = [];
+  /** Messages framed so far, and bytes of framing lost. */
+  messages = 0;
+  resyncs = 0;
+
+  constructor(readonly stream: number, private readonly listener: HttpParserListener) {}
+
+  chunk(c: StreamChunk): void {
+    const d = this.dirs[c.dir];
+    const b = c.bytes;
+    let i = 0;
+    const n = b.length;
+    while (i < n) {
+      switch (d.st) {
+        case St.Idle: {
+          while (i < n && (b[i] === CR || b[i] === LF)) i++;
+          if (i === n) break;
+          // Start lines begin with an upper-case method or "HTTP/": anything else is not a message.
+          if (b[i] < 0x41 || b[i] > 0x5a) this.lose(d, c.time, b, i);
+          else this.startMessage(d, c.time);
+          break;
+        }
+        case St.Head:
+          i = this.readHead(d, b, i, c.time);
+          break;
+        case St.Body: {
+          if (d.awaitingContinue && d.msg!.bodyLen === 0 && looksLikeMessageStart(b, i, n)) {
+            // The client got a final answer instead of 100 Continue and never sent the body.
+            d.awaitingContinue = false;
+            this.endMessage(d, true, c.time);
+            break;
+          }
+          d.awaitingContinue = false;
+          const k = Math.min(d.remaining, n - i);
+          d.remaining -= k;
+          d.msg!.bodyLen += k;
+          d.msg!.contentLen += k;
+          i += k;
+          if (d.remaining === 0) this.endMessage(d, true, c.time);
+          break;
+        }
+        case St.ChunkSize:
+          i = this.readChunkSize(d, b, i, c.time);
+          break;
+        case St.ChunkData: {
+          const k = Math.min(d.remaining, n - i);
+          d.remaining -= k;
+          d.msg!.bodyLen += k;
+          d.msg!.contentLen += k;
+          i += k;
+          if (d.remaining === 0) { d.st = St.ChunkEnd; d.lineLen = 0; }
+          break;
+        }
+        case St.ChunkEnd: {
+          const c0 = b[i++];
+          d.msg!.bodyLen++;
+          if (c0 === LF) d.st = St.ChunkSize;
+          else if (c0 !== CR || d.lineLen++ > 0) this.lose(d, c.time, b, i);
+          break;
+        }
+        case St.Trailers:
+          i = this.readTrailers(d, b, i, c.time);
+          break;
+        case St.UntilClose:
+          d.msg!.bodyLen += n - i;
+          d.msg!.contentLen += n - i;
+          i = n;
+          break;
+        case St.Lost:
+          i = this.resync(d, b, i, n);
+          break;
+        default:
+          i = n;
+      }
+    }
+    const m = d.msg;
+    if (m !== null) {
+      m.lastFrame = c.time.frame;
+      m.lastTime = seconds(c.time);
+    }
+  }
+
+  event(e: StreamEvent): void {
+    if (e.type !== 'gap') return;
+    const d = this.dirs[e.dir];
+    const m = d.msg;
+    if ((d.st === St.Body || d.st === St.ChunkData) && e.length <= d.remaining) {
+      // Inside a body of known size: skipping it keeps the framing.
+      d.remaining -= e.length;
+      m!.bodyLen += e.length;
+      m!.contentLen += e.length;
+      m!.missing += e.length;
+      if (d.remaining === 0) {
+        if (d.st === St.Body) this.endMessage(d, true, e.time);
+        else { d.st = St.ChunkEnd; d.lineLen = 0; }
+      }
+      return;
+    }
+    if (d.st === St.UntilClose) {
+      m!.bodyLen += e.length;
+      m!.missing += e.length;
+      return;
+    }
+    if (d.st === St.Tunnel || d.st === St.Done) return;
+    if (m !== null) m.missing += e.length;
+    this.lose(d, e.time, null, 0);
+    // Segments often start with a message: the first byte after a gap may start one.
+    d.lineStart = true;
+  }
+
+  complete(dir: 0 | 1, _how: 'fin' | 'rst' | 'end', time: SegmentTime | null): void {
+    const d = this.dirs[dir];
+    if (d.msg !== null) {
+      const t = time ?? { sec: Math.floor(d.msg.lastTime), nsec: Math.round((d.msg.lastTime % 1) * 1e9), frame: d.msg.lastFrame };
+      this.endMessage(d, d.st === St.UntilClose, t);
+    }
+    d.st = St.Done;
+  }
+
+  private startMessage(d: Direction, t: SegmentTime): void {
+    const s = seconds(t);
+    d.msg = {
+      stream: this.stream, dir: d.dir, isRequest: false, method: '', uri: '', version: '', status: 0, reason: '',
+      headers: [], headLen: 0, bodyLen: 0, contentLen: 0, framing: 'none', complete: false, missing: 0,
+      firstFrame: t.frame, headFrame: 0, lastFrame: t.frame, firstTime: s, lastTime: s, peer: null, interim: [],
+    };
+    d.headLen = 0;
+    d.lineLen = 0;
+    d.startLineSeen = false;
+    d.st = St.Head;
+  }
+
+  /** Copies head bytes until the empty line; then frames the body. */
+  private readHead(d: Direction, b: Uint8Array, i: number, t: SegmentTime): number {
+    const n = b.length;
+    const start = i;
+    let ended = false;
+    let startLineEnded = false;
+    for (; i < n; i++) {
+      const c = b[i];
+      if (c === LF) {
+        if (d.lineLen === 0) { i++; ended = true; break; }
+        if (!d.startLineSeen) startLineEnded = true;
+        d.lineLen = 0;
+      } else if (c !== CR) d.lineLen++;
+    }
+    const add = i - start;
+    if (d.headLen + add > MAX_HEAD) {
+      this.lose(d, t, b, i);
+      return i;
+    }
+    if (d.headLen + add > d.head.length) {
+      const grown = new Uint8Array(Math.min(MAX_HEAD, Math.max(d.head.length * 2, d.headLen + add)));
+      grown.set(d.head.subarray(0, d.headLen));
+      d.head = grown;
+    }
+    d.head.set(b.subarray(start, i), d.headLen);
+    d.headLen += add;
+    if (startLineEnded && !d.startLineSeen) {
+      d.startLineSeen = true;
+      // A start line that is neither a request line nor a status line: give up at once, not at MAX_HEAD.
+      if (!looksLikeMessageStart(d.head, 0, d.headLen)) {
+        this.lose(d, t, b, i);
+        return i;
+      }
+    }
+    if (ended) this.headDone(d, t);
+    return i;
+  }
+
+  private headDone(d: Direction, t: SegmentTime): void {
+    const m = d.msg!;
+    const h = parseHead(d.head, d.headLen);
+    if (h === null) {
+      m.headLen = d.headLen;
+      this.lose(d, t, null, 0);
+      return;
+    }
+    m.isRequest = h.isRequest;
+    m.method = h.method;
+    m.uri = h.uri;
+    m.version = h.version;
+    m.status = h.status;
+    m.reason = h.reason;
+    m.headers = h.headers;
+    m.headLen = d.headLen;
+    m.headFrame = t.frame;
+    if (d.head.length > 4096) d.head = new Uint8Array(512);
+    this.messages++;
+
+    const chunked = chunkedLast(h.headers);
+    const length = contentLength(h.headers);
+    if (h.isRequest) {
+      this.pending.push(m);
+      if (chunked === true) return this.frameBody(d, 'chunked', 0, t);
+      // A request with a transfer coding other than chunked cannot be framed (RFC 9112 6.3 item 4).
+      if (chunked === false || length === -2) return this.lose(d, t, null, 0);
+      if (length > 0) {
+        const expect = headerValue(h.headers, 'expect');
+        d.awaitingContinue = expect !== undefined && expect.toLowerCase() === '100-continue';
+        return this.frameBody(d, 'length', length, t);
+      }
+      return this.frameBody(d, 'none', 0, t);
+    }
+
+    // A response: pair it with the oldest request still waiting, sent before it began.
+    const req = this.pending.length > 0 && this.pending[0].headFrame <= m.firstFrame ? this.pending[0] : null;
+    m.peer = req;
+    const status = h.status;
+    if (status >= 100 && status < 200) {
+      if (req !== null) req.interim.push(m);
+      if (status === 101) return this.tunnel(d, t);
+      return this.frameBody(d, 'none', 0, t);
+    }
+    if (req !== null) {
+      this.pending.shift();
+      req.peer = m;
+      if (req.method === 'CONNECT' && status < 300) return this.tunnel(d, t);
+    }
+    if ((req !== null && req.method === 'HEAD') || status === 204 || status === 304) return this.frameBody(d, 'none', 0, t);
+    if (chunked === true) return this.frameBody(d, 'chunked', 0, t);
+    if (chunked === false) return this.frameBody(d, 'close', 0, t);
+    if (length === -2) return this.lose(d, t, null, 0);
+    if (length >= 0) return this.frameBody(d, length > 0 ? 'length' : 'none', length, t);
+    return this.frameBody(d, 'close', 0, t);
+  }
+
+  private frameBody(d: Direction, framing: HttpMessage['framing'], length: number, t: SegmentTime): void {
+    const m = d.msg!;
+    m.framing = framing;
+    switch (framing) {
+      case 'none':
+        this.endMessage(d, true, t);
+        return;
+      case 'length':
+        d.remaining = length;
+        d.st = St.Body;
+        return;
+      case 'chunked':
+        this.chunkSizeStart(d);
+        return;
+      default:
+        d.st = St.UntilClose;
+    }
+  }
+
+  /** Both directions stop parsing: the connection carries another protocol from here. */
+  private tunnel(d: Direction, t: SegmentTime): void {
+    d.msg!.framing = 'tunnel';
+    this.endMessage(d, true, t);
+    for (const x of this.dirs) {
+      if (x.msg !== null && x !== d) this.endMessage(x, false, t);
+      if (x.st !== St.Done) x.st = St.Tunnel;
+    }
+  }
+
+  private chunkSizeStart(d: Direction): void {
+    d.st = St.ChunkSize;
+    d.chunkSize = 0;
+    d.chunkDigits = 0;
+    d.chunkExt = false;
+    d.lineLen = 0;
+  }
+
+  /** chunk-size [; extensions] CRLF (RFC 9112 7.1). */
+  private readChunkSize(d: Direction, b: Uint8Array, i: number, t: SegmentTime): number {
+    const n = b.length;
+    const m = d.msg!;
+    while (i < n) {
+      const c = b[i++];
+      m.bodyLen++;
+      if (c === LF) {
+        if (d.chunkDigits === 0) { this.lose(d, t, b, i); return i; }
+        if (d.chunkSize === 0) {
+          d.st = St.Trailers;
+          d.lineLen = 0;
+          d.trailerBytes = 0;
+        } else {
+          d.remaining = d.chunkSize;
+          d.st = St.ChunkData;
+        }
+        return i;
+      }
+      if (++d.lineLen > MAX_LINE) { this.lose(d, t, b, i); return i; }
+      if (d.chunkExt || c === CR) continue;
+      const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+      if (v >= 0 && d.chunkDigits >= 0) {
+        // Sizes beyond 2^48 are not believable on a capture: lose framing rather than overflow.
+        if (++d.chunkDigits > 12) { this.lose(d, t, b, i); return i; }
+        d.chunkSize = d.chunkSize * 16 + v;
+      } else if (c === 0x3b || c === 0x20 || c === 0x09) {
+        d.chunkExt = true;
+      } else {
+        this.lose(d, t, b, i);
+        return i;
+      }
+    }
+    return i;
+  }
+
+  /** Trailer fields after the last chunk, up to the empty line. */
+  private readTrailers(d: Direction, b: Uint8Array, i: number, t: SegmentTime): number {
+    const n = b.length;
+    const m = d.msg!;
+    while (i < n) {
+      const c = b[i++];
+      m.bodyLen++;
+      if (c === LF) {
+        if (d.lineLen === 0) { this.endMessage(d, true, t); return i; }
+        d.lineLen = 0;
+      } else if (c !== CR) d.lineLen++;
+      if (++d.trailerBytes > MAX_LINE) { this.lose(d, t, b, i); return i; }
+    }
+    return i;
+  }
+
+  private endMessage(d: Direction, complete: boolean, t: SegmentTime): void {
+    const m = d.msg;
+    if (m === null) return;
+    d.msg = null;
+    d.awaitingContinue = false;
+    if (d.st !== St.Done && d.st !== St.Tunnel) d.st = St.Idle;
+    m.complete = complete && m.headFrame > 0;
+    m.lastFrame = t.frame;
+    m.lastTime = seconds(t);
+    if (m.headFrame > 0) this.listener.message(m, t);
+  }
+
+  /**
+   * Framing lost: the message in progress ends incomplete, pairing restarts, and the direction
+   * waits for a line that starts like a message (b[i..] is what follows in the current chunk).
+   */
+  private lose(d: Direction, t: SegmentTime, b: Uint8Array | null, i: number): void {
+    if (d.msg !== null) this.endMessage(d, false, t);
+    this.pending.length = 0;
+    d.st = St.Lost;
+    d.lineStart = b !== null && i > 0 && b[i - 1] === LF;
+    this.resyncs++;
+  }
+
+  /** Looks for a line starting like a message; returns where parsing resumes. */
+  private resync(d: Direction, b: Uint8Array, i: number, n: number): number {
+    for (; i < n; i++) {
+      if (d.lineStart && looksLikeMessageStart(b, i, n)) {
+        d.st = St.Idle;
+        d.lineStart = false;
+        return i;
+      }
+      d.lineStart = b[i] === LF;
+    }
+    return n;
+  }
+}

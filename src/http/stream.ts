@@ -1,0 +1,32 @@
+/**
+ * HTTP/1.x as an application protocol over reassembled TCP streams (src/stream/app.ts): each
+ * request and response that ends as its framing says becomes a message layer of the http
+ * dissector, reported on the frame that completed it (tshark's default reassembly shows http.*
+ * there). Messages cut by a gap or by the end of the connection are not reported: tshark never
+ * completes their reassembly either (HttpConnectionParser's listeners still see them).
+ */
+import type { AppProtocol } from '../stream/app.js';
+import { messageLayer } from '../../dissectors/http.js';
+import { HttpConnectionParser } from './parser.js';
+import { sniffHttp } from './message.js';
+
+/**
+ * Wireshark 4.0's TCP ports for HTTP (`tshark -G decodes`: 80, 631, 1900, 2710, 2869, 3128, 3132,
+ * 3689, 5985, 8080, 8088, 11371) and 8000; any other port is recognised by sniff.
+ */
+export const HTTP_TCP_PORTS: readonly number[] = [80, 631, 1900, 2710, 2869, 3128, 3132, 3689, 5985, 8000, 8080, 8088, 11371];
+
+export const httpProtocol: AppProtocol = {
+  name: 'http',
+  ports: HTTP_TCP_PORTS,
+  sniff: sniffHttp,
+  open(conn, emit) {
+    const stream = conn.stream;
+    return new HttpConnectionParser(stream, {
+      message(m, time) {
+        if (!m.complete || m.missing > 0) return;
+        emit({ layer: messageLayer(m), stream, dir: m.dir, time });
+      },
+    });
+  },
+};

@@ -1,7 +1,99 @@
-/** `wirescope conns`: not built yet. */
+/**
+ * `wirescope conns -r FILE [FILTER] [--json]`: a table of the capture's TCP connections (what
+ * `tshark -q -z conv,tcp` counts, with states, handshake RTT, retransmissions, gaps and who closed).
+ * A filter selects the connections with a frame it matches; stream numbers and counts cover
+ * every frame, as in tshark.
+ */
+import Table from 'cli-table3';
+import { Command, CommanderError } from 'commander';
 import { errorLine } from '../output/errors.js';
+import { TextSink } from '../output/sink.js';
+import { FilterError } from '../filter/index.js';
+import { CaptureFileError } from '../pcap/reader.js';
+import { connectionTable, type ConnSummary } from '../tcp/conns.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write(errorLine('conns: not implemented yet') + '\n');
-  return 2;
+/**
+ * Parses a subcommand's argv with commander; a usage error or --help ends it with the status to
+ * return (errors as one line on stderr), else null.
+ */
+export function parseCommand(cmd: Command, argv: string[]): number | null {
+  cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
+  try {
+    cmd.parse(argv, { from: 'user' });
+    return null;
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    if (e.exitCode === 0) return 0;
+    process.stderr.write(errorLine(`${cmd.name()}: ${e.message.replace(/^error: /, '')}`) + '\n' + cmd.helpInformation());
+    return 1;
+  }
+}
+
+/** Expected failures (unreadable file, bad filter) as one line and status 1; anything else is a bug. */
+export function reportFailure(command: string, e: unknown): number {
+  if (e instanceof CaptureFileError) {
+    process.stderr.write(errorLine(e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`) + '\n');
+    return 1;
+  }
+  if (e instanceof FilterError) {
+    process.stderr.write(errorLine(`${command}: ${e.message}`) + '\n');
+    return 1;
+  }
+  throw e;
+}
+
+const STATE_HEAD = ['Stream', 'Node 0', 'Node 1', 'State 0', 'State 1', 'Frames ->', 'Bytes ->', 'Frames <-', 'Bytes <-',
+  'Duration', 'Handshake RTT', 'Retrans', 'Gaps', 'Closed by'];
+
+function seconds(s: number | null): string {
+  return s === null ? '-' : s.toFixed(6);
+}
+
+function closedBy(c: ConnSummary): string {
+  return c.closedBy === null ? '-' : `node ${c.closedBy} (${c.closeHow === 'rst' ? 'RST' : 'FIN'})`;
+}
+
+/** The connections as a cli-table3 table, one row per stream. */
+export function formatTable(rows: readonly ConnSummary[]): string {
+  const t = new Table({
+    head: STATE_HEAD,
+    style: { head: [], border: [], compact: true },
+    colAligns: ['right', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+  });
+  for (const c of rows) {
+    t.push([
+      c.stream, c.nodes[0], c.nodes[1],
+      c.states[0] + (c.midstream ? ' (mid)' : ''), c.states[1],
+      c.packets[0], c.bytes[0], c.packets[1], c.bytes[1],
+      c.duration.toFixed(6), seconds(c.handshakeRtt),
+      `${c.retransmissions[0]}/${c.retransmissions[1]}`,
+      `${c.gaps[0]}/${c.gaps[1]}`,
+      closedBy(c),
+    ]);
+  }
+  return t.toString();
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const cmd = new Command('conns')
+    .description('TCP connections of a capture: endpoints, states, frames/bytes each way, duration, handshake RTT, retransmissions, gaps, who closed')
+    .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
+    .option('--json', 'one JSON object per connection')
+    .option('-n', 'accepted for tcpdump/tshark habit (names are never resolved)')
+    .argument('[filter...]', 'pcap-filter expression: connections with a frame it matches');
+  const early = parseCommand(cmd, argv);
+  if (early !== null) return early;
+  const opts = cmd.opts<{ read: string; json?: boolean }>();
+  let table;
+  try {
+    table = connectionTable(opts.read, cmd.args.join(' '));
+  } catch (e) {
+    return reportFailure('conns', e);
+  }
+  const out = new TextSink(1);
+  if (opts.json) for (const r of table.rows) out.writeLine(JSON.stringify(r));
+  else out.writeLine(formatTable(table.rows));
+  out.flush();
+  if (table.evicted > 0) process.stderr.write(errorLine(`conns: ${table.evicted} connections were closed early for the connection limit`) + '\n');
+  return table.error === null ? 0 : reportFailure('conns', table.error);
 }

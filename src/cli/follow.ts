@@ -1,7 +1,177 @@
-/** `wirescope follow`: not built yet. */
+/**
+ * `wirescope follow -r FILE (--stream N | FILTER) [--format ascii|hex|raw] [--json] [--write-streams DIR]`:
+ * one TCP stream's reassembled conversation as `tshark -q -z follow,tcp,FORMAT,N` prints it.
+ * A pcap-filter expression instead of --stream follows the stream of the first frame it matches
+ * (the Filter line then names that stream, as tshark's follow names its stream). --write-streams
+ * writes each direction of each stream (the selected ones, or all) to its own file, named as
+ * tcpflow names them.
+ */
+import { mkdirSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
 import { errorLine } from '../output/errors.js';
+import { TextSink } from '../output/sink.js';
+import { endpointText } from '../tcp/flow-key.js';
+import { trackFile } from '../tcp/conns.js';
+import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, FollowPrinter, followHeader, followSink, StreamFiles, streamFilter, type FollowFormat, type FollowRecord } from '../tcp/follow.js';
+import type { StreamSink } from '../tcp/reassembler.js';
+import type { Connection } from '../tcp/conntrack.js';
+import { parseCommand, reportFailure } from './conns.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write(errorLine('follow: not implemented yet') + '\n');
-  return 2;
+interface FollowOptions {
+  read: string;
+  stream?: number;
+  format: FollowFormat;
+  json?: boolean;
+  writeStreams?: string;
+}
+
+const NO_BYTES: StreamSink = { chunk() {}, event() {}, complete() {} };
+
+function streamNumber(s: string): number {
+  if (!/^\d+$/.test(s)) throw new InvalidArgumentError('a stream number (0, 1, ...) is expected');
+  return Number(s);
+}
+
+function format(s: string): FollowFormat {
+  if (!(FOLLOW_FORMATS as readonly string[]).includes(s)) throw new InvalidArgumentError(`one of ${FOLLOW_FORMATS.join(', ')} is expected`);
+  return s as FollowFormat;
+}
+
+function time(t: { sec: number; nsec: number }): string {
+  return `${t.sec}.${String(t.nsec).padStart(9, '0')}`;
+}
+
+/** Streams with a frame the filter selects: the first one only, or all of them. */
+function selectStreams(file: string, filter: string, all: boolean): Set<number> | Error {
+  const picked = new Set<number>();
+  const res = trackFile(file, {
+    filter,
+    onFrame: (selected, t) => {
+      if (selected) for (const s of t.streams) if (s >= 0) picked.add(s);
+      return all || picked.size === 0;
+    },
+  });
+  return res.error ?? picked;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const cmd = new Command('follow')
+    .description('one TCP stream reassembled, as tshark -q -z follow,tcp,FORMAT,N prints it')
+    .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng)')
+    .option('--stream <n>', 'the stream to follow (tcp.stream)', streamNumber)
+    .option('--format <format>', 'ascii, hex or raw', format, 'ascii')
+    .option('--json', 'one JSON object per chunk, then a summary')
+    .option('--write-streams <dir>', "write each direction of each stream (or of the selected ones) to its own file, named as tcpflow names them")
+    .option('-n', 'accepted for tcpdump/tshark habit (names are never resolved)')
+    .argument('[filter...]', 'pcap-filter expression: follow the stream of the first frame it matches');
+  const early = parseCommand(cmd, argv);
+  if (early !== null) return early;
+  const opts = cmd.opts<FollowOptions>();
+  const filter = cmd.args.join(' ').trim();
+  if (opts.stream !== undefined && filter !== '') return usage(cmd, 'give --stream N or a filter, not both');
+  if (opts.stream === undefined && filter === '' && opts.writeStreams === undefined) return usage(cmd, 'give --stream N or a filter');
+  try {
+    return opts.writeStreams !== undefined ? writeStreams(opts, filter) : follow(opts, filter);
+  } catch (e) {
+    return reportFailure('follow', e);
+  }
+}
+
+function usage(cmd: Command, message: string): number {
+  process.stderr.write(errorLine(`follow: ${message}`) + '\n' + cmd.helpInformation());
+  return 1;
+}
+
+function follow(opts: FollowOptions, filter: string): number {
+  let n = opts.stream;
+  if (n === undefined) {
+    const picked = selectStreams(opts.read, filter, false);
+    if (picked instanceof Error) return reportFailure('follow', picked);
+    if (picked.size === 0) {
+      process.stderr.write(errorLine(`follow: no TCP stream has a frame matching '${filter}'`) + '\n');
+      return 1;
+    }
+    n = picked.values().next().value as number;
+  }
+  const out = new TextSink(1);
+  const printer = new FollowPrinter(opts.format);
+  const json = opts.json === true;
+  let nodes: [string, string] | null = null;
+  const chunks = [0, 0];
+  const bytes = [0, 0];
+  const gaps = [0, 0];
+  const missing = [0, 0];
+  const events: string[] = [];
+  let completed = 0;
+  const emit = (r: FollowRecord): void => {
+    if (r.missing > 0) {
+      gaps[r.dir]++;
+      missing[r.dir] += r.missing;
+    } else {
+      chunks[r.dir]++;
+      bytes[r.dir] += r.bytes.length;
+    }
+    if (!json) {
+      out.write(printer.record(r.dir, r.bytes));
+      return;
+    }
+    const o: Record<string, unknown> = { stream: n, dir: r.dir, src: nodes![r.dir], dst: nodes![1 - r.dir], frame: r.time.frame, time: time(r.time) };
+    if (r.missing > 0) Object.assign(o, { gap: r.missing, reason: r.reason });
+    else {
+      o.offset = bytes[r.dir] - r.bytes.length;
+      o.length = r.bytes.length;
+      o.data = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length).toString('hex');
+      if (opts.format === 'ascii') o.text = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length).toString('latin1');
+    }
+    out.writeLine(JSON.stringify(o));
+  };
+  const res = trackFile(opts.read, {
+    sink: (c: Connection): StreamSink => {
+      if (c.stream !== n) return NO_BYTES;
+      nodes = [endpointText(c.ends[0].addr, c.ends[0].port), endpointText(c.ends[1].addr, c.ends[1].port)];
+      if (!json) out.write(followHeader(opts.format, streamFilter(n), nodes));
+      return followSink(emit, (e) => events.push(e.type), () => completed++);
+    },
+    // Both directions ended (FIN/RST): nothing more can come for this stream number.
+    onFrame: () => completed < 2,
+  });
+  if (json) {
+    out.writeLine(JSON.stringify({
+      summary: { stream: n, filter: streamFilter(n), nodes, format: opts.format, chunks, bytes, gaps, missing, events: countEvents(events) },
+    }));
+  } else {
+    if (nodes === null) out.write(followHeader(opts.format, streamFilter(n), null));
+    out.write(FOLLOW_SEPARATOR + '\n');
+  }
+  out.flush();
+  return res.error === null ? 0 : reportFailure('follow', res.error);
+}
+
+function countEvents(types: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const t of types) counts[t] = (counts[t] ?? 0) + 1;
+  return counts;
+}
+
+function writeStreams(opts: FollowOptions, filter: string): number {
+  let wanted: Set<number> | null = null;
+  if (opts.stream !== undefined) wanted = new Set([opts.stream]);
+  else if (filter !== '') {
+    const picked = selectStreams(opts.read, filter, true);
+    if (picked instanceof Error) return reportFailure('follow', picked);
+    wanted = picked;
+  }
+  const dir = opts.writeStreams!;
+  mkdirSync(dir, { recursive: true });
+  const files = new StreamFiles(dir);
+  const res = trackFile(opts.read, {
+    sink: (c) => (wanted === null || wanted.has(c.stream) ? files.sink(c.stream, c.ends) : NO_BYTES),
+  });
+  if (opts.json) {
+    const out = new TextSink(1);
+    for (const w of files.written) out.writeLine(JSON.stringify(w));
+    out.writeLine(JSON.stringify({ summary: { directory: dir, files: files.written.length, bytes: files.written.reduce((s, w) => s + w.bytes, 0) } }));
+    out.flush();
+  }
+  return res.error === null ? 0 : reportFailure('follow', res.error);
 }

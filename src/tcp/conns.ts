@@ -1,0 +1,172 @@
+/**
+ * TCP connections of a capture file, as `wirescope conns` and `wirescope follow` read them: every
+ * frame is decoded, IP-defragmented and tracked (so stream numbers are tshark's whatever the
+ * filter), and the pcap-filter expression only marks which frames (and so which streams) it selects.
+ * The per-connection summary is what tshark's `-z conv,tcp` counts (frames, bytes, duration) plus
+ * the tracker's states, RTTs, retransmissions, reassembly gaps and who closed.
+ */
+import '../../dissectors/index.js';
+import { decodeFrame } from '../core/dissector.js';
+import { Defragmenter } from '../ip/defrag.js';
+import { compileFilter, type FilterProgram } from '../filter/index.js';
+import { CaptureFileError, openCapture } from '../pcap/reader.js';
+import { PcapReader } from '../pcap/pcap.js';
+import { endpointText } from './flow-key.js';
+import { ConnTracker, type Connection, type ConnTrackOptions, type TcpState } from './conntrack.js';
+import type { StreamSink } from './reassembler.js';
+
+export interface TrackFileOptions extends ConnTrackOptions {
+  /** pcap-filter expression ('' or absent: every frame is selected). */
+  filter?: string;
+  /**
+   * Called after each frame was tracked, with whether the filter selected it (the tracker's
+   * `streams` hold its stream numbers); returning false stops the reading.
+   */
+  onFrame?: (selected: boolean, tracker: ConnTracker) => boolean;
+}
+
+export interface TrackFileResult {
+  tracker: ConnTracker;
+  frames: number;
+  /** Time of the first frame (seconds), for times relative to the capture. */
+  firstTime: number;
+  /** The file was damaged after `frames` frames (every frame before it was tracked). */
+  error: CaptureFileError | null;
+}
+
+/**
+ * Tracks every TCP connection of a capture file (tshark's view: records are not cut to the
+ * snaplen). Throws CaptureFileError when the file cannot be opened, FilterError for a bad
+ * expression; a file damaged part-way ends the reading with `error` set.
+ */
+export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileResult {
+  const reader = openCapture(file, { clipToSnaplen: false });
+  const tracker = new ConnTracker(opts);
+  const defrag = new Defragmenter();
+  const expr = (opts.filter ?? '').trim();
+  const filters = new Map<number, FilterProgram>();
+  const bigEndian = reader instanceof PcapReader ? !reader.le : undefined;
+  const onFrame = opts.onFrame;
+  const result: TrackFileResult = { tracker, frames: 0, firstTime: 0, error: null };
+  try {
+    for (let f = reader.next(); f !== null; f = reader.next()) {
+      if (result.frames++ === 0) result.firstTime = f.tsSec + f.tsNsec / 1e9;
+      let selected = true;
+      if (expr !== '') {
+        let prog = filters.get(f.linkType);
+        if (prog === undefined) {
+          prog = compileFilter(expr, f.linkType, { snaplen: reader.snaplen || undefined, bigEndianFile: bigEndian });
+          filters.set(f.linkType, prog);
+        }
+        selected = prog.matches(f.data, f.capLen, f.origLen) !== 0;
+      }
+      tracker.push(defrag.push(decodeFrame(f)));
+      if (onFrame !== undefined && !onFrame(selected, tracker)) break;
+    }
+  } catch (e) {
+    if (!(e instanceof CaptureFileError)) throw e;
+    result.error = e;
+  } finally {
+    reader.close();
+  }
+  tracker.finish();
+  return result;
+}
+
+/** A connection as `wirescope conns` shows it; [a, b] pairs are by direction (0: from nodes[0]). */
+export interface ConnSummary {
+  stream: number;
+  nodes: [string, string];
+  states: [TcpState, TcpState];
+  /** Frames and frame bytes (on the wire) sent, as tshark's conv,tcp counts them. */
+  packets: [number, number];
+  bytes: [number, number];
+  /** TCP payload bytes sent. */
+  payload: [number, number];
+  firstFrame: number;
+  lastFrame: number;
+  /** Seconds: first segment (epoch), since the capture's first frame, and to the last segment. */
+  start: number;
+  relativeStart: number;
+  duration: number;
+  /** Seconds from SYN to SYN/ACK, and to the ACK completing the handshake (tcp.analysis.initial_rtt). */
+  synAckRtt: number | null;
+  handshakeRtt: number | null;
+  retransmissions: [number, number];
+  outOfOrder: [number, number];
+  zeroWindows: [number, number];
+  /** Holes in the reassembled bytes, and their sizes. */
+  gaps: [number, number];
+  gapBytes: [number, number];
+  /** Direction that closed first, and how. */
+  closedBy: 0 | 1 | null;
+  closeHow: 'fin' | 'rst' | null;
+  midstream: boolean;
+  portReused: boolean;
+}
+
+const NO_BYTES: StreamSink = { chunk() {}, event() {}, complete() {} };
+
+export interface ConnTable {
+  rows: ConnSummary[];
+  frames: number;
+  error: CaptureFileError | null;
+  /** Connections closed early for the memory limits. */
+  evicted: number;
+}
+
+/** The connections of a capture, in stream order; with a filter, those with a frame it selects. */
+export function connectionTable(file: string, filter = '', opts: ConnTrackOptions = {}): ConnTable {
+  const all: Connection[] = [];
+  const picked = new Set<number>();
+  const res = trackFile(file, {
+    ...opts,
+    filter,
+    // Reassembly without a consumer: its counters say where the bytes had holes.
+    sink: (c) => {
+      all.push(c);
+      return NO_BYTES;
+    },
+    onFrame: filter.trim() === '' ? undefined : (selected, t) => {
+      if (selected) for (const s of t.streams) if (s >= 0) picked.add(s);
+      return true;
+    },
+  });
+  const rows = all.filter((c) => filter.trim() === '' || picked.has(c.stream)).map((c) => summarize(c, res.firstTime));
+  return { rows, frames: res.frames, error: res.error, evicted: res.tracker.evicted };
+}
+
+/** Seconds rounded to the nanosecond (capture times have no more; the rest is float noise). */
+function ns(s: number): number {
+  return Math.round(s * 1e9) / 1e9;
+}
+
+export function summarize(c: Connection, firstTime: number): ConnSummary {
+  const [a, b] = c.ends;
+  const start = c.startSec + c.startNsec / 1e9;
+  const ra = c.reassembly;
+  return {
+    stream: c.stream,
+    nodes: [endpointText(a.addr, a.port), endpointText(b.addr, b.port)],
+    states: [a.state, b.state],
+    packets: [a.packets, b.packets],
+    bytes: [a.bytes, b.bytes],
+    payload: [a.payloadBytes, b.payloadBytes],
+    firstFrame: c.firstFrame,
+    lastFrame: c.lastFrame,
+    start: ns(start),
+    relativeStart: ns(start - firstTime),
+    duration: ns(c.lastSec - c.startSec + (c.lastNsec - c.startNsec) / 1e9),
+    synAckRtt: c.synAckRtt >= 0 ? ns(c.synAckRtt) : null,
+    handshakeRtt: c.handshakeRtt >= 0 ? ns(c.handshakeRtt) : null,
+    retransmissions: [a.retransmissions, b.retransmissions],
+    outOfOrder: [a.outOfOrder, b.outOfOrder],
+    zeroWindows: [a.zeroWindows, b.zeroWindows],
+    gaps: ra === null ? [0, 0] : [ra[0].gaps, ra[1].gaps],
+    gapBytes: ra === null ? [0, 0] : [ra[0].gapBytes, ra[1].gapBytes],
+    closedBy: c.closedBy,
+    closeHow: c.closeHow,
+    midstream: c.midstream,
+    portReused: c.portReused,
+  };
+}

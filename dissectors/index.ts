@@ -16,3 +16,4 @@ import './raw.js';
 import './icmpv6.js';
 import './dns.js';
 import './http.js';
+import './tls.js';

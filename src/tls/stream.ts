@@ -1,0 +1,131 @@
+/**
+ * TLS over a reassembled TCP stream: frames records out of each direction's bytes the way tshark
+ * 4.0's TCP desegmentation hands them to its TLS dissector, and decodes each hand-over (one
+ * "Transport Layer Security" tree, one TlsLayer) with the connection's TlsSession.
+ *
+ * tshark's rules, kept because -T fields and frame.protocols show them:
+ * - a segment is dissected from its first byte unless it continues a pending PDU; every complete
+ *   record in it is decoded, and a record it only starts leaves a PDU pending (the call still makes
+ *   an empty tree: tshark lists "tls" on that frame);
+ * - a pending PDU whose record header was complete waits for exactly the bytes it needs: the
+ *   segment completing it is decoded as that PDU, and the rest of the segment as a second call;
+ * - a pending PDU whose header was cut (under 5 bytes) takes the whole next segment into one call.
+ * A gap in the stream drops what was pending (the next segment starts afresh).
+ * Memory: at most one record (64 KiB + header) pending per direction, and one handshake message
+ * carried between records (see dissectors/tls.ts).
+ */
+import { makeLayer } from '../core/dissector.js';
+import { ByteView } from '../core/view.js';
+import { decodeTls, looksLikeSsl2Hello, tls, TlsSession, validContentType, type TlsLayer } from '../../dissectors/tls.js';
+import type { Connection } from '../tcp/conntrack.js';
+import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';
+import type { AppMessage, AppProtocol } from '../stream/app.js';
+import { registerAppProtocol } from '../stream/registry.js';
+
+/** TCP ports tshark 4.0 decodes as TLS outright (`tshark -G decodes`, table tcp.port). */
+export const TLS_PORTS: readonly number[] = [
+  324, 443, 465, 636, 802, 853, 993, 995, 1300, 2221, 2443, 3249, 3250, 3251, 3252, 3496, 5061, 5671, 5684, 5868,
+  8883, 11207, 19999, 27017,
+];
+
+/** Whether a direction's first bytes start a TLS/SSLv3 record (type 20-24, version 3.0-3.4) or an SSLv2 hello. */
+export function looksLikeTls(first: Uint8Array): boolean {
+  if (first.length >= 3 && validContentType(first[0]) && first[1] === 3 && first[2] <= 4) return true;
+  return looksLikeSsl2Hello(ByteView.of(first), 0);
+}
+
+/** One direction's PDU waiting for more bytes. */
+class Pending {
+  /** Bytes held; for an exact need, allocated at its full length and filled up to `have`. */
+  bytes: Uint8Array = EMPTY;
+  have = 0;
+  /** Total bytes the PDU needs, or -1: the whole next segment (header cut). */
+  need = -1;
+  active = false;
+
+  hold(b: Uint8Array, need: number): void {
+    this.active = true;
+    this.need = need;
+    if (need > 0) {
+      this.bytes = new Uint8Array(need);
+      this.bytes.set(b);
+    } else this.bytes = b.slice();
+    this.have = b.length;
+  }
+
+  clear(): void {
+    this.active = false;
+    this.bytes = EMPTY;
+    this.have = 0;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The TLS reader of one connection (both directions). */
+export class TlsStreamParser implements StreamSink {
+  readonly session = new TlsSession();
+  private readonly pending: [Pending, Pending] = [new Pending(), new Pending()];
+
+  constructor(private readonly conn: Connection, private readonly emit: (m: AppMessage) => void) {}
+
+  chunk(c: StreamChunk): void {
+    const p = this.pending[c.dir];
+    let data = c.bytes;
+    if (p.active) {
+      if (p.need < 0) {
+        const joined = new Uint8Array(p.have + data.length);
+        joined.set(p.bytes.subarray(0, p.have));
+        joined.set(data, p.have);
+        p.clear();
+        this.call(c.dir, joined, c.time);
+        return;
+      }
+      const take = Math.min(p.need - p.have, data.length);
+      p.bytes.set(data.subarray(0, take), p.have);
+      p.have += take;
+      if (p.have < p.need) return;
+      const pdu = p.bytes;
+      p.clear();
+      this.call(c.dir, pdu, c.time);
+      data = data.subarray(take);
+      if (data.length === 0) return;
+    }
+    // The layer keeps its bytes: chunks may be the capture's reused buffer.
+    this.call(c.dir, data.slice(), c.time);
+  }
+
+  event(e: StreamEvent): void {
+    if (e.type !== 'gap') return;
+    this.pending[e.dir].clear();
+    this.session.carry[e.dir] = null;
+  }
+
+  complete(dir: 0 | 1): void {
+    this.pending[dir].clear();
+    this.session.carry[dir] = null;
+  }
+
+  /** One hand-over to the TLS dissector: decodes buf (owned by the layer) and emits it. */
+  private call(dir: 0 | 1, buf: Uint8Array, time: SegmentTime): void {
+    const l: TlsLayer = makeLayer(tls);
+    l.buf = buf;
+    l.off = 0;
+    l.length = buf.length;
+    l.dir = dir;
+    l.frameNo = time.frame;
+    l.session = this.session;
+    decodeTls(l, ByteView.of(buf));
+    if (l.partialAt >= 0) this.pending[dir].hold(buf.subarray(l.partialAt), l.partialNeed);
+    this.emit({ layer: l, stream: this.conn.stream, dir, time });
+  }
+}
+
+export const tlsProtocol: AppProtocol = {
+  name: 'tls',
+  ports: TLS_PORTS,
+  sniff: looksLikeTls,
+  open: (conn, emit) => new TlsStreamParser(conn, emit),
+};
+
+registerAppProtocol(tlsProtocol);

@@ -34,6 +34,8 @@ export class LiveCaptureError extends Error {
 /** cap's JavaScript surface, as lib/Cap.js and src/binding.cc define it. */
 interface CapHandle {
   open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  /** pcap_sendpacket: the whole buffer, or its first `length` bytes, as one frame. */
+  send(buffer: Buffer, length?: number): void;
   close(): boolean;
   on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): unknown;
 }
@@ -115,6 +117,25 @@ export interface LiveOptions {
   bufferSize: number;
 }
 
+/**
+ * cap reports every failure as one Error with libpcap's text. A failure after activation is the
+ * filter's: told apart by opening again without the filter.
+ */
+function explainOpenError(cap: CapModule, opts: LiveOptions, e: unknown): LiveCaptureError {
+  const message = e instanceof Error ? e.message : String(e);
+  const kind = openErrorKind(message);
+  if (kind !== 'other' || opts.filter === '') return new LiveCaptureError(kind, message);
+  const probe = new cap.Cap();
+  try {
+    probe.open(opts.device, '', opts.bufferSize, Buffer.alloc(64));
+  } catch {
+    failedHandles.push(probe);
+    return new LiveCaptureError(kind, message);
+  }
+  probe.close();
+  return new LiveCaptureError('filter', message);
+}
+
 /** Failed handles: kept referenced so their destructor (which would close them) never runs. */
 const failedHandles: CapHandle[] = [];
 
@@ -169,7 +190,7 @@ export class LiveCapture {
       linkName = handle.open(opts.device, opts.filter, opts.bufferSize, this.capBuf);
     } catch (e) {
       failedHandles.push(handle);
-      throw this.explainOpenError(cap, opts, e);
+      throw explainOpenError(cap, opts, e);
     }
     this.handle = handle;
     this.linkType = linkTypeOfCap(linkName);
@@ -205,23 +226,57 @@ export class LiveCapture {
     this.queue.push(this.capBuf, nbytes < this.snaplen ? nbytes : this.snaplen, nbytes, this.anchorSec + carry, Math.floor(ns - carry * 1e9));
     if (this.burst++ === 0) setImmediate(this.endOfTurn);
   }
+}
 
-  /**
-   * cap reports every failure as one Error with libpcap's text. A failure after activation is the
-   * filter's: told apart by opening again without the filter.
-   */
-  private explainOpenError(cap: CapModule, opts: LiveOptions, e: unknown): LiveCaptureError {
-    const message = e instanceof Error ? e.message : String(e);
-    const kind = openErrorKind(message);
-    if (kind !== 'other' || opts.filter === '') return new LiveCaptureError(kind, message);
-    const probe = new cap.Cap();
+/** Kernel ring for probe handles: replies are few, but immediate mode gives each a 64 KiB slot. */
+const PROBE_BUFFER_SIZE = 4 << 20;
+
+/**
+ * An interface opened to send crafted frames (pcap_sendpacket) and to receive the few frames a
+ * BPF filter lets through, for active probes (src/probes/engine.ts). Unlike LiveCapture there is
+ * no worker or queue: each frame is handed to `onFrame` on this thread as cap delivers it, in cap's
+ * shared buffer (valid during the call only), stamped with performance.now() on arrival.
+ */
+export class ProbeHandle {
+  readonly device: string;
+  readonly linkType: number;
+  private handle: CapHandle | null;
+  private readonly capBuf = Buffer.alloc(CAP_SNAPLEN);
+
+  /** Opens the interface with the filter. Throws LiveCaptureError. */
+  constructor(device: string, filter: string, onFrame: (data: Buffer, nbytes: number, atMs: number) => void) {
+    const cap = loadCap();
+    this.device = device;
+    const handle = new cap.Cap();
+    let linkName: string;
+    const opts: LiveOptions = { device, filter, snaplen: 0, bufferSize: PROBE_BUFFER_SIZE };
     try {
-      probe.open(opts.device, '', opts.bufferSize, Buffer.alloc(64));
-    } catch {
-      failedHandles.push(probe);
-      return new LiveCaptureError(kind, message);
+      linkName = handle.open(device, filter, PROBE_BUFFER_SIZE, this.capBuf);
+    } catch (e) {
+      failedHandles.push(handle);
+      throw explainOpenError(cap, opts, e);
     }
-    probe.close();
-    return new LiveCaptureError('filter', message);
+    this.handle = handle;
+    this.linkType = linkTypeOfCap(linkName);
+    handle.on('packet', (nbytes) => {
+      if (this.handle !== null) onFrame(this.capBuf, nbytes, performance.now());
+    });
+  }
+
+  /** Sends one frame, link header included. Throws LiveCaptureError with libpcap's reason. */
+  send(frame: Uint8Array): void {
+    if (this.handle === null) throw new LiveCaptureError('other', `${this.device}: the probe handle is closed`);
+    try {
+      this.handle.send(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+    } catch (e) {
+      throw new LiveCaptureError('other', `${this.device}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Stops receiving (safe at any time); the process may exit once every handle is closed. */
+  close(): void {
+    if (this.handle === null) return;
+    this.handle.close();
+    this.handle = null;
   }
 }

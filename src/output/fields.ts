@@ -4,10 +4,19 @@
  * the packet (nested packets included, in tree order) joined with ','.
  * Layer fields come from each dissector's `fields` map; frame.* fields from frame-fields.ts.
  * IP fragments are reassembled as tshark does: upper layers show on the completing fragment.
+ *
+ * TCP tracking (src/stream/view.ts) runs only when a column needs it: tcp.stream and tcp.analysis.*
+ * (TRACKER_FIELDS, read at each TCP layer), frame.protocols and the fields of application protocols
+ * over TCP (which also need reassembly: a message shows on the frame that completed it, and the
+ * segments before it show no payload protocol). Plain columns stay on the untracked fast path.
  */
 import { dissectors, type Dissector, type FieldValue, type Layer, type Packet } from '../core/dissector.js';
 import { Defragmenter } from '../ip/defrag.js';
 import { FRAME_FIELDS, FrameClock, nestedOf } from './frame-fields.js';
+import { TcpLayer } from '../../dissectors/tcp.js';
+import { StreamView } from '../stream/view.js';
+import { appProtocols } from '../stream/registry.js';
+import '../stream/protocols.js';
 
 /** A -e name no dissector knows, or no -e at all: the message is the one line to show the user. */
 export class FieldListError extends Error {}
@@ -25,11 +34,25 @@ interface FrameColumn {
   get: FrameGetter;
 }
 
-/** Every field name -e accepts (frame.* and every registered dissector's), sorted. */
+/** TCP fields that come from the connection tracker, read at each TCP layer (in tree order). */
+export const TRACKER_FIELDS: Readonly<Record<string, (l: TcpLayer, v: StreamView) => FieldValue>> = {
+  'tcp.stream': (l, v) => v.tracker.streamOf(l),
+  // An FT_NONE field: tshark prints 1 where it is present.
+  'tcp.analysis.retransmission': (l, v) => (v.segmentOf(l)?.retransmission ? 1 : undefined),
+};
+
+/** Every field name -e accepts (frame.*, the tracker's and every registered dissector's), sorted. */
 export function knownFieldNames(): string[] {
-  const names = new Set(Object.keys(FRAME_FIELDS));
+  const names = new Set([...Object.keys(FRAME_FIELDS), ...Object.keys(TRACKER_FIELDS)]);
   for (const d of dissectors().values()) if (d.fields) for (const n of Object.keys(d.fields)) names.add(n);
+  for (const a of appProtocols()) if (a.dissector?.fields) for (const n of Object.keys(a.dissector.fields)) names.add(n);
   return [...names].sort();
+}
+
+/** Whether field n belongs to an application protocol read from TCP streams ("dns.id", "tls.record.version"). */
+function isAppField(n: string): boolean {
+  for (const a of appProtocols()) if (n.startsWith(a.name + '.')) return true;
+  return false;
 }
 
 export class FieldsOut {
@@ -41,6 +64,10 @@ export class FieldsOut {
   private readonly counts: Uint32Array;
   private readonly clock = new FrameClock();
   private readonly defrag = new Defragmenter();
+  /** TCP tracking, when a column needs it. */
+  private readonly streams: StreamView | null = null;
+  /** Tracker columns, filled at TCP layers. */
+  private readonly trackerColumns: Array<{ col: number; get: (l: TcpLayer, v: StreamView) => FieldValue }> = [];
 
   /** Throws FieldListError for an empty list or an unknown name. Call after the dissectors are imported. */
   constructor(readonly names: readonly string[]) {
@@ -49,17 +76,23 @@ export class FieldsOut {
     for (const n of names) {
       if (!known.has(n)) throw new FieldListError(`unknown field '${n}' for -e; known fields: ${[...known].join(' ')}`);
     }
+    let apps = false;
     names.forEach((n, col) => {
       const get = FRAME_FIELDS[n];
       if (get !== undefined) this.frameColumns.push({ col, get });
+      const track = TRACKER_FIELDS[n];
+      if (track !== undefined) this.trackerColumns.push({ col, get: track });
+      if (n === 'frame.protocols' || isAppField(n)) apps = true;
     });
+    if (apps || this.trackerColumns.length > 0) this.streams = new StreamView({ apps });
     this.cells = new Array<string>(names.length).fill('');
     this.counts = new Uint32Array(names.length);
   }
 
   /** One packet's line, without the newline. Packets must come in input order (times, reassembly). */
   format(decoded: Packet): string {
-    const p = this.defrag.push(decoded);
+    const defragmented = this.defrag.push(decoded);
+    const p = this.streams !== null ? this.streams.push(defragmented) : defragmented;
     this.clock.next(p.frame);
     this.cells.fill('');
     this.counts.fill(0);
@@ -78,6 +111,10 @@ export class FieldsOut {
       const l = layers[i];
       const cols = this.columnsOf(l.dissector);
       for (let k = 0; k < cols.length; k++) this.add(cols[k].col, cols[k].get(l, p));
+      if (l instanceof TcpLayer && this.streams !== null) {
+        const tc = this.trackerColumns;
+        for (let k = 0; k < tc.length; k++) this.add(tc[k].col, tc[k].get(l, this.streams));
+      }
       const nested = nestedOf(l);
       if (nested !== undefined) for (let k = 0; k < nested.length; k++) this.collect(nested[k]);
     }

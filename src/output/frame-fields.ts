@@ -23,6 +23,14 @@ export interface NestingLayer extends Layer {
   nested: Packet[];
 }
 
+/**
+ * A layer whose own `protocols` string already names what its nested packets add to frame.protocols
+ * (the messages a frame completed on a stream, src/stream/view.ts): they are not walked for it.
+ */
+export interface CoveringLayer extends NestingLayer, ProtocolsLayer {
+  protocolsCoverNested: true;
+}
+
 /** A layer whose part of frame.protocols differs from its dissector's, by the convention above. */
 export interface ProtocolsLayer extends Layer {
   protocols: string;
@@ -55,7 +63,9 @@ function appendProtocols(p: Packet, s: string): string {
     }
     if (name) s = s ? s + ':' + name : name;
     const nested = nestedOf(l);
-    if (nested !== undefined) for (let k = 0; k < nested.length; k++) s = appendProtocols(nested[k], s);
+    if (nested !== undefined && (l as Partial<CoveringLayer>).protocolsCoverNested !== true) {
+      for (let k = 0; k < nested.length; k++) s = appendProtocols(nested[k], s);
+    }
   }
   // The payload the last layer claims, as far as captured; an invalid length field that the
   // layer clamped still leaves a payload (tshark's UDP with a bad length shows it as data).

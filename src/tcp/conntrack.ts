@@ -23,7 +23,7 @@ import { isNetworkLayer, type NetworkLayer } from '../../dissectors/ipproto.js';
 import { TcpLayer, TH } from '../../dissectors/tcp.js';
 import type { NestingLayer } from '../output/frame-fields.js';
 import { flowKey } from './flow-key.js';
-import { seqAdd, seqDiff, seqGt } from './seq.js';
+import { seqAdd, seqGt, seqLe, seqLt } from './seq.js';
 import { DEFAULT_REASSEMBLY_LIMITS, DirectionReassembler, ReassemblyBudget, type ReassemblyLimits, type SegmentTime, type StreamSink } from './reassembler.js';
 
 export type TcpState =
@@ -55,36 +55,23 @@ export class Endpoint {
   outOfOrder = 0;
   zeroWindows = 0;
   /**
-   * Sequence ranges skipped by a segment that jumped ahead, [start, end) pairs, oldest first: a
-   * later segment inside one arrived out of order; elsewhere below nextSeq it is a retransmission.
+   * tshark's sequence analysis state of this direction (packet-tcp.c's tcp_analyze_seq_info), raw
+   * sequence numbers; as in tshark, 0 in nextseq, lastack and maxseqtobeacked means "not yet".
    */
-  private holes: number[] = [];
+  aNextSeq = 0;
+  aNextSeqSec = 0;
+  aNextSeqNsec = 0;
+  aLastAck = 0;
+  aLastAckSec = 0;
+  aLastAckNsec = 0;
+  aDupAcks = 0;
+  aMaxSeqToBeAcked = 0;
+  /** Last window advertised (-1: none yet; tshark starts at G_MAXUINT32). */
+  aWindow = -1;
+  /** Analysis flags of the last segment sent. */
+  aLastFlags = 0;
   constructor(readonly addr: string, readonly port: number) {}
-
-  addHole(start: number, end: number): void {
-    if (this.holes.length >= 2 * MAX_HOLES) this.holes.splice(0, 2);
-    this.holes.push(start, end);
-  }
-
-  /** Removes [start, end) from the holes; true when it covered part of one. */
-  fillHole(start: number, end: number): boolean {
-    const h = this.holes;
-    for (let k = 0; k < h.length; k += 2) {
-      const hs = h[k];
-      const he = h[k + 1];
-      if (!seqGt(end, hs) || !seqGt(he, start)) continue;
-      const keep: number[] = [];
-      if (seqGt(start, hs)) keep.push(hs, start);
-      if (seqGt(he, end)) keep.push(end, he);
-      h.splice(k, 2, ...keep);
-      return true;
-    }
-    return false;
-  }
 }
-
-/** Holes remembered per endpoint for telling out-of-order segments from retransmissions. */
-const MAX_HOLES = 16;
 
 export class Connection {
   /** The first sender (index 0 of direction numbers) and its peer. */
@@ -104,6 +91,10 @@ export class Connection {
   handshakeRtt = -1;
   private synTime = -1;
   private synAckTime = -1;
+  /** tshark's ts_mru_syn (the latest SYN) and ts_first_rtt (first bare ACK after it), nanoseconds; 0: not yet. */
+  mruSynSec = 0;
+  mruSynNsec = 0;
+  firstRttNs = 0;
   /** Who closed first (direction number) and how; null while open. */
   closedBy: 0 | 1 | null = null;
   closeHow: 'fin' | 'rst' | null = null;
@@ -151,9 +142,32 @@ export interface TrackedSegment {
   readonly conn: Connection;
   readonly dir: 0 | 1;
   readonly tcp: TcpLayer;
+  /** tshark's tcp.analysis.retransmission: a retransmission, fast retransmission or spurious retransmission. */
   readonly retransmission: boolean;
   readonly outOfOrder: boolean;
+  /** Every tshark analysis flag of the segment (ANALYSIS bits). */
+  readonly analysis: number;
 }
+
+/** tshark's TCP analysis flags (packet-tcp.h TCP_A_*), as TrackedSegment.analysis bits. */
+export const ANALYSIS = {
+  RETRANSMISSION: 0x1,
+  LOST_PACKET: 0x2,
+  ACK_LOST_PACKET: 0x4,
+  KEEP_ALIVE: 0x8,
+  DUPLICATE_ACK: 0x10,
+  ZERO_WINDOW: 0x20,
+  ZERO_WINDOW_PROBE: 0x40,
+  ZERO_WINDOW_PROBE_ACK: 0x80,
+  KEEP_ALIVE_ACK: 0x100,
+  OUT_OF_ORDER: 0x200,
+  FAST_RETRANSMISSION: 0x400,
+  WINDOW_UPDATE: 0x800,
+  SPURIOUS_RETRANSMISSION: 0x2000,
+} as const;
+
+/** The flags tshark shows tcp.analysis.retransmission for. */
+const ANY_RETRANSMISSION = ANALYSIS.RETRANSMISSION | ANALYSIS.FAST_RETRANSMISSION | ANALYSIS.SPURIOUS_RETRANSMISSION;
 
 export class ConnTracker {
   /** Current connection of each address/port pair. */
@@ -284,32 +298,25 @@ export class ConnTracker {
     me.payloadBytes += payloadLen;
     if (l.window === 0 && (flags & (TH.SYN | TH.FIN | TH.RST)) === 0) me.zeroWindows++;
 
-    // Sequence space: retransmission (nothing new) and out-of-order (before the highest seen, new).
     const segLen = payloadLen + ((flags & TH.SYN) !== 0 ? 1 : 0) + ((flags & TH.FIN) !== 0 ? 1 : 0);
-    const end = seqAdd(l.seq, segLen);
-    let retransmission = false;
-    let outOfOrder = false;
     if ((flags & TH.SYN) !== 0) {
-      if (me.sawSyn && l.seq === me.isn) retransmission = true;
       me.sawSyn = true;
       me.isn = l.seq;
     }
-    if (me.seqSet && segLen > 0 && (flags & TH.RST) === 0 && !retransmission) {
-      if (seqDiff(l.seq, me.nextSeq) < 0) {
-        if (me.fillHole(l.seq, end)) outOfOrder = true;
-        else retransmission = true;
-      } else if (seqGt(l.seq, me.nextSeq)) me.addHole(me.nextSeq, l.seq);
-    }
+    const end = seqAdd(l.seq, segLen);
     if (!me.seqSet || seqGt(end, me.nextSeq)) {
       me.nextSeq = end;
       me.seqSet = true;
     }
+    const analysis = analyzed ? analyze(c, me, peer, l, payloadLen, f.tsSec, f.tsNsec) : 0;
+    const retransmission = (analysis & ANY_RETRANSMISSION) !== 0;
+    const outOfOrder = (analysis & ANALYSIS.OUT_OF_ORDER) !== 0;
     if (retransmission) me.retransmissions++;
     if (outOfOrder) me.outOfOrder++;
 
     c.noteHandshake(flags, dir, t, l.ack);
     this.states(c, dir, l, seqAdd(l.seq, payloadLen + ((flags & TH.SYN) !== 0 ? 1 : 0)));
-    this.segments.push({ conn: c, dir, tcp: l, retransmission, outOfOrder });
+    this.segments.push({ conn: c, dir, tcp: l, retransmission, outOfOrder, analysis });
 
     const ra = c.reassembly;
     if (ra !== null && analyzed) {
@@ -425,4 +432,92 @@ export class ConnTracker {
       this.forget(c);
     }
   }
+}
+
+/** Nanoseconds from (sec0, nsec0) to (sec, nsec); negative when time went backwards. */
+function nsSince(sec: number, nsec: number, sec0: number, nsec0: number): number {
+  return (sec - sec0) * 1e9 + (nsec - nsec0);
+}
+
+const NOT_SYN_FIN_RST = TH.SYN | TH.FIN | TH.RST;
+
+/**
+ * tshark 4.0's sequence analysis of one segment from `fwd` (packet-tcp.c, tcp_analyze_sequence_number
+ * and the initial RTT kept by dissect_tcp), as far as its flags go: raw sequence numbers, 0 meaning
+ * "unset" as there. Returns the segment's ANALYSIS flags and updates both directions' state.
+ */
+function analyze(c: Connection, fwd: Endpoint, rev: Endpoint, l: TcpLayer, seglen: number, sec: number, nsec: number): number {
+  const flags = l.flags;
+  const seq = l.seq;
+  const ack = l.ack;
+  const window = l.window;
+  if ((flags & (TH.SYN | TH.ACK)) === TH.SYN) {
+    c.mruSynSec = sec;
+    c.mruSynNsec = nsec;
+  } else if ((flags & (TH.SYN | TH.ACK)) === TH.ACK && (c.mruSynSec !== 0 || c.mruSynNsec !== 0) && c.firstRttNs === 0) {
+    c.firstRttNs = nsSince(sec, nsec, c.mruSynSec, c.mruSynNsec);
+  }
+  let a = 0;
+  const plain = (flags & NOT_SYN_FIN_RST) === 0;
+  const atNext = seq === fwd.aNextSeq;
+  if (seglen === 1 && atNext && rev.aWindow === 0) {
+    a |= ANALYSIS.ZERO_WINDOW_PROBE;
+  } else {
+    if (window === 0 && plain) a |= ANALYSIS.ZERO_WINDOW;
+    if (fwd.aNextSeq !== 0 && seqGt(seq, fwd.aNextSeq) && (flags & TH.RST) === 0) a |= ANALYSIS.LOST_PACKET;
+    if ((seglen === 0 || seglen === 1) && seq === seqAdd(fwd.aNextSeq, -1) && plain) a |= ANALYSIS.KEEP_ALIVE;
+    const sameAck = seglen === 0 && atNext && ack === fwd.aLastAck && plain;
+    if (sameAck && window !== 0 && window !== fwd.aWindow) a |= ANALYSIS.WINDOW_UPDATE;
+    if (sameAck && window !== 0 && window === fwd.aWindow && (rev.aLastFlags & ANALYSIS.KEEP_ALIVE) !== 0) {
+      a |= ANALYSIS.KEEP_ALIVE_ACK;
+    } else if (sameAck && window === 0 && fwd.aWindow === 0 && (rev.aLastFlags & ANALYSIS.ZERO_WINDOW_PROBE) !== 0) {
+      a |= ANALYSIS.ZERO_WINDOW_PROBE_ACK;
+    } else if (sameAck && window !== 0 && window === fwd.aWindow) {
+      fwd.aDupAcks = fwd.aDupAcks === -1 ? 1 : fwd.aDupAcks + 1;
+      a |= ANALYSIS.DUPLICATE_ACK;
+    }
+  }
+  if (ack !== fwd.aLastAck) fwd.aDupAcks = 0;
+  if (rev.aMaxSeqToBeAcked !== 0 && seqGt(ack, rev.aMaxSeqToBeAcked) && (flags & TH.ACK) !== 0) {
+    // An unsigned comparison there, not a sequence-space one.
+    if (rev.aMaxSeqToBeAcked > rev.aNextSeq) {
+      rev.aMaxSeqToBeAcked = rev.aNextSeq;
+      a |= ANALYSIS.ACK_LOST_PACKET;
+    } else {
+      if (rev.aDupAcks === 0) a |= ANALYSIS.ACK_LOST_PACKET;
+      rev.aDupAcks = -1;
+    }
+  }
+  const synFin = (flags & (TH.SYN | TH.FIN)) !== 0 ? 1 : 0;
+  if ((seglen > 0 || synFin !== 0) && (a & ANALYSIS.KEEP_ALIVE) === 0) {
+    let notAdvanced = fwd.aNextSeq !== 0 && seqLt(seq, fwd.aNextSeq);
+    // New data starting one byte early (after a possible zero window probe) is not a retransmission.
+    if (seglen > 1 && seqAdd(fwd.aNextSeq, -1) === seq) notAdvanced = false;
+    const sinceAck = nsSince(sec, nsec, rev.aLastAckSec, rev.aLastAckNsec);
+    const sinceNext = nsSince(sec, nsec, fwd.aNextSeqSec, fwd.aNextSeqNsec);
+    const oooThreshold = c.firstRttNs !== 0 ? c.firstRttNs : 3e6;
+    if (notAdvanced && rev.aDupAcks >= 2 && rev.aLastAck === seq && sinceAck >= 0 && sinceAck < 2e7) {
+      a |= ANALYSIS.FAST_RETRANSMISSION;
+    } else if (notAdvanced && sinceNext >= 0 && sinceNext < oooThreshold && fwd.aNextSeq !== seqAdd(seq, seglen + synFin)) {
+      a |= ANALYSIS.OUT_OF_ORDER;
+    } else if (seglen > 0 && rev.aLastAck !== 0 && seqLe(seqAdd(seq, seglen), rev.aLastAck)) {
+      a |= ANALYSIS.SPURIOUS_RETRANSMISSION;
+    } else if (notAdvanced) {
+      a |= ANALYSIS.RETRANSMISSION;
+    }
+  }
+  const next = seqAdd(seq, seglen + synFin);
+  const probe = (a & ANALYSIS.ZERO_WINDOW_PROBE) !== 0;
+  if ((seqGt(next, fwd.aNextSeq) || fwd.aNextSeq === 0) && !probe) {
+    fwd.aNextSeq = next;
+    fwd.aNextSeqSec = sec;
+    fwd.aNextSeqNsec = nsec;
+  }
+  if ((seq === fwd.aMaxSeqToBeAcked || fwd.aMaxSeqToBeAcked === 0) && !probe) fwd.aMaxSeqToBeAcked = fwd.aNextSeq;
+  fwd.aWindow = window;
+  fwd.aLastAck = ack;
+  fwd.aLastAckSec = sec;
+  fwd.aLastAckNsec = nsec;
+  fwd.aLastFlags = a;
+  return a;
 }

@@ -121,7 +121,7 @@ describe('DNS over TCP on reassembled streams', () => {
     expect(l9[2].stream).toBe(0);
     expect(l9[3].id).toBe(0x1111);
     expect(lines[8].frame.protocols).toBe('eth:ethertype:ip:tcp:dns:dns');
-    expect(lines[6].layers.map((l) => l.layer)).toEqual(['eth', 'ipv4', 'tcp']);
+    expect(lines[6].layers.map((l) => l.layer)).toEqual(['eth', 'ip', 'tcp']);
   });
 
   it.skipIf(!hasTshark)('matches tshark field for field', () => {

@@ -2,12 +2,11 @@
  * `wirescope traceroute HOST`: traceroute(8)'s trace (UDP probes by default, -I ICMP echo, -T TCP
  * SYN) with its options and output, built and decoded by wirescope's dissectors (src/probes/traceroute.ts).
  */
-import { lookupService } from 'node:dns/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseCommand } from './conns.js';
 import { errorLine } from '../output/errors.js';
 import { openPath, resolveHost, type Family } from '../probes/path.js';
-import { probeFailure } from '../probes/probe-errors.js';
+import { hostName, probeFailure } from '../probes/probe-cli.js';
 import { probeLength } from '../probes/probe-builders.js';
 import { defaultTraceOptions, probeText, traceHeader, Traceroute, type TraceMethod, type TraceOptions, type TraceProbe } from '../probes/traceroute.js';
 
@@ -30,14 +29,6 @@ function waitSpecs(s: string): number[] {
 }
 
 /** getnameinfo without NI_NUMERICHOST, as traceroute prints hop names: the name, or null. */
-async function nameOf(addr: string, cache: Map<string, Promise<string | null>>): Promise<string | null> {
-  let p = cache.get(addr);
-  if (p === undefined) {
-    p = lookupService(addr, 0).then((r) => r.hostname, () => null);
-    cache.set(addr, p);
-  }
-  return p;
-}
 
 export async function run(argv: string[]): Promise<number> {
   const cmd = new Command('traceroute')
@@ -94,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
         write(JSON.stringify(probeJson(pb, hop.length)) + '\n');
         return;
       }
-      const name = numeric || pb.from === null ? null : await nameOf(pb.from, names);
+      const name = numeric || pb.from === null ? null : await hostName(pb.from, names);
       write(probeText(pb, hop, numeric, name));
     },
   });

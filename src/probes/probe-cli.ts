@@ -1,7 +1,8 @@
 /**
- * The failures a probe command expects (no permission, no cap, no route, an unsupported link) as
+ * What the probe commands share: host names for addresses, and the failures they expect (no permission, no cap, no route, an unsupported link) as
  * one line on stderr and exit status 2; anything else is a bug and is rethrown.
  */
+import { lookupService } from 'node:dns/promises';
 import { errorLine } from '../output/errors.js';
 import { LiveCaptureError } from '../capture/live.js';
 import { PathError } from './path.js';
@@ -17,4 +18,17 @@ export function probeFailure(command: string, e: unknown): number {
   } else throw e;
   process.stderr.write(errorLine(message) + '\n');
   return 2;
+}
+
+/**
+ * The name of addr through the system resolver (getnameinfo, as traceroute and hping3 print hop and
+ * sender names), or null when it has none; one lookup per address (cache).
+ */
+export function hostName(addr: string, cache: Map<string, Promise<string | null>>): Promise<string | null> {
+  let p = cache.get(addr);
+  if (p === undefined) {
+    p = lookupService(addr, 0).then((r) => (r.hostname === addr ? null : r.hostname), () => null);
+    cache.set(addr, p);
+  }
+  return p;
 }

@@ -85,7 +85,7 @@ class TextScan {
 
   /**
    * print_txt_line: prints the line at idx after `prefix` when it is printable text ending in LF
-   * or CRLF (or at len); returns the next line's index, 0 when there is none, -1 when it read past
+   * or CRLF (or at len, marked truncated); returns the next line's index, 0 when there is none, -1 when it read past
    * the captured bytes (tcpdump's truncation longjmp).
    */
   printLine(out: TextOut, prefix: string, idx: number): number {
@@ -95,7 +95,9 @@ class TextScan {
     let lineEnd: number;
     for (;;) {
       if (idx >= this.len) {
+        // Printable to the end without a line ending: tcpdump 4.99.3 calls that truncated.
         out.s += prefix + latin1(b, s + from, s + idx);
+        out.trunc('http');
         return 0;
       }
       if (s + idx >= this.capEnd) return -1;

@@ -141,6 +141,26 @@ export class FieldsOut {
   }
 
   private addText(col: number, s: string): void {
-    this.cells[col] = this.counts[col]++ === 0 ? s : this.cells[col] + ',' + s;
+    const t = escapeControls(s);
+    this.cells[col] = this.counts[col]++ === 0 ? t : this.cells[col] + ',' + t;
   }
+}
+
+/**
+ * tshark 4.0's -T fields escaping: a tab, newline or carriage return in a value is written as \t,
+ * \n, \r (so a line stays one packet and a cell one field); backslashes and other bytes as they are.
+ */
+export function escapeControls(s: string): string {
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 9 || c === 10 || c === 13) break;
+  }
+  if (i === s.length) return s;
+  let out = s.slice(0, i);
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += c === 9 ? '\\t' : c === 10 ? '\\n' : c === 13 ? '\\r' : s[i];
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeFrame } from '../../src/core/dissector.js';
-import { FieldsOut, FieldListError, knownFieldNames } from '../../src/output/fields.js';
+import { escapeControls, FieldsOut, FieldListError, knownFieldNames, TRACKER_FIELDS } from '../../src/output/fields.js';
 import { formatTimeDiff, frameProtocols } from '../../src/output/frame-fields.js';
 import { hasTool, run } from '../conformance/corpus.js';
 import { bindQuoteDissector, frame, hex, ipv4, MACS, QUOTE_PROTO, writeNsecPcap } from './frames.js';
@@ -91,6 +91,21 @@ describe('value formats', () => {
   it('repeats a column for a repeated name and keeps empty columns for absent fields', () => {
     const [line] = fieldsLines(['frame.number', 'ip.src', 'frame.number']);
     expect(line).toBe('1\t\t1');
+  });
+});
+
+describe('tshark 4.0 escaping', () => {
+  // As tshark printed http.user_agent "u<TAB>a<0x01>b<0x7f>z\\q" (a crafted request): only tab, newline and CR escaped.
+  it('writes tab, newline and carriage return as \\t \\n \\r, everything else as it is', () => {
+    expect(escapeControls('plain')).toBe('plain');
+    expect(escapeControls('u\ta\x01b\x7fz\\q"\r\n')).toBe('u\\ta\x01b\x7fz\\q"\\r\\n');
+  });
+});
+
+describe('tracker fields', () => {
+  it('knows tcp.stream and tcp.analysis.retransmission, and the application protocols\' fields', () => {
+    const known = new Set(knownFieldNames());
+    for (const n of [...Object.keys(TRACKER_FIELDS), 'dns.qry.name', 'http.request.method', 'tls.handshake.type']) expect(known.has(n)).toBe(true);
   });
 });
 

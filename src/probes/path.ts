@@ -100,6 +100,13 @@ export function interfaceInfo(name: string): Interface {
   return { name: String(l.ifname), index: Number(l.ifindex), mac: addr, flags, linkType, mtu: Number(l.mtu) };
 }
 
+/** The first address of the family on an interface (`ip -j addr show dev NAME`), or null. */
+export function interfaceAddress(name: string, family: Family): string | null {
+  const list = ipJson([family === 4 ? '-4' : '-6', 'addr', 'show', 'dev', name]) as Array<{ addr_info?: Array<{ local?: string; scope?: string }> }>;
+  for (const l of list) for (const a of l.addr_info ?? []) if (a.local !== undefined && a.scope !== 'link') return a.local;
+  return null;
+}
+
 /**
  * The kernel's route to dst (`ip -j route get DST [oif IFACE] [from SRC]`). Throws PathError with
  * the kernel's reason ("Network is unreachable") when there is none.
@@ -226,6 +233,11 @@ export interface OpenPathOptions {
   src?: string;
   /** How long to wait for the next hop's answer (default 1000 ms). */
   resolveMs?: number;
+  /**
+   * Return even when the next hop does not answer (engine.nextHopMac stays null): the caller
+   * reports each probe as the kernel would (host unreachable) and may solicit again.
+   */
+  allowUnresolved?: boolean;
 }
 
 export interface ProbePath {
@@ -256,6 +268,7 @@ export async function openPath(dst: { address: string; family: Family }, o: Open
   const hop = nextHop(route);
   const mac = (await solicit(engine, hop, o.resolveMs ?? 1000)) ?? neighbourMac(hop, route.iface.name);
   if (mac === null) {
+    if (o.allowUnresolved) return { route, engine };
     engine.close();
     throw new PathError(`${hop}: no answer to ARP/neighbour solicitation on ${route.iface.name} (next hop unreachable)`);
   }

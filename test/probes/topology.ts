@@ -125,7 +125,11 @@ export async function buildTopology(): Promise<Topology> {
       run(['ip', '-n', ns.lan, 'link', 'set', port, 'master', 'br0', 'up']);
       addr(n, dev, ...cidrs);
     }
-    for (const r of [ns.r1, ns.r2]) run(['ip', 'netns', 'exec', r, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    // Forwarding on; ICMP errors not rate-limited, so every probe that earns one gets it (counts comparable run to run).
+    for (const r of [ns.r1, ns.r2, ns.server]) {
+      run(['ip', 'netns', 'exec', r, 'sysctl', '-q', '-w', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.icmp.ratelimit=0',
+        ...(r === ns.server ? [] : ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'])]);
+    }
     run(['ip', '-n', ns.client, 'route', 'add', 'default', 'via', ADDR.r1]);
     run(['ip', '-n', ns.client, '-6', 'route', 'add', 'default', 'via', ADDR.r16]);
     run(['ip', '-n', ns.r1, 'route', 'add', '10.81.3.0/24', 'via', ADDR.r2]);

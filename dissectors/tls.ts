@@ -278,12 +278,13 @@ function readHello(v: ByteView, client: boolean): Hello {
         const type = v.u16(o);
         const len = v.u16(o + 2);
         h.extensions.push(type);
+        // An extension body shorter than its fields (a server's empty server_name) is read as far as it goes.
         try {
           readExtension(h, type, v.slice(o + 4, Math.min(len, end - o - 4)));
         } catch (e) {
           if (!(e instanceof OutOfBounds)) throw e;
-          h.malformed = true;
         }
+        if (o + 4 + len > end) h.malformed = true;
         o += 4 + len;
       }
     }
@@ -291,6 +292,8 @@ function readHello(v: ByteView, client: boolean): Hello {
     if (!(e instanceof OutOfBounds)) throw e;
     h.malformed = true;
   }
+  // tshark adds no fingerprint to a hello it could not read to the end.
+  if (h.malformed) return h;
   h.ja3Full = client ? ja3String(h) : ja3sString(h);
   h.ja3 = md5Hex(h.ja3Full);
   if (client) h.ja4 = ja4(h);
@@ -419,7 +422,8 @@ function readHandshake(type: number, body: ByteView, s: TlsSession): HandshakeMe
     const h = readHello(body, false);
     m.hello = h;
     const selected = h.supportedVersions.length ? h.supportedVersions[0] : h.version;
-    if (!h.malformed) s.version = selected;
+    // TLS 1.3 drafts (0x7fNN, Facebook's 0xfbNN) make a TLS 1.3 session, as in tshark.
+    if (!h.malformed) s.version = (selected >> 8) === 0x7f || (selected >> 8) === 0xfb ? TLS13 : selected;
   } else if (type === HandshakeType.Certificate) {
     try {
       m.certificates = readCertificates(body, s.version === TLS13);
@@ -492,7 +496,6 @@ function readSsl2Record(l: TlsLayer, v: ByteView, o: number, s: TlsSession): boo
     const m: HandshakeMessage = { type, length: len - 1, hello: null, certificates: null };
     if (type === Ssl2Type.ClientHello && len >= 9 && 9 + body.u16(3) + body.u16(5) + body.u16(7) <= len) {
       m.hello = readSsl2ClientHello(body.slice(1));
-      r.version = m.hello.version === SSL2 ? SSL2 : m.hello.version;
       if (m.hello.version === SSL2) s.version = SSL2;
       r.handshakes.push(m);
       r.encrypted = false;
@@ -702,7 +705,7 @@ function helloList(l: TlsLayer, get: (h: Hello) => readonly string[]): FieldValu
 function helloOne(l: TlsLayer, client: boolean, get: (h: Hello) => string): FieldValue {
   let out: string[] | undefined;
   for (const h of l.handshakes()) {
-    if (h.hello === null || h.hello.client !== client || h.hello.ssl2) continue;
+    if (h.hello === null || h.hello.client !== client || h.hello.ssl2 || h.hello.ja3 === '') continue;
     (out ??= []).push(get(h.hello));
   }
   return out === undefined ? undefined : out.length === 1 ? out[0] : out;

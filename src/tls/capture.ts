@@ -1,0 +1,142 @@
+/**
+ * TLS over a capture file: every TCP connection TLS takes (by port or by its first bytes) is
+ * reassembled and read, and the hellos of each connection are summarised for `wirescope tls`.
+ */
+import { AppDispatcher } from '../stream/registry.js';
+import type { AppMessage } from '../stream/app.js';
+import { trackFile, type TrackFileResult } from '../tcp/conns.js';
+import { endpointText } from '../tcp/flow-key.js';
+import type { Connection } from '../tcp/conntrack.js';
+import { TlsLayer, type CertificateNames, type Hello } from '../../dissectors/tls.js';
+import { tlsProtocol } from './stream.js';
+
+/**
+ * Reads file and calls onFrame after each frame with the TLS layers that frame completed (in
+ * stream order) and whether the filter selected it.
+ */
+export function scanTls(
+  file: string,
+  filter: string,
+  onFrame: (frame: number, messages: readonly AppMessage[], selected: boolean) => void,
+): TrackFileResult {
+  const dispatcher = new AppDispatcher([tlsProtocol]);
+  let frame = 0;
+  return trackFile(file, {
+    filter,
+    sink: dispatcher.sink,
+    onFrame: (selected) => {
+      onFrame(++frame, dispatcher.take(), selected);
+      return true;
+    },
+  });
+}
+
+/** One TLS connection as `wirescope tls` shows it. */
+export interface TlsSummary {
+  stream: number;
+  client: string;
+  server: string;
+  /** From the first ClientHello. */
+  sni: string | null;
+  alpnOffered: string[];
+  ja3: string | null;
+  ja3Full: string | null;
+  ja4: string | null;
+  ja4_r: string | null;
+  /** From the first ServerHello: the selected version (supported_versions, else the hello's). */
+  version: number | null;
+  cipher: number | null;
+  alpnSelected: string | null;
+  ja3s: string | null;
+  ja3sFull: string | null;
+  /** Certificates of the server (TLS 1.2 and older: sent in clear), leaf first. */
+  certificates: CertificateNames[];
+  /** Alerts seen in clear: [level, description]. */
+  alerts: Array<[number, number]>;
+  /** The client's hello was SSL 2.0's. */
+  ssl2: boolean;
+}
+
+interface Tracked {
+  conn: Connection;
+  summary: TlsSummary;
+}
+
+/** The TLS connections of a capture, in stream order; with a filter, those with a frame it selects. */
+export function tlsTable(file: string, filter = ''): { rows: TlsSummary[]; result: TrackFileResult } {
+  const byStream = new Map<number, Tracked>();
+  const selectedStreams = new Set<number>();
+  const dispatcher = new AppDispatcher([tlsProtocol]);
+  const result = trackFile(file, {
+    filter,
+    sink: dispatcher.sink,
+    onFrame: (selected, tracker) => {
+      const segs = tracker.segments;
+      for (const m of dispatcher.take()) add(byStream, m, segs.find((s) => s.conn.stream === m.stream)?.conn);
+      if (selected) for (const s of segs) selectedStreams.add(s.conn.stream);
+      return true;
+    },
+  });
+  const all = filter.trim() === '';
+  const rows: TlsSummary[] = [];
+  for (const t of [...byStream.values()].sort((a, b) => a.summary.stream - b.summary.stream)) {
+    if (all || selectedStreams.has(t.summary.stream)) rows.push(t.summary);
+  }
+  return { rows, result };
+}
+
+function add(byStream: Map<number, Tracked>, m: AppMessage, conn: Connection | undefined): void {
+  const l = m.layer as TlsLayer;
+  let t = byStream.get(m.stream);
+  if (t === undefined) {
+    if (conn === undefined) return;
+    t = { conn, summary: emptySummary(conn) };
+    byStream.set(m.stream, t);
+  }
+  const s = t.summary;
+  for (const r of l.records) {
+    if (r.alertLevel >= 0) s.alerts.push([r.alertLevel, r.alertDescription]);
+    for (const h of r.handshakes) {
+      if (h.hello !== null) {
+        if (h.hello.client) clientHello(s, t.conn, m.dir, h.hello);
+        else serverHello(s, h.hello);
+      }
+      if (h.certificates !== null && s.certificates.length === 0) s.certificates = h.certificates;
+    }
+  }
+}
+
+function emptySummary(c: Connection): TlsSummary {
+  return {
+    stream: c.stream, client: endpointText(c.ends[0].addr, c.ends[0].port), server: endpointText(c.ends[1].addr, c.ends[1].port),
+    sni: null, alpnOffered: [], ja3: null, ja3Full: null, ja4: null, ja4_r: null, version: null, cipher: null, alpnSelected: null,
+    ja3s: null, ja3sFull: null, certificates: [], alerts: [], ssl2: false,
+  };
+}
+
+function clientHello(s: TlsSummary, c: Connection, dir: 0 | 1, h: Hello): void {
+  if (s.ja3 !== null || s.ssl2) return;
+  // The client is whoever sent the ClientHello (the capture may have begun mid-connection).
+  const from = c.ends[dir];
+  const to = c.ends[1 - dir];
+  s.client = endpointText(from.addr, from.port);
+  s.server = endpointText(to.addr, to.port);
+  s.sni = h.serverNames.length ? h.serverNames[0] : null;
+  s.alpnOffered = h.alpnStr;
+  s.ssl2 = h.ssl2;
+  if (h.ssl2) return;
+  s.ja3 = h.ja3;
+  s.ja3Full = h.ja3Full;
+  s.ja4 = h.ja4?.ja4 ?? null;
+  s.ja4_r = h.ja4?.ja4_r ?? null;
+}
+
+function serverHello(s: TlsSummary, h: Hello): void {
+  if (s.version !== null) return;
+  s.version = h.supportedVersions.length ? h.supportedVersions[0] : h.version;
+  if (h.ssl2) return;
+  s.cipher = h.ciphers.length ? h.ciphers[0] : null;
+  s.alpnSelected = h.alpnStr.length ? h.alpnStr[0] : null;
+  s.ja3s = h.ja3;
+  s.ja3sFull = h.ja3Full;
+}

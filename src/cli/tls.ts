@@ -1,7 +1,60 @@
-/** `wirescope tls`: not built yet. */
-import { errorLine } from '../output/errors.js';
+/**
+ * `wirescope tls -r FILE [FILTER] [--json]`: the TLS connections of a capture, one row per
+ * connection: client and server, SNI, ALPN offered and selected, negotiated version and cipher,
+ * JA3, JA3S and JA4 (what `tshark -Y tls.handshake.type==1 -T fields -e tcp.stream -e
+ * tls.handshake.extensions_server_name -e tls.handshake.ja3 ...` gives, a connection per line).
+ * A filter selects the connections with a frame it matches.
+ */
+import Table from 'cli-table3';
+import { Command } from 'commander';
+import { hex4 } from '../../dissectors/tls.js';
+import { TextSink } from '../output/sink.js';
+import { tlsTable, type TlsSummary } from '../tls/capture.js';
+import { parseCommand, reportFailure } from './conns.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write(errorLine('tls: not implemented yet') + '\n');
-  return 2;
+const VERSION_NAMES: Record<number, string> = {
+  0x0002: 'SSLv2', 0x0300: 'SSLv3', 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3',
+};
+
+/** tshark's short version name (ssl_version_short_names), else the number. */
+export function versionName(v: number | null): string {
+  if (v === null) return '-';
+  return VERSION_NAMES[v] ?? ((v >> 8) === 0x7f ? 'TLSv1.3 (draft ' + (v & 0xff) + ')' : hex4(v));
+}
+
+const HEAD = ['Stream', 'Client', 'Server', 'SNI', 'ALPN offered', 'ALPN selected', 'Version', 'Cipher', 'JA3', 'JA3S', 'JA4'];
+
+/** The connections as a cli-table3 table. */
+export function formatTlsTable(rows: readonly TlsSummary[]): string {
+  const t = new Table({ head: HEAD, style: { head: [], border: [], compact: true } });
+  for (const r of rows) {
+    t.push([
+      r.stream, r.client, r.server, r.sni ?? '-', r.alpnOffered.length ? r.alpnOffered.join(',') : '-', r.alpnSelected ?? '-',
+      versionName(r.version), r.cipher === null ? '-' : hex4(r.cipher), r.ja3 ?? '-', r.ja3s ?? '-', r.ja4 ?? '-',
+    ]);
+  }
+  return t.toString();
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const cmd = new Command('tls')
+    .description('TLS connections of a capture: client/server, SNI, ALPN offered/selected, version, cipher, JA3, JA3S, JA4')
+    .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
+    .option('--json', 'one JSON object per connection (with JA3/JA3S strings, JA4_r, certificates, alerts)')
+    .option('-n', 'accepted for tcpdump/tshark habit (names are never resolved)')
+    .argument('[filter...]', 'pcap-filter expression: connections with a frame it matches');
+  const early = parseCommand(cmd, argv);
+  if (early !== null) return early;
+  const opts = cmd.opts<{ read: string; json?: boolean }>();
+  let table;
+  try {
+    table = tlsTable(opts.read, cmd.args.join(' '));
+  } catch (e) {
+    return reportFailure('tls', e);
+  }
+  const out = new TextSink(1);
+  if (opts.json) for (const r of table.rows) out.writeLine(JSON.stringify({ ...r, versionName: versionName(r.version) }));
+  else out.writeLine(formatTlsTable(table.rows));
+  out.flush();
+  return table.result.error === null ? 0 : reportFailure('tls', table.result.error);
 }

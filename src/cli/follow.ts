@@ -15,6 +15,7 @@ import { trackFile } from '../tcp/conns.js';
 import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, FollowPrinter, followHeader, followSink, StreamFiles, streamFilter, type FollowFormat, type FollowRecord } from '../tcp/follow.js';
 import type { StreamSink } from '../tcp/reassembler.js';
 import type { Connection } from '../tcp/conntrack.js';
+import type { CaptureFileError } from '../pcap/reader.js';
 import { parseCommand, reportFailure } from './conns.js';
 
 interface FollowOptions {
@@ -94,57 +95,82 @@ function follow(opts: FollowOptions, filter: string): number {
     n = picked.values().next().value as number;
   }
   const out = new TextSink(1);
-  const printer = new FollowPrinter(opts.format);
-  const json = opts.json === true;
+  const error = printFollow(opts.read, n, opts.format, opts.json === true, (text) => out.write(text));
+  out.flush();
+  return error === null ? 0 : reportFailure('follow', error);
+}
+
+/**
+ * Writes stream n of a capture as tshark's follow prints it (or, json, one object per chunk and a
+ * summary) through write; returns the error that cut a damaged file short, if any.
+ */
+export function printFollow(file: string, n: number, fmt: FollowFormat, json: boolean, write: (text: string) => void): CaptureFileError | null {
+  const printer = new FollowPrinter(fmt);
+  let conn: Connection | null = null;
+  // tshark's Node 0 sent the first segment its follow tap saw (header wholly captured and valid);
+  // flip: that is our direction 1.
   let nodes: [string, string] | null = null;
+  let flip = false;
   const chunks = [0, 0];
   const bytes = [0, 0];
   const gaps = [0, 0];
   const missing = [0, 0];
   const events: string[] = [];
   let completed = 0;
+  const setNodes = (c: Connection, sender: 0 | 1): void => {
+    const a = c.ends[sender];
+    const b = c.ends[1 - sender];
+    nodes = [endpointText(a.addr, a.port), endpointText(b.addr, b.port)];
+    flip = sender === 1;
+    if (!json) write(followHeader(fmt, streamFilter(n), nodes));
+  };
   const emit = (r: FollowRecord): void => {
+    if (nodes === null) setNodes(conn!, r.dir);
+    const dir = (flip ? 1 - r.dir : r.dir) as 0 | 1;
     if (r.missing > 0) {
-      gaps[r.dir]++;
-      missing[r.dir] += r.missing;
+      gaps[dir]++;
+      missing[dir] += r.missing;
     } else {
-      chunks[r.dir]++;
-      bytes[r.dir] += r.bytes.length;
+      chunks[dir]++;
+      bytes[dir] += r.bytes.length;
     }
     if (!json) {
-      out.write(printer.record(r.dir, r.bytes));
+      write(printer.record(dir, r.bytes));
       return;
     }
-    const o: Record<string, unknown> = { stream: n, dir: r.dir, src: nodes![r.dir], dst: nodes![1 - r.dir], frame: r.time.frame, time: time(r.time) };
+    const o: Record<string, unknown> = { stream: n, dir, src: nodes![dir], dst: nodes![1 - dir], frame: r.time.frame, time: time(r.time) };
     if (r.missing > 0) Object.assign(o, { gap: r.missing, reason: r.reason });
     else {
-      o.offset = bytes[r.dir] - r.bytes.length;
+      o.offset = bytes[dir] - r.bytes.length;
       o.length = r.bytes.length;
       o.data = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length).toString('hex');
-      if (opts.format === 'ascii') o.text = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length).toString('latin1');
+      if (fmt === 'ascii') o.text = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length).toString('latin1');
     }
-    out.writeLine(JSON.stringify(o));
+    write(JSON.stringify(o) + '\n');
   };
-  const res = trackFile(opts.read, {
+  const res = trackFile(file, {
     sink: (c: Connection): StreamSink => {
       if (c.stream !== n) return NO_BYTES;
-      nodes = [endpointText(c.ends[0].addr, c.ends[0].port), endpointText(c.ends[1].addr, c.ends[1].port)];
-      if (!json) out.write(followHeader(opts.format, streamFilter(n), nodes));
+      conn = c;
       return followSink(emit, (e) => events.push(e.type), () => completed++);
     },
-    // Both directions ended (FIN/RST): nothing more can come for this stream number.
-    onFrame: () => completed < 2,
+    onFrame: (_selected, t) => {
+      if (nodes === null && conn !== null) {
+        for (const seg of t.segments) if (nodes === null && seg.conn === conn && !seg.tcp.truncated && seg.tcp.invalid === null) setNodes(conn, seg.dir);
+      }
+      // Both directions ended (FIN/RST): nothing more can come for this stream number.
+      return completed < 2;
+    },
   });
   if (json) {
-    out.writeLine(JSON.stringify({
-      summary: { stream: n, filter: streamFilter(n), nodes, format: opts.format, chunks, bytes, gaps, missing, events: countEvents(events) },
-    }));
+    write(JSON.stringify({
+      summary: { stream: n, filter: streamFilter(n), nodes, format: fmt, chunks, bytes, gaps, missing, events: countEvents(events) },
+    }) + '\n');
   } else {
-    if (nodes === null) out.write(followHeader(opts.format, streamFilter(n), null));
-    out.write(FOLLOW_SEPARATOR + '\n');
+    if (nodes === null) write(followHeader(fmt, streamFilter(n), null));
+    write(FOLLOW_SEPARATOR + '\n');
   }
-  out.flush();
-  return res.error === null ? 0 : reportFailure('follow', res.error);
+  return res.error;
 }
 
 function countEvents(types: string[]): Record<string, number> {

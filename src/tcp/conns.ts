@@ -7,6 +7,7 @@
  */
 import '../../dissectors/index.js';
 import { decodeFrame } from '../core/dissector.js';
+import type { Frame } from '../core/frame.js';
 import { Defragmenter } from '../ip/defrag.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
 import { CaptureFileError, openCapture } from '../pcap/reader.js';
@@ -22,14 +23,15 @@ export interface TrackFileOptions extends ConnTrackOptions {
    * Called after each frame was tracked, with whether the filter selected it (the tracker's
    * `streams` hold its stream numbers); returning false stops the reading.
    */
-  onFrame?: (selected: boolean, tracker: ConnTracker) => boolean;
+  onFrame?: (selected: boolean, tracker: ConnTracker, frame: Frame) => boolean;
 }
 
 export interface TrackFileResult {
   tracker: ConnTracker;
   frames: number;
-  /** Time of the first frame (seconds), for times relative to the capture. */
-  firstTime: number;
+  /** Time of the first frame, for times relative to the capture. */
+  firstSec: number;
+  firstNsec: number;
   /** The file was damaged after `frames` frames (every frame before it was tracked). */
   error: CaptureFileError | null;
 }
@@ -47,10 +49,13 @@ export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileR
   const filters = new Map<number, FilterProgram>();
   const bigEndian = reader instanceof PcapReader ? !reader.le : undefined;
   const onFrame = opts.onFrame;
-  const result: TrackFileResult = { tracker, frames: 0, firstTime: 0, error: null };
+  const result: TrackFileResult = { tracker, frames: 0, firstSec: 0, firstNsec: 0, error: null };
   try {
     for (let f = reader.next(); f !== null; f = reader.next()) {
-      if (result.frames++ === 0) result.firstTime = f.tsSec + f.tsNsec / 1e9;
+      if (result.frames++ === 0) {
+        result.firstSec = f.tsSec;
+        result.firstNsec = f.tsNsec;
+      }
       let selected = true;
       if (expr !== '') {
         let prog = filters.get(f.linkType);
@@ -61,7 +66,7 @@ export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileR
         selected = prog.matches(f.data, f.capLen, f.origLen) !== 0;
       }
       tracker.push(defrag.push(decodeFrame(f)));
-      if (onFrame !== undefined && !onFrame(selected, tracker)) break;
+      if (onFrame !== undefined && !onFrame(selected, tracker, f)) break;
     }
   } catch (e) {
     if (!(e instanceof CaptureFileError)) throw e;
@@ -78,15 +83,17 @@ export interface ConnSummary {
   stream: number;
   nodes: [string, string];
   states: [TcpState, TcpState];
-  /** Frames and frame bytes (on the wire) sent, as tshark's conv,tcp counts them. */
+  /**
+   * Frames and frame bytes (on the wire) sent, as tshark's conv,tcp counts them: segments whose
+   * header was wholly captured and valid (tshark stops before its tap on the others).
+   */
   packets: [number, number];
   bytes: [number, number];
   /** TCP payload bytes sent. */
   payload: [number, number];
   firstFrame: number;
   lastFrame: number;
-  /** Seconds: first segment (epoch), since the capture's first frame, and to the last segment. */
-  start: number;
+  /** Seconds: first counted segment since the capture's first frame, and from it to the last (conv,tcp's Relative Start and Duration). */
   relativeStart: number;
   duration: number;
   /** Seconds from SYN to SYN/ACK, and to the ACK completing the handshake (tcp.analysis.initial_rtt). */
@@ -105,6 +112,28 @@ export interface ConnSummary {
   portReused: boolean;
 }
 
+/** What tshark's conv,tcp tap counts for a connection: frames, bytes, earliest and latest times (not first and last: files jump back in time). */
+class ConvCount {
+  readonly packets: [number, number] = [0, 0];
+  readonly bytes: [number, number] = [0, 0];
+  constructor(public firstSec: number, public firstNsec: number, public lastSec = firstSec, public lastNsec = firstNsec) {}
+
+  add(dir: 0 | 1, f: Frame): void {
+    this.packets[dir]++;
+    this.bytes[dir] += f.origLen;
+    const s = f.tsSec;
+    const n = f.tsNsec;
+    if (s < this.firstSec || (s === this.firstSec && n < this.firstNsec)) {
+      this.firstSec = s;
+      this.firstNsec = n;
+    }
+    if (s > this.lastSec || (s === this.lastSec && n > this.lastNsec)) {
+      this.lastSec = s;
+      this.lastNsec = n;
+    }
+  }
+}
+
 const NO_BYTES: StreamSink = { chunk() {}, event() {}, complete() {} };
 
 export interface ConnTable {
@@ -118,7 +147,9 @@ export interface ConnTable {
 /** The connections of a capture, in stream order; with a filter, those with a frame it selects. */
 export function connectionTable(file: string, filter = '', opts: ConnTrackOptions = {}): ConnTable {
   const all: Connection[] = [];
+  const counts = new Map<Connection, ConvCount>();
   const picked = new Set<number>();
+  const filtered = filter.trim() !== '';
   const res = trackFile(file, {
     ...opts,
     filter,
@@ -127,36 +158,63 @@ export function connectionTable(file: string, filter = '', opts: ConnTrackOption
       all.push(c);
       return NO_BYTES;
     },
-    onFrame: filter.trim() === '' ? undefined : (selected, t) => {
-      if (selected) for (const s of t.streams) if (s >= 0) picked.add(s);
+    onFrame: (selected, t, f) => {
+      if (filtered && selected) for (const s of t.streams) if (s >= 0) picked.add(s);
+      const segs = t.segments;
+      for (let k = 0; k < segs.length; k++) {
+        const seg = segs[k];
+        if (seg.tcp.truncated || seg.tcp.invalid !== null) continue;
+        let cc = counts.get(seg.conn);
+        if (cc === undefined) {
+          cc = new ConvCount(f.tsSec, f.tsNsec);
+          counts.set(seg.conn, cc);
+        }
+        cc.add(seg.dir, f);
+      }
       return true;
     },
   });
-  const rows = all.filter((c) => filter.trim() === '' || picked.has(c.stream)).map((c) => summarize(c, res.firstTime));
+  const rows: ConnSummary[] = [];
+  for (const c of all) {
+    if (filtered && !picked.has(c.stream)) continue;
+    rows.push(summarize(c, counts.get(c) ?? null, res.firstSec, res.firstNsec));
+  }
   return { rows, frames: res.frames, error: res.error, evicted: res.tracker.evicted };
 }
 
-/** Seconds rounded to the nanosecond (capture times have no more; the rest is float noise). */
-function ns(s: number): number {
-  return Math.round(s * 1e9) / 1e9;
+/**
+ * Seconds from (aSec, aNsec) to (bSec, bNsec) as Wireshark's nstime_delta and nstime_to_sec
+ * compute them (same rounding as tshark's printed times).
+ */
+function secondsBetween(bSec: number, bNsec: number, aSec: number, aNsec: number): number {
+  let secs = bSec - aSec;
+  let nsecs = bNsec - aNsec;
+  if (secs > 0 && nsecs < 0) {
+    nsecs += 1e9;
+    secs--;
+  } else if (secs < 0 && nsecs > 0) {
+    nsecs -= 1e9;
+    secs++;
+  }
+  return secs + nsecs / 1e9;
 }
 
-export function summarize(c: Connection, firstTime: number): ConnSummary {
+function summarize(c: Connection, cc: ConvCount | null, firstSec: number, firstNsec: number): ConnSummary {
   const [a, b] = c.ends;
-  const start = c.startSec + c.startNsec / 1e9;
   const ra = c.reassembly;
+  const start = cc === null ? 0 : secondsBetween(cc.firstSec, cc.firstNsec, firstSec, firstNsec);
+  const stop = cc === null ? 0 : secondsBetween(cc.lastSec, cc.lastNsec, firstSec, firstNsec);
   return {
     stream: c.stream,
     nodes: [endpointText(a.addr, a.port), endpointText(b.addr, b.port)],
     states: [a.state, b.state],
-    packets: [a.packets, b.packets],
-    bytes: [a.bytes, b.bytes],
+    packets: cc === null ? [0, 0] : [cc.packets[0], cc.packets[1]],
+    bytes: cc === null ? [0, 0] : [cc.bytes[0], cc.bytes[1]],
     payload: [a.payloadBytes, b.payloadBytes],
     firstFrame: c.firstFrame,
     lastFrame: c.lastFrame,
-    start: ns(start),
-    relativeStart: ns(start - firstTime),
-    duration: ns(c.lastSec - c.startSec + (c.lastNsec - c.startNsec) / 1e9),
+    relativeStart: start,
+    duration: stop - start,
     synAckRtt: c.synAckRtt >= 0 ? ns(c.synAckRtt) : null,
     handshakeRtt: c.handshakeRtt >= 0 ? ns(c.handshakeRtt) : null,
     retransmissions: [a.retransmissions, b.retransmissions],
@@ -169,4 +227,9 @@ export function summarize(c: Connection, firstTime: number): ConnSummary {
     midstream: c.midstream,
     portReused: c.portReused,
   };
+}
+
+/** Seconds rounded to the nanosecond (capture times have no more; the rest is float noise). */
+function ns(s: number): number {
+  return Math.round(s * 1e9) / 1e9;
 }

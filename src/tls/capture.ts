@@ -6,29 +6,44 @@ import { AppDispatcher } from '../stream/registry.js';
 import type { AppMessage } from '../stream/app.js';
 import { trackFile, type TrackFileResult } from '../tcp/conns.js';
 import { endpointText } from '../tcp/flow-key.js';
-import type { Connection } from '../tcp/conntrack.js';
+import type { Connection, ConnTracker } from '../tcp/conntrack.js';
 import { TlsLayer, type CertificateNames, type Hello } from '../../dissectors/tls.js';
 import { tlsProtocol } from './stream.js';
 
+export interface ScanOptions {
+  /** pcap-filter expression ('' or absent: every frame is selected). */
+  filter?: string;
+  /** Every TLS layer decoded, in the order decoded. */
+  onMessage: (m: AppMessage) => void;
+  /** Each new TCP connection, when the tracker opens it. */
+  onConnection?: (c: Connection) => void;
+  /** After each frame: whether the filter selected it, and the tracker (its `segments`). */
+  onFrame?: (selected: boolean, tracker: ConnTracker) => void;
+}
+
 /**
- * Reads file and calls onFrame after each frame with the TLS layers that frame completed (in
- * stream order) and whether the filter selected it.
+ * Reads a capture and decodes the TLS of every connection TLS takes. A message's time.frame is the
+ * frame whose segment brought its last bytes: bytes held behind a hole in the stream are decoded
+ * only when the reassembler gives up on the hole (at the end of the file or a memory limit), after
+ * later frames were read, so callers place messages by time.frame, not by when they come.
  */
-export function scanTls(
-  file: string,
-  filter: string,
-  onFrame: (frame: number, messages: readonly AppMessage[], selected: boolean) => void,
-): TrackFileResult {
+export function scanTls(file: string, opts: ScanOptions): TrackFileResult {
   const dispatcher = new AppDispatcher([tlsProtocol]);
-  let frame = 0;
-  return trackFile(file, {
-    filter,
-    sink: dispatcher.sink,
-    onFrame: (selected) => {
-      onFrame(++frame, dispatcher.take(), selected);
+  const { onMessage, onConnection, onFrame } = opts;
+  const result = trackFile(file, {
+    filter: opts.filter,
+    sink: onConnection === undefined ? dispatcher.sink : (c) => {
+      onConnection(c);
+      return dispatcher.sink(c);
+    },
+    onFrame: (selected, tracker) => {
+      for (const m of dispatcher.take()) onMessage(m);
+      onFrame?.(selected, tracker);
       return true;
     },
   });
+  for (const m of dispatcher.take()) onMessage(m);
+  return result;
 }
 
 /** One TLS connection as `wirescope tls` shows it. */
@@ -57,48 +72,38 @@ export interface TlsSummary {
   ssl2: boolean;
 }
 
-interface Tracked {
-  conn: Connection;
-  summary: TlsSummary;
-}
-
 /** The TLS connections of a capture, in stream order; with a filter, those with a frame it selects. */
 export function tlsTable(file: string, filter = ''): { rows: TlsSummary[]; result: TrackFileResult } {
-  const byStream = new Map<number, Tracked>();
+  const conns = new Map<number, Connection>();
+  const byStream = new Map<number, TlsSummary>();
   const selectedStreams = new Set<number>();
-  const dispatcher = new AppDispatcher([tlsProtocol]);
-  const result = trackFile(file, {
+  const result = scanTls(file, {
     filter,
-    sink: dispatcher.sink,
+    onConnection: (c) => conns.set(c.stream, c),
+    onMessage: (m) => add(byStream, m, conns.get(m.stream)),
     onFrame: (selected, tracker) => {
-      const segs = tracker.segments;
-      for (const m of dispatcher.take()) add(byStream, m, segs.find((s) => s.conn.stream === m.stream)?.conn);
-      if (selected) for (const s of segs) selectedStreams.add(s.conn.stream);
-      return true;
+      if (selected) for (const s of tracker.segments) selectedStreams.add(s.conn.stream);
     },
   });
   const all = filter.trim() === '';
-  const rows: TlsSummary[] = [];
-  for (const t of [...byStream.values()].sort((a, b) => a.summary.stream - b.summary.stream)) {
-    if (all || selectedStreams.has(t.summary.stream)) rows.push(t.summary);
-  }
+  const rows = [...byStream.values()].filter((s) => all || selectedStreams.has(s.stream));
+  rows.sort((a, b) => a.stream - b.stream);
   return { rows, result };
 }
 
-function add(byStream: Map<number, Tracked>, m: AppMessage, conn: Connection | undefined): void {
+function add(byStream: Map<number, TlsSummary>, m: AppMessage, conn: Connection | undefined): void {
+  if (conn === undefined) return;
   const l = m.layer as TlsLayer;
-  let t = byStream.get(m.stream);
-  if (t === undefined) {
-    if (conn === undefined) return;
-    t = { conn, summary: emptySummary(conn) };
-    byStream.set(m.stream, t);
+  let s = byStream.get(m.stream);
+  if (s === undefined) {
+    s = emptySummary(conn);
+    byStream.set(m.stream, s);
   }
-  const s = t.summary;
   for (const r of l.records) {
     if (r.alertLevel >= 0) s.alerts.push([r.alertLevel, r.alertDescription]);
     for (const h of r.handshakes) {
       if (h.hello !== null) {
-        if (h.hello.client) clientHello(s, t.conn, m.dir, h.hello);
+        if (h.hello.client) clientHello(s, conn, m.dir, h.hello);
         else serverHello(s, h.hello);
       }
       if (h.certificates !== null && s.certificates.length === 0) s.certificates = h.certificates;

@@ -206,6 +206,7 @@ export const http: Dissector<HttpLayer> = {
     l.capLen = v.length;
     l.hdrLen = l.length;
     l.payloadLen = 0;
+    l.truncated = v.length < l.length;
   },
 
   encode(l, payload) {

@@ -30,6 +30,8 @@ export interface HttpMessage {
   framing: 'none' | 'length' | 'chunked' | 'close' | 'tunnel';
   /** The body ended as its framing says (false: the connection ended or a gap broke it first). */
   complete: boolean;
+  /** Its body broke the framing rules (bad chunk size, bad line): it ends where the damage starts. */
+  malformed: boolean;
   /** Bytes of the body never captured (gaps the framing could skip over). */
   missing: number;
   /** Frame and time of the first byte, the end of the head, and the last byte. */
@@ -166,7 +168,9 @@ export function parseHead(b: Uint8Array, len: number): ParsedHead | null {
     while (i < lineEnd && b[i] === SP) i++;
     head.version = latin1(b, i, lineEnd);
   }
-  // Header fields, one per line; a line starting with whitespace continues the previous one (obs-fold).
+  // Header fields, one per line. A line starting with whitespace (obs-fold) is not joined to the
+  // previous field, as Wireshark does not join it: `Transfer-Encoding:` folded onto the next line
+  // is not chunked to it (a request-smuggling vector either way).
   let at = eol + 1;
   while (at < len) {
     eol = at;
@@ -174,10 +178,7 @@ export function parseHead(b: Uint8Array, len: number): ParsedHead | null {
     lineEnd = eol > at && b[eol - 1] === CR ? eol - 1 : eol;
     if (lineEnd === at) break;
     const first = b[at];
-    if ((first === SP || first === HT) && head.headers.length > 0) {
-      const last = head.headers[head.headers.length - 1];
-      last[1] = (last[1] + ' ' + trimmed(b, at, lineEnd)).trim();
-    } else {
+    if (first !== SP && first !== HT) {
       let colon = at;
       while (colon < lineEnd && b[colon] !== 0x3a) colon++;
       if (colon < lineEnd) head.headers.push([latin1(b, at, colon).trimEnd(), trimmed(b, colon + 1, lineEnd)]);

@@ -53,8 +53,6 @@ class Direction {
   chunkDigits = 0;
   chunkExt = false;
   trailerBytes = 0;
-  /** In Lost: the next byte starts a line. */
-  lineStart = false;
   /** The head's first line ended (and was checked). */
   startLineSeen = false;
   /** Expect: 100-continue request whose body has not started. */
@@ -92,7 +90,7 @@ export class HttpConnectionParser implements StreamSink {
           while (i < n && (b[i] === CR || b[i] === LF)) i++;
           if (i === n) break;
           // Start lines begin with an upper-case method or "HTTP/": anything else is not a message.
-          if (b[i] < 0x41 || b[i] > 0x5a) this.lose(d, c.time, b, i);
+          if (b[i] < 0x41 || b[i] > 0x5a) this.lose(d, c.time, true);
           else this.startMessage(d, c.time);
           break;
         }
@@ -130,8 +128,8 @@ export class HttpConnectionParser implements StreamSink {
         case St.ChunkEnd: {
           const c0 = b[i++];
           d.msg!.bodyLen++;
-          if (c0 === LF) d.st = St.ChunkSize;
-          else if (c0 !== CR || d.lineLen++ > 0) this.lose(d, c.time, b, i);
+          if (c0 === LF) this.chunkSizeStart(d);
+          else if (c0 !== CR || d.lineLen++ > 0) this.lose(d, c.time, true);
           break;
         }
         case St.Trailers:
@@ -179,9 +177,7 @@ export class HttpConnectionParser implements StreamSink {
     }
     if (d.st === St.Tunnel || d.st === St.Done) return;
     if (m !== null) m.missing += e.length;
-    this.lose(d, e.time, null, 0);
-    // Segments often start with a message: the first byte after a gap may start one.
-    d.lineStart = true;
+    this.lose(d, e.time, false);
   }
 
   complete(dir: 0 | 1, _how: 'fin' | 'rst' | 'end', time: SegmentTime | null): void {
@@ -197,7 +193,7 @@ export class HttpConnectionParser implements StreamSink {
     const s = seconds(t);
     d.msg = {
       stream: this.stream, dir: d.dir, isRequest: false, method: '', uri: '', version: '', status: 0, reason: '',
-      headers: [], headLen: 0, bodyLen: 0, contentLen: 0, framing: 'none', complete: false, missing: 0,
+      headers: [], headLen: 0, bodyLen: 0, contentLen: 0, framing: 'none', complete: false, malformed: false, missing: 0,
       firstFrame: t.frame, headFrame: 0, lastFrame: t.frame, firstTime: s, lastTime: s, peer: null, interim: [],
     };
     d.headLen = 0;
@@ -222,7 +218,7 @@ export class HttpConnectionParser implements StreamSink {
     }
     const add = i - start;
     if (d.headLen + add > MAX_HEAD) {
-      this.lose(d, t, b, i);
+      this.lose(d, t, true);
       return i;
     }
     if (d.headLen + add > d.head.length) {
@@ -236,7 +232,7 @@ export class HttpConnectionParser implements StreamSink {
       d.startLineSeen = true;
       // A start line that is neither a request line nor a status line: give up at once, not at MAX_HEAD.
       if (!looksLikeMessageStart(d.head, 0, d.headLen)) {
-        this.lose(d, t, b, i);
+        this.lose(d, t, true);
         return i;
       }
     }
@@ -249,7 +245,7 @@ export class HttpConnectionParser implements StreamSink {
     const h = parseHead(d.head, d.headLen);
     if (h === null) {
       m.headLen = d.headLen;
-      this.lose(d, t, null, 0);
+      this.lose(d, t, true);
       return;
     }
     m.isRequest = h.isRequest;
@@ -269,8 +265,10 @@ export class HttpConnectionParser implements StreamSink {
     if (h.isRequest) {
       this.pending.push(m);
       if (chunked === true) return this.frameBody(d, 'chunked', 0, t);
-      // A request with a transfer coding other than chunked cannot be framed (RFC 9112 6.3 item 4).
-      if (chunked === false || length === -2) return this.lose(d, t, null, 0);
+      // A request whose transfer coding is not chunked cannot be framed (RFC 9112 6.3 item 4);
+      // Wireshark reads it as having no body, and so do we.
+      if (chunked === false) return this.frameBody(d, 'none', 0, t);
+      if (length === -2) return this.lose(d, t, true);
       if (length > 0) {
         const expect = headerValue(h.headers, 'expect');
         d.awaitingContinue = expect !== undefined && expect.toLowerCase() === '100-continue';
@@ -296,7 +294,7 @@ export class HttpConnectionParser implements StreamSink {
     if ((req !== null && req.method === 'HEAD') || status === 204 || status === 304) return this.frameBody(d, 'none', 0, t);
     if (chunked === true) return this.frameBody(d, 'chunked', 0, t);
     if (chunked === false) return this.frameBody(d, 'close', 0, t);
-    if (length === -2) return this.lose(d, t, null, 0);
+    if (length === -2) return this.lose(d, t, true);
     if (length >= 0) return this.frameBody(d, length > 0 ? 'length' : 'none', length, t);
     return this.frameBody(d, 'close', 0, t);
   }
@@ -346,7 +344,7 @@ export class HttpConnectionParser implements StreamSink {
       const c = b[i++];
       m.bodyLen++;
       if (c === LF) {
-        if (d.chunkDigits === 0) { this.lose(d, t, b, i); return i; }
+        if (d.chunkDigits === 0) { this.lose(d, t, true); return i; }
         if (d.chunkSize === 0) {
           d.st = St.Trailers;
           d.lineLen = 0;
@@ -357,17 +355,17 @@ export class HttpConnectionParser implements StreamSink {
         }
         return i;
       }
-      if (++d.lineLen > MAX_LINE) { this.lose(d, t, b, i); return i; }
+      if (++d.lineLen > MAX_LINE) { this.lose(d, t, true); return i; }
       if (d.chunkExt || c === CR) continue;
       const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
       if (v >= 0 && d.chunkDigits >= 0) {
         // Sizes beyond 2^48 are not believable on a capture: lose framing rather than overflow.
-        if (++d.chunkDigits > 12) { this.lose(d, t, b, i); return i; }
+        if (++d.chunkDigits > 12) { this.lose(d, t, true); return i; }
         d.chunkSize = d.chunkSize * 16 + v;
       } else if (c === 0x3b || c === 0x20 || c === 0x09) {
         d.chunkExt = true;
       } else {
-        this.lose(d, t, b, i);
+        this.lose(d, t, true);
         return i;
       }
     }
@@ -385,7 +383,7 @@ export class HttpConnectionParser implements StreamSink {
         if (d.lineLen === 0) { this.endMessage(d, true, t); return i; }
         d.lineLen = 0;
       } else if (c !== CR) d.lineLen++;
-      if (++d.trailerBytes > MAX_LINE) { this.lose(d, t, b, i); return i; }
+      if (++d.trailerBytes > MAX_LINE) { this.lose(d, t, true); return i; }
     }
     return i;
   }
@@ -403,26 +401,27 @@ export class HttpConnectionParser implements StreamSink {
   }
 
   /**
-   * Framing lost: the message in progress ends incomplete, pairing restarts, and the direction
-   * waits for a line that starts like a message (b[i..] is what follows in the current chunk).
+   * Framing lost (malformed input, or a gap): the message in progress ends incomplete, pairing
+   * restarts, and the direction waits for a chunk that starts like a message.
    */
-  private lose(d: Direction, t: SegmentTime, b: Uint8Array | null, i: number): void {
-    if (d.msg !== null) this.endMessage(d, false, t);
+  private lose(d: Direction, t: SegmentTime, malformed: boolean): void {
+    if (d.msg !== null) {
+      d.msg.malformed = malformed;
+      this.endMessage(d, false, t);
+    }
     this.pending.length = 0;
     d.st = St.Lost;
-    d.lineStart = b !== null && i > 0 && b[i - 1] === LF;
     this.resyncs++;
   }
 
-  /** Looks for a line starting like a message; returns where parsing resumes. */
+  /**
+   * Resumes at a chunk that starts like a message (as Wireshark does, which takes the rest of a
+   * segment that does not start a message as continuation data); the rest is skipped.
+   */
   private resync(d: Direction, b: Uint8Array, i: number, n: number): number {
-    for (; i < n; i++) {
-      if (d.lineStart && looksLikeMessageStart(b, i, n)) {
-        d.st = St.Idle;
-        d.lineStart = false;
-        return i;
-      }
-      d.lineStart = b[i] === LF;
+    if (i === 0 && looksLikeMessageStart(b, 0, n)) {
+      d.st = St.Idle;
+      return 0;
     }
     return n;
   }

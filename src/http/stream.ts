@@ -2,7 +2,8 @@
  * HTTP/1.x as an application protocol over reassembled TCP streams (src/stream/app.ts): each
  * request and response that ends as its framing says becomes a message layer of the http
  * dissector, reported on the frame that completed it (tshark's default reassembly shows http.*
- * there). Messages cut by a gap or by the end of the connection are not reported: tshark never
+ * there); a malformed one on the frame where the damage is (tshark shows it there, marked
+ * malformed). Messages cut by a gap or by the end of the connection are not reported: tshark never
  * completes their reassembly either (HttpConnectionParser's listeners still see them).
  */
 import type { AppProtocol } from '../stream/app.js';
@@ -24,7 +25,7 @@ export const httpProtocol: AppProtocol = {
     const stream = conn.stream;
     return new HttpConnectionParser(stream, {
       message(m, time) {
-        if (!m.complete || m.missing > 0) return;
+        if ((!m.complete && !m.malformed) || m.missing > 0) return;
         emit({ layer: messageLayer(m), stream, dir: m.dir, time });
       },
     });

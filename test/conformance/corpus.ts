@@ -46,10 +46,10 @@ export function frameProtocols(capture: string): Map<number, string> {
   return m;
 }
 
-/** Protocols of issue 2, as tshark names them in frame.protocols. */
+/** Protocols of issue 2, and DNS and mDNS of issue 5, as tshark names them in frame.protocols. */
 export const CORE_PROTOCOLS = new Set([
   'eth', 'ethertype', 'vlan', 'ieee8021ad', 'llc', 'arp', 'ip', 'ipv6', 'ipv6.hopopts', 'ipv6.routing', 'ipv6.fraghdr',
-  'ipv6.dstopts', 'icmp', 'icmpv6', 'udp', 'tcp', 'data', 'sll', 'null', 'raw',
+  'ipv6.dstopts', 'icmp', 'icmpv6', 'udp', 'tcp', 'data', 'sll', 'null', 'raw', 'dns', 'mdns',
 ]);
 
 /**

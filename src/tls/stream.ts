@@ -10,7 +10,8 @@
  * - a pending PDU whose record header was complete waits for exactly the bytes it needs: the
  *   segment completing it is decoded as that PDU, and the rest of the segment as a second call;
  * - a pending PDU whose header was cut (under 5 bytes) takes the whole next segment into one call.
- * A gap in the stream drops what was pending (the next segment starts afresh).
+ * A hole in the stream loses the pending PDU, and with it the bytes after the hole up to that PDU's
+ * end (tshark files them under the PDU, which never completes); the next segment starts afresh.
  * Memory: at most one record (64 KiB + header) pending per direction, and one handshake message
  * carried between records (see dissectors/tls.ts).
  */
@@ -18,6 +19,7 @@ import { makeLayer } from '../core/dissector.js';
 import { ByteView } from '../core/view.js';
 import { decodeTls, looksLikeSsl2Hello, tls, TlsSession, validContentType, type TlsLayer } from '../../dissectors/tls.js';
 import type { Connection } from '../tcp/conntrack.js';
+import { seqAdd, seqDiff } from '../tcp/seq.js';
 import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';
 import type { AppMessage, AppProtocol } from '../stream/app.js';
 import { registerAppProtocol } from '../stream/registry.js';
@@ -42,9 +44,15 @@ class Pending {
   /** Total bytes the PDU needs, or -1: the whole next segment (header cut). */
   need = -1;
   active = false;
+  /** Sequence number of the PDU's first byte. */
+  seq = 0;
+  /** After a hole inside a PDU: bytes before this sequence number belong to the lost PDU. */
+  skipping = false;
+  skipTo = 0;
 
-  hold(b: Uint8Array, need: number): void {
+  hold(b: Uint8Array, need: number, seq: number): void {
     this.active = true;
+    this.seq = seq;
     this.need = need;
     if (need > 0) {
       this.bytes = new Uint8Array(need);
@@ -55,6 +63,7 @@ class Pending {
 
   clear(): void {
     this.active = false;
+    this.need = -1;
     this.bytes = EMPTY;
     this.have = 0;
   }
@@ -72,13 +81,24 @@ export class TlsStreamParser implements StreamSink {
   chunk(c: StreamChunk): void {
     const p = this.pending[c.dir];
     let data = c.bytes;
+    let seq = c.seq;
+    if (p.skipping) {
+      const lost = seqDiff(p.skipTo, seq);
+      if (lost >= data.length) return;
+      p.skipping = false;
+      if (lost > 0) {
+        data = data.subarray(lost);
+        seq = p.skipTo;
+      }
+    }
     if (p.active) {
       if (p.need < 0) {
         const joined = new Uint8Array(p.have + data.length);
         joined.set(p.bytes.subarray(0, p.have));
         joined.set(data, p.have);
+        const joinedSeq = p.seq;
         p.clear();
-        this.call(c.dir, joined, c.time);
+        this.call(c.dir, joined, joinedSeq, c.time);
         return;
       }
       const take = Math.min(p.need - p.have, data.length);
@@ -86,18 +106,27 @@ export class TlsStreamParser implements StreamSink {
       p.have += take;
       if (p.have < p.need) return;
       const pdu = p.bytes;
+      const pduSeq = p.seq;
       p.clear();
-      this.call(c.dir, pdu, c.time);
+      this.call(c.dir, pdu, pduSeq, c.time);
       data = data.subarray(take);
+      seq = seqAdd(seq, take);
       if (data.length === 0) return;
     }
     // The layer keeps its bytes: chunks may be the capture's reused buffer.
-    this.call(c.dir, data.slice(), c.time);
+    this.call(c.dir, data.slice(), seq, c.time);
   }
 
   event(e: StreamEvent): void {
     if (e.type !== 'gap') return;
-    this.pending[e.dir].clear();
+    const p = this.pending[e.dir];
+    // tshark files segments inside a pending PDU's range under that PDU, which the hole leaves
+    // incomplete: they are never dissected. A PDU waiting for "one more segment" ends at the hole.
+    if (p.active && p.need > 0) {
+      p.skipping = true;
+      p.skipTo = seqAdd(p.seq, p.need);
+    }
+    p.clear();
     this.session.carry[e.dir] = null;
   }
 
@@ -106,8 +135,8 @@ export class TlsStreamParser implements StreamSink {
     this.session.carry[dir] = null;
   }
 
-  /** One hand-over to the TLS dissector: decodes buf (owned by the layer) and emits it. */
-  private call(dir: 0 | 1, buf: Uint8Array, time: SegmentTime): void {
+  /** One hand-over to the TLS dissector: decodes buf (owned by the layer; its first byte at seq) and emits it. */
+  private call(dir: 0 | 1, buf: Uint8Array, seq: number, time: SegmentTime): void {
     const l: TlsLayer = makeLayer(tls);
     l.buf = buf;
     l.off = 0;
@@ -116,7 +145,7 @@ export class TlsStreamParser implements StreamSink {
     l.frameNo = time.frame;
     l.session = this.session;
     decodeTls(l, ByteView.of(buf));
-    if (l.partialAt >= 0) this.pending[dir].hold(buf.subarray(l.partialAt), l.partialNeed);
+    if (l.partialAt >= 0) this.pending[dir].hold(buf.subarray(l.partialAt), l.partialNeed, seqAdd(seq, l.partialAt));
     this.emit({ layer: l, stream: this.conn.stream, dir, time });
   }
 }

@@ -3,7 +3,8 @@
  * prints it: one line per packet, one tab-separated column per -e, every occurrence of a field in
  * the packet (nested packets included, in tree order) joined with ','.
  * Layer fields come from each dissector's `fields` map; frame.* fields from frame-fields.ts.
- * IP fragments are reassembled as tshark does: upper layers show on the completing fragment.
+ * IP fragments are reassembled as tshark does: upper layers show on the completing fragment; a
+ * UDP payload no dissector took may be DNS by tshark's heuristic (src/stream/dns-heuristic.ts).
  *
  * TCP tracking (src/stream/view.ts) runs only when a column needs it: tcp.stream and tcp.analysis.*
  * (TRACKER_FIELDS, read at each TCP layer), frame.protocols and the fields of application protocols
@@ -15,6 +16,7 @@ import { Defragmenter } from '../ip/defrag.js';
 import { FRAME_FIELDS, FrameClock, nestedOf } from './frame-fields.js';
 import { TcpLayer } from '../../dissectors/tcp.js';
 import { StreamView } from '../stream/view.js';
+import { withDnsHeuristic } from '../stream/dns-heuristic.js';
 import { appProtocols } from '../stream/registry.js';
 import '../stream/protocols.js';
 
@@ -91,7 +93,7 @@ export class FieldsOut {
 
   /** One packet's line, without the newline. Packets must come in input order (times, reassembly). */
   format(decoded: Packet): string {
-    const defragmented = this.defrag.push(decoded);
+    const defragmented = withDnsHeuristic(this.defrag.push(decoded));
     const p = this.streams !== null ? this.streams.push(defragmented) : defragmented;
     this.clock.next(p.frame);
     this.cells.fill('');

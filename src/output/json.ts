@@ -3,6 +3,7 @@
  * TCP is tracked and reassembled (src/stream/view.ts): a TCP layer carries its connection's
  * `stream` (tshark's tcp.stream) and `retransmission: true` where tshark flags one; the
  * application messages a frame completed (DNS over TCP, TLS, HTTP) follow it as ordinary layers.
+ * As in -T fields, a UDP payload no dissector took may be DNS by tshark's heuristic.
  */
 import { Layer, type Packet } from '../core/dissector.js';
 import { Defragmenter } from '../ip/defrag.js';
@@ -10,6 +11,7 @@ import { formatEpoch, frameProtocols, nestedOf } from './frame-fields.js';
 import { hex2 } from './format.js';
 import { TcpLayer } from '../../dissectors/tcp.js';
 import { AppLayers, StreamView } from '../stream/view.js';
+import { withDnsHeuristic } from '../stream/dns-heuristic.js';
 import '../stream/protocols.js';
 
 /** Layer bookkeeping that is not protocol content. */
@@ -30,7 +32,7 @@ export class JsonOut {
 
   /** One packet's object, without the newline. Packets must come in input order (reassembly). */
   format(decoded: Packet): string {
-    const p = this.streams.push(this.defrag.push(decoded));
+    const p = this.streams.push(withDnsHeuristic(this.defrag.push(decoded)));
     const f = p.frame;
     // The time is written by hand: nine decimals of epoch seconds do not fit a double.
     return '{"frame":{"number":' + f.number + ',"time":' + formatEpoch(f.tsSec, f.tsNsec) +

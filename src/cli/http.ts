@@ -1,7 +1,68 @@
-/** `wirescope http`: not built yet. */
+/**
+ * `wirescope http -r FILE [FILTER] [--json]`: the HTTP/1.x transactions of a capture, one row per
+ * request (with the response paired to it) or per response whose request was not seen: stream,
+ * method, host, URI, status, request and response sizes, and the response time (tshark's
+ * http.time: from the frame completing the request to the frame completing the response).
+ * A filter selects the connections with a frame it matches, as in `wirescope conns`.
+ */
+import Table from 'cli-table3';
+import { Command } from 'commander';
 import { errorLine } from '../output/errors.js';
+import { TextSink } from '../output/sink.js';
+import { httpTransactions, type HttpTransaction } from '../http/transactions.js';
+import { parseCommand, reportFailure } from './conns.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write(errorLine('http: not implemented yet') + '\n');
-  return 2;
+const HEAD = ['Stream', 'Method', 'Host', 'URI', 'Status', 'Request', 'Response', 'Time'];
+/** Longer URIs are cut in the table (--json has them whole). */
+const MAX_URI = 64;
+
+function cell(v: string | number | null): string | number {
+  return v === null ? '-' : v;
+}
+
+/** The final status, after any interim ones ("100/200"); "(incomplete)" when a message was cut short. */
+function status(t: HttpTransaction): string {
+  const interim = t.interim.length > 0 ? t.interim.join(',') + '/' : '';
+  return interim + (t.status === null ? '-' : t.status) + (t.incomplete ? ' (incomplete)' : '');
+}
+
+/** The transactions as a cli-table3 table. */
+export function formatTable(rows: readonly HttpTransaction[]): string {
+  const t = new Table({
+    head: HEAD,
+    style: { head: [], border: [], compact: true },
+    colAligns: ['right', 'left', 'left', 'left', 'left', 'right', 'right', 'right'],
+  });
+  for (const r of rows) {
+    const uri = r.uri === null ? '-' : r.uri.length > MAX_URI ? r.uri.slice(0, MAX_URI - 3) + '...' : r.uri;
+    t.push([
+      r.stream, cell(r.method), cell(r.host), uri, status(r),
+      cell(r.requestBytes), cell(r.responseBytes), r.responseTime === null ? '-' : r.responseTime.toFixed(6),
+    ]);
+  }
+  return t.toString();
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const cmd = new Command('http')
+    .description('HTTP/1.x transactions of a capture: stream, method, host, URI, status, request/response sizes, response time')
+    .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
+    .option('--json', 'one JSON object per transaction')
+    .option('-n', 'accepted for tcpdump/tshark habit (names are never resolved)')
+    .argument('[filter...]', 'pcap-filter expression: transactions of connections with a frame it matches');
+  const early = parseCommand(cmd, argv);
+  if (early !== null) return early;
+  const opts = cmd.opts<{ read: string; json?: boolean }>();
+  let table;
+  try {
+    table = httpTransactions(opts.read, cmd.args.join(' '));
+  } catch (e) {
+    return reportFailure('http', e);
+  }
+  const out = new TextSink(1);
+  if (opts.json) for (const r of table.rows) out.writeLine(JSON.stringify(r));
+  else out.writeLine(formatTable(table.rows));
+  out.flush();
+  if (table.evicted > 0) process.stderr.write(errorLine(`http: ${table.evicted} connections were closed early for the connection limit`) + '\n');
+  return table.error === null ? 0 : reportFailure('http', table.error);
 }

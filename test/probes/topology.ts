@@ -50,6 +50,14 @@ export const ADDR = {
   noRouteNet6: 'fd81:50::1', unreachableNet6: 'fd81:9::1', prohibitedNet6: 'fd81:10::1',
 } as const;
 
+/**
+ * More client addresses on c0, each used once: Linux rate-limits the ICMP errors a router sends
+ * for a routing failure (no route, unreachable, prohibit) per source address, with a budget the
+ * router's other ICMP errors to that source also drain, so tests that count such errors each
+ * take a fresh source.
+ */
+export const SPARE_SOURCES = Array.from({ length: 24 }, (_, i) => `10.81.1.${100 + i}`);
+
 export const PORTS = { open: 8080, closed: 8081, dropped: 8082, rejected: 8083 } as const;
 
 /** Interface names inside the client namespace. */
@@ -107,7 +115,7 @@ export async function buildTopology(): Promise<Topology> {
     veth(ns.client, 'c0', ns.r1, 'r1a');
     veth(ns.r1, 'r1b', ns.r2, 'r2a');
     veth(ns.r2, 'r2b', ns.server, 's0');
-    addr(ns.client, 'c0', `${ADDR.client}/24`, `${ADDR.client6}/64`);
+    addr(ns.client, 'c0', `${ADDR.client}/24`, `${ADDR.client6}/64`, ...SPARE_SOURCES.map((a) => `${a}/24`));
     addr(ns.r1, 'r1a', `${ADDR.r1}/24`, `${ADDR.r16}/64`);
     addr(ns.r1, 'r1b', `${ADDR.r1Far}/24`, 'fd81:2::1/64');
     addr(ns.r2, 'r2a', `${ADDR.r2}/24`, `${ADDR.r26}/64`);
@@ -165,7 +173,7 @@ export async function buildTopology(): Promise<Topology> {
   return { ns, exec, close };
 }
 
-/** wirescope's command line (the built CLI) for exec. */
+/** wirescope's command line (the built CLI, or the main.js WIRESCOPE_MAIN names) for exec. */
 export function wirescope(...args: string[]): string[] {
-  return [process.execPath, wirescopeBin, ...args];
+  return [process.execPath, process.env.WIRESCOPE_MAIN ?? wirescopeBin, ...args];
 }

@@ -32,7 +32,7 @@ export const Ssl2Type = { ClientHello: 1, ClientMasterKey: 2, ServerHello: 4 } a
 
 export const Extension = {
   ServerName: 0, SupportedGroups: 10, EcPointFormats: 11, SignatureAlgorithms: 13, Alpn: 16,
-  PreSharedKey: 41, SupportedVersions: 43, PskKeyExchangeModes: 45, KeyShare: 51,
+  PreSharedKey: 41, EarlyData: 42, SupportedVersions: 43, PskKeyExchangeModes: 45, KeyShare: 51,
 } as const;
 
 export const TLS13 = 0x0304;
@@ -255,9 +255,12 @@ function readHello(v: ByteView, client: boolean): Hello {
   try {
     h.version = v.u16(0);
     h.random = hexOf(v.bytes(2, 32));
-    const sidLen = v.u8(34);
-    h.sessionId = hexOf(v.bytes(35, sidLen));
-    let o = 35 + sidLen;
+    let o = 34;
+    if (client || (h.version >> 8) !== 0x7f || (h.version & 0xff) >= 22) {
+      const sidLen = v.u8(34);
+      h.sessionId = hexOf(v.bytes(35, sidLen));
+      o = 35 + sidLen;
+    }
     if (client) {
       const n = v.u16(o);
       for (let i = 0; i + 1 < n; i += 2) h.ciphers.push(v.u16(o + 2 + i));
@@ -265,6 +268,10 @@ function readHello(v: ByteView, client: boolean): Hello {
       const c = v.u8(o);
       for (let i = 0; i < c; i++) h.compressions.push(v.u8(o + 1 + i));
       o += 1 + c;
+    } else if (o === 34) {
+      // TLS 1.3 drafts before -22: no session id or compression method.
+      h.ciphers.push(v.u16(o));
+      o += 2;
     } else {
       h.ciphers.push(v.u16(o));
       h.compressions.push(v.u8(o + 2));
@@ -417,13 +424,17 @@ function readCertificates(v: ByteView, tls13: boolean): CertificateNames[] {
 
 function readHandshake(type: number, body: ByteView, s: TlsSession): HandshakeMessage {
   const m: HandshakeMessage = { type, length: body.length, hello: null, certificates: null };
-  if (type === HandshakeType.ClientHello) m.hello = readHello(body, true);
+  if (type === HandshakeType.ClientHello) {
+    const h = readHello(body, true);
+    m.hello = h;
+    // A TLS 1.3 client sending early data: its next records are 1.3's opaque ones (tshark's has_early_data).
+    if (s.version === 0 && h.extensions.includes(Extension.EarlyData) && h.supportedVersions.some(isTls13)) s.version = TLS13;
+  }
   else if (type === HandshakeType.ServerHello) {
     const h = readHello(body, false);
     m.hello = h;
     const selected = h.supportedVersions.length ? h.supportedVersions[0] : h.version;
-    // TLS 1.3 drafts (0x7fNN, Facebook's 0xfbNN) make a TLS 1.3 session, as in tshark.
-    if (!h.malformed) s.version = (selected >> 8) === 0x7f || (selected >> 8) === 0xfb ? TLS13 : selected;
+    if (!h.malformed) s.version = isTls13(selected) ? TLS13 : selected;
   } else if (type === HandshakeType.Certificate) {
     try {
       m.certificates = readCertificates(body, s.version === TLS13);
@@ -432,6 +443,11 @@ function readHandshake(type: number, body: ByteView, s: TlsSession): HandshakeMe
     }
   }
   return m;
+}
+
+/** TLS 1.3 and its drafts (0x7fNN, Facebook's 0xfbNN), which make a TLS 1.3 session in tshark. */
+function isTls13(v: number): boolean {
+  return v === TLS13 || v >> 8 === 0x7f || v >> 8 === 0xfb;
 }
 
 /** Whether a handshake record that continues no message is encrypted (tshark's is_encrypted_handshake_message). */

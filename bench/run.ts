@@ -3,9 +3,10 @@
  * traffic (the Ethernet fixtures, repeated with increasing timestamps), in one run, TZ=UTC,
  * output to /dev/null. Best wall time of N runs, packets/s, peak RSS, and the target ratios.
  *
- *   npm run bench -- [--runs N] [--packets N] [--only GROUP,...] [--regen]
+ *   npm run bench -- [--runs N] [--packets N] [--only GROUP,...] [--regen] [GROUP ...]
  *
- * Later runs (filters, live capture, conns/follow) are added as entries of CASES and TARGETS.
+ * GROUPs (as --only or as words) pick the cases to run: read, copy, filter1..3, conns, follow,
+ * follow-to-end, http, tls, live. Each case is an entry of CASES, each target one of TARGETS.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,36 @@ const FILTERS = [
   'host 192.0.2.10 or ip6',
 ];
 
+/**
+ * Streams of the big capture for `follow`: stream 1 (an HTTP connection of http.pcap) ends with FIN
+ * both ways early in the file, where wirescope stops reading (nothing more can come for it) while
+ * tshark reads on; stream 5 (SYN answered by RST, tcp-sack-rst.pcap) never ends one direction, so
+ * both read the whole file.
+ */
+const FOLLOW_ENDED = 1;
+const FOLLOW_TO_END = 5;
+
+/** tshark's TLS hello fields, as `wirescope tls` shows them. */
+const TLS_FIELDS = ['tcp.stream', 'tls.handshake.type', 'tls.handshake.extensions_server_name', 'tls.handshake.extensions_alpn_str',
+  'tls.handshake.version', 'tls.handshake.ciphersuite', 'tls.handshake.ja3', 'tls.handshake.ja3s'];
+
+/** Stream tables (issue 5): wirescope beside the tshark run printing the same. */
+const STREAM_CASES: Case[] = [
+  { group: 'conns', name: 'wirescope conns', command: process.execPath, args: [wirescope, 'conns', '-r', BIG] },
+  { group: 'conns', name: 'tshark -q -z conv,tcp', command: 'tshark', args: ['-n', '-q', '-r', BIG, '-z', 'conv,tcp'] },
+  ...([['follow', FOLLOW_ENDED], ['follow-to-end', FOLLOW_TO_END]] as const).flatMap(([group, n]): Case[] => [
+    { group, name: `wirescope follow --stream ${n} --format raw`, command: process.execPath, args: [wirescope, 'follow', '-r', BIG, '--stream', String(n), '--format', 'raw'] },
+    { group, name: `tshark -q -z follow,tcp,raw,${n}`, command: 'tshark', args: ['-n', '-q', '-r', BIG, '-z', `follow,tcp,raw,${n}`] },
+  ]),
+  { group: 'http', name: 'wirescope http', command: process.execPath, args: [wirescope, 'http', '-r', BIG] },
+  { group: 'http', name: 'tshark -q -z http,tree', command: 'tshark', args: ['-n', '-q', '-r', BIG, '-z', 'http,tree'] },
+  { group: 'tls', name: 'wirescope tls', command: process.execPath, args: [wirescope, 'tls', '-r', BIG] },
+  {
+    group: 'tls', name: 'tshark -T fields (TLS hellos)', command: 'tshark',
+    args: ['-n', '-r', BIG, '-Y', 'tls.handshake.type == 1 || tls.handshake.type == 2', '-T', 'fields', ...TLS_FIELDS.flatMap((f) => ['-e', f])],
+  },
+];
+
 const CASES: Case[] = [
   { group: 'read', name: 'wirescope -n -r', command: process.execPath, args: [wirescope, '-n', '-r', BIG] },
   { group: 'read', name: 'tcpdump -n -r', command: 'tcpdump', args: ['-n', '-r', BIG] },
@@ -54,6 +85,7 @@ const CASES: Case[] = [
     { group: `filter${k + 1}`, name: `wirescope -r -w '${expr}'`, command: process.execPath, args: [wirescope, '-r', BIG, '-w', OUT, expr] },
     { group: `filter${k + 1}`, name: `tcpdump -r -w '${expr}'`, command: 'tcpdump', args: ['-r', BIG, '-w', OUT, expr] },
   ]),
+  ...STREAM_CASES,
 ];
 
 interface Target {
@@ -70,6 +102,10 @@ const TARGETS: Target[] = [
   { a: 'tshark -n -r', b: 'wirescope -n -r', min: 10 },
   { a: 'wirescope -r -w', b: 'tcpdump -r -w', max: 1.25 },
   ...FILTERS.map((expr): Target => ({ a: `wirescope -r -w '${expr}'`, b: `tcpdump -r -w '${expr}'`, max: 1.2 })),
+  // Issue 5: at least 5x faster than tshark printing the same.
+  ...STREAM_CASES.filter((c) => c.command === 'tshark').map((t): Target => ({
+    a: t.name, b: STREAM_CASES.find((w) => w.group === t.group && w.command !== 'tshark')!.name, min: 5,
+  })),
 ];
 
 /** Peak RSS limit for every wirescope case. */
@@ -275,7 +311,8 @@ function sameCopies(results: Result[]): boolean | null {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       runs: { type: 'string', default: '3' },
       packets: { type: 'string', default: '1000000' },
@@ -286,7 +323,8 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const packets = Number(values.packets);
   if (!(runs >= 1) || !(packets >= 1)) throw new Error('--runs and --packets take positive numbers');
-  const groups = values.only ? new Set(values.only.split(',')) : null;
+  const named = [...(values.only ? values.only.split(',') : []), ...positionals];
+  const groups = named.length > 0 ? new Set(named) : null;
 
   const big = bigCapture(packets, values.regen);
   if (!existsSync(TIME)) console.log(`${TIME} not found (Debian package "time"): no peak RSS`);

@@ -67,7 +67,7 @@ const CAPTURES = [
     'pcapplusplus/PcapExamples/pcapng-example.pcapng', 'pcapplusplus/PcapExamples/three_http_streams.pcap',
     'pcapplusplus/PcapExamples/one_ipv6_http_stream.pcap', 'pcapplusplus/PcapExamples/unidirectional_tcp_stream_with_missing_packet.pcap',
     'zeek/tcp/truncated-header.pcap', 'zeek/tcp/handshake-reorder.pcap', 'zeek/tcp/missing-syn.pcap', 'zeek/tcp/reassembly.pcap',
-    'tcpdump/tcp-rst-data.pcap', 'tcpdump/mptcp.pcap', 'tcpdump/smtp.pcap', 'tcpdump/tcp_header_heapoverflow.pcap',
+    'tcpdump/bigtcp-ipv4.pcap', 'tcpdump/dns_tcp.pcap', 'tcpdump/ipv4_tcp_http_xml_tso.pcap', 'tcpdump/mptcp-aa-v1.pcap', 'tcpdump/bgp-4byte-asn.pcap',
   ].map((f) => path.join(corpusDir, f)),
 ].filter((f) => existsSync(f));
 

@@ -129,6 +129,7 @@ const CAPTURES = [
     'pcapplusplus/PcapExamples/unidirectional_tcp_stream_with_missing_packet.pcap',
     'zeek/tcp/handshake-reorder.pcap', 'zeek/tcp/missing-syn.pcap', 'zeek/tcp/no-handshake.pcap', 'zeek/tcp/reassembly.pcap',
     'zeek/tcp/truncated-header.pcap', 'zeek/tcp/fin_retransmission.pcap', 'zeek/tcp/miss_end_data.pcap',
+    'tcpdump/dns_tcp.pcap', 'tcpdump/ipv4_tcp_http_xml.pcap', 'tcpdump/bigtcp-ipv4.pcap',
   ].map((f) => path.join(corpusDir, f)),
 ].filter((f) => existsSync(f));
 

@@ -77,6 +77,12 @@ export interface TraceSink {
 
 /** traceroute's DEF_WAIT_PREC: 1 ms added to a round trip before it scales a wait. */
 const WAIT_PREC_MS = 1;
+/**
+ * The least a wait scaled by HERE or NEAR may be. traceroute's round trips are kernel timestamps;
+ * ours are taken when JavaScript sees the frame, so a later probe's answer can be late by a busy
+ * event loop's worth of milliseconds that a few times a sub-millisecond round trip does not cover.
+ */
+const MIN_SCALED_WAIT_MS = 50;
 
 function emptyProbe(ttl: number): TraceProbe {
   return { ttl, key: -1, sendAt: 0, recvAt: 0, from: null, err: '', final: false, done: false, recvTtl: 0, icmpType: -1, icmpCode: -1 };
@@ -254,14 +260,14 @@ export class Traceroute {
       for (let i = first; i < first + o.queries; i++) {
         const p = this.probes[i];
         const rtt = p.recvAt - p.sendAt;
-        if (p.done && p.recvAt && rtt > 0) return Math.min(wait, (rtt + WAIT_PREC_MS) * o.hereFactor);
+        if (p.done && p.recvAt && rtt > 0) return Math.min(wait, Math.max(MIN_SCALED_WAIT_MS, (rtt + WAIT_PREC_MS) * o.hereFactor));
       }
     }
     if (o.nearFactor) {
       for (let i = n + 1; i < this.probes.length && this.probes[i].sendAt; i++) {
         const p = this.probes[i];
         const rtt = p.recvAt - p.sendAt;
-        if (p.done && p.recvAt && rtt > 0) return Math.min(wait, (rtt + WAIT_PREC_MS) * o.nearFactor);
+        if (p.done && p.recvAt && rtt > 0) return Math.min(wait, Math.max(MIN_SCALED_WAIT_MS, (rtt + WAIT_PREC_MS) * o.nearFactor));
       }
     }
     return wait;

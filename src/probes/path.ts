@@ -55,6 +55,10 @@ export function nextHop(r: Route): string {
 /** A host that could not be resolved or routed; the message is what iputils prints after "ping: ". */
 export class PathError extends Error {
   override name = 'PathError';
+  /** The system call iputils names for this failure ("connect" for routing errors). */
+  constructor(message: string, readonly syscall?: string) {
+    super(message);
+  }
 }
 
 /**
@@ -77,7 +81,7 @@ export async function resolveHost(host: string, family?: Family): Promise<{ addr
   }
 }
 
-function ipJson(args: string[]): unknown {
+function ipJson(args: string[], syscall?: string): unknown {
   try {
     return JSON.parse(execFileSync('ip', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '[]');
   } catch (e) {
@@ -85,7 +89,7 @@ function ipJson(args: string[]): unknown {
     if (err.code === 'ENOENT') throw new PathError('the ip command (iproute2) is needed to read the routing table');
     // "RTNETLINK answers: Network is unreachable" -> "Network is unreachable"
     const line = (err.stderr ?? String(e)).trim().split('\n')[0];
-    throw new PathError(line.replace(/^RTNETLINK answers: /, '').replace(/^Error: /, ''));
+    throw new PathError(line.replace(/^RTNETLINK answers: /, '').replace(/^Error: /, ''), syscall);
   }
 }
 
@@ -115,10 +119,10 @@ export function routeTo(dst: string, family: Family, iface?: string, src?: strin
   const args = [family === 4 ? '-4' : '-6', 'route', 'get', dst];
   if (iface !== undefined) args.push('oif', iface);
   if (src !== undefined) args.push('from', src);
-  const r = (ipJson(args) as Array<Record<string, unknown>>)[0];
-  if (r === undefined) throw new PathError('Network is unreachable');
+  const r = (ipJson(args, 'connect') as Array<Record<string, unknown>>)[0];
+  if (r === undefined) throw new PathError('Network is unreachable', 'connect');
   const type = String(r.type ?? 'unicast');
-  if (type === 'unreachable' || type === 'prohibit' || type === 'blackhole') throw new PathError('Network is unreachable');
+  if (type === 'unreachable' || type === 'prohibit' || type === 'blackhole') throw new PathError('Network is unreachable', 'connect');
   const dev = interfaceInfo(String(r.dev));
   const from = src ?? (typeof r.prefsrc === 'string' ? r.prefsrc : undefined);
   if (from === undefined) throw new PathError(`no source address on ${dev.name}`);

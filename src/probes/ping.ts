@@ -159,8 +159,8 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
   try {
     path = await openPath(dst, { filter: v4 ? 'icmp' : 'icmp6', iface: o.iface, src: o.source, allowUnresolved: true });
   } catch (e) {
-    const err = e as Error;
-    fail(`ping: ${err.name === 'PathError' && /unreachable/i.test(err.message) ? 'connect: ' : ''}${err.message}`);
+    const err = e as Error & { syscall?: string };
+    fail(`ping: ${err.syscall ? err.syscall + ': ' : ''}${err.message}`);
     return 2;
   }
   const { route, engine } = path;

@@ -144,6 +144,15 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     expect(b.ours.stderr).toMatch(/^wirescope: ping: no-such-host\.invalid: /);
   });
 
+  it('no route on this host: "connect:" and the kernel\'s reason on stderr, exit 2', () => {
+    t.exec(t.ns.client, ['ip', 'route', 'add', 'unreachable', '10.99.0.0/16']);
+    const r = both(['-c', '1', '10.99.0.1']);
+    expect(r.ref.status).toBe(2);
+    expect(r.ours.status).toBe(2);
+    expect(r.ours.stderr).toBe(r.ref.stderr.replace(/^ping: /, 'wirescope: ping: '));
+    expect(r.ours.stdout).toBe(r.ref.stdout);
+  });
+
   it('--json: one object per probe and reply, then the summary', () => {
     const r = t.exec(t.ns.client, wirescope('ping', '--json', '-c', '2', '-i', '0.2', ADDR.server));
     expect(r.status).toBe(0);

@@ -173,6 +173,9 @@ export async function buildTopology(): Promise<Topology> {
   return { ns, exec, close };
 }
 
+/** The compiled tree the commands run from: dist/, or the one holding WIRESCOPE_MAIN (dist/src/cli/main.js). */
+export const distDir = process.env.WIRESCOPE_MAIN ? path.resolve(process.env.WIRESCOPE_MAIN, '../../..') : path.join(repoRoot, 'dist');
+
 /** wirescope's command line (the built CLI, or the main.js WIRESCOPE_MAIN names) for exec. */
 export function wirescope(...args: string[]): string[] {
   return [process.execPath, process.env.WIRESCOPE_MAIN ?? wirescopeBin, ...args];

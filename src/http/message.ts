@@ -61,7 +61,8 @@ export const HTTP_METHODS: readonly string[] = [
 
 /** Methods by their bytes, for matching without building strings. */
 const METHOD_BYTES: Uint8Array[] = HTTP_METHODS.map((m) => Uint8Array.from(m, (c) => c.charCodeAt(0)));
-const LONGEST_METHOD = Math.max(...HTTP_METHODS.map((m) => m.length));
+/** Bytes that hold any known method and the space after it. */
+export const LONGEST_METHOD_AND_SPACE = Math.max(...HTTP_METHODS.map((m) => m.length)) + 1;
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -99,16 +100,16 @@ export function methodLengthAt(b: Uint8Array, at: number, end: number): number {
 }
 
 /**
- * Wireshark's HTTP heuristic on TCP (dissect_http_heur_tcp) joined with the method test: the first
- * line, ended by LF, either starts with "HTTP/1." or ends with "HTTP/1.x"; or, when no line end
- * was seen yet, the bytes start with a known method and a space.
+ * Whether the first bytes of a direction start an HTTP/1.x message: "HTTP/1." (a status line) or
+ * a known method and a space. When a whole first line is there, it must also end in "HTTP/1.x", as
+ * Wireshark's HTTP heuristic on TCP (dissect_http_heur_tcp) requires of a request line.
  */
 export function sniffHttp(first: Uint8Array): boolean {
   const n = first.length;
   if (startsWithAt(first, 0, n, HTTP1)) return true;
   let eol = -1;
   for (let i = 0; i < n; i++) if (first[i] === LF) { eol = i; break; }
-  if (eol < 0) return n <= LONGEST_METHOD + 1 + 8192 && methodLengthAt(first, 0, n) > 0;
+  if (eol < 0) return methodLengthAt(first, 0, n) > 0;
   let end = eol;
   if (end > 0 && first[end - 1] === CR) end--;
   return end >= 9 && first[end - 9] === SP && startsWithAt(first, end - 8, end, HTTP1) && methodLengthAt(first, 0, end) > 0;

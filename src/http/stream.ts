@@ -9,7 +9,7 @@
 import type { AppProtocol } from '../stream/app.js';
 import { messageLayer } from '../../dissectors/http.js';
 import { HttpConnectionParser } from './parser.js';
-import { sniffHttp } from './message.js';
+import { LONGEST_METHOD_AND_SPACE, sniffHttp } from './message.js';
 
 /**
  * Wireshark 4.0's TCP ports for HTTP (`tshark -G decodes`: 80, 631, 1900, 2710, 2869, 3128, 3132,
@@ -21,12 +21,14 @@ export const httpProtocol: AppProtocol = {
   name: 'http',
   ports: HTTP_TCP_PORTS,
   sniff: sniffHttp,
+  // Enough for the longest method and its space ("BASELINE-CONTROL "); any request line is longer.
+  sniffBytes: LONGEST_METHOD_AND_SPACE,
   open(conn, emit) {
     const stream = conn.stream;
     return new HttpConnectionParser(stream, {
       message(m, time) {
         if ((!m.complete && !m.malformed) || m.missing > 0) return;
-        emit({ layer: messageLayer(m), stream, dir: m.dir, time });
+        emit({ layer: messageLayer(m), stream, dir: m.dir, time, firstFrame: m.firstFrame });
       },
     });
   },

@@ -11,7 +11,7 @@ import { endpointText } from '../tcp/flow-key.js';
 import type { CaptureFileError } from '../pcap/reader.js';
 import { HttpConnectionParser } from './parser.js';
 import { headerValue, sniffHttp, type HttpMessage } from './message.js';
-import { HTTP_TCP_PORTS } from './stream.js';
+import { HTTP_TCP_PORTS, httpProtocol } from './stream.js';
 
 /**
  * A connection's bytes go to an HTTP parser when one of its ports is an HTTP port or its first
@@ -33,7 +33,8 @@ export class HttpSelector implements StreamSink {
 
   chunk(c: StreamChunk): void {
     if (!this.decided) {
-      if (sniffHttp(c.bytes)) this.use();
+      // The same bytes the stream dispatcher sniffs (src/stream/registry.ts), so both take the same connections.
+      if (sniffHttp(c.bytes.subarray(0, httpProtocol.sniffBytes))) this.use();
       else this.decided = true;
     }
     if (this.parser !== null) this.parser.chunk(c);

@@ -61,5 +61,5 @@ describe.skipIf(!haveTshark)('http.* fields identical to tshark', () => {
       `(${((100 * allSame) / allCells).toFixed(2)}%); without the out-of-scope ones ${same}/${cells} (${((100 * same) / cells).toFixed(2)}%)`);
     expect(cells).toBeGreaterThan(100);
     expect(same / cells).toBeGreaterThanOrEqual(0.99);
-  });
+  }, 600_000);
 });

@@ -176,10 +176,12 @@ export class ProbeEngine {
   /** Builds and sends one frame (see build); returns it decoded, stamped just before sending. */
   send(layers: Layer[], payload?: Uint8Array, linkDst?: string, linkSrc?: string): ProbeFrame {
     const bytes = this.build(layers, payload, linkDst, linkSrc);
-    const at = performance.now();
+    // Decoded before sending: the reply may be waiting as soon as the send returns (loopback).
+    const f: ProbeFrame = { bytes, packet: decodeFrame(this.frameOf(bytes, performance.now())), view: {}, at: 0 };
+    f.view = viewOf(f.packet);
+    f.at = performance.now();
     this.handle.send(bytes);
-    const packet = decodeFrame(this.frameOf(bytes, at));
-    return { bytes, packet, view: viewOf(packet), at };
+    return f;
   }
 
   /** Calls fn with every received frame (after the waiters); returns the unsubscribe function. */

@@ -258,19 +258,18 @@ export class Handshake {
     step('syn-ack', synAck.at, 'SYN-ACK received');
     const iss = (pb.isn + 1) >>> 0;
     let rcvNxt = (t.seq + 1) >>> 0;
-    const resetWatch = this.expect((v) => fromPeer(v) && (v.tcp!.flags & TH.RST) !== 0, STEP_TIMEOUT_MS);
-    let reset: ProbeFrame | null = null;
-    void resetWatch.then((f) => { reset = f; });
-    step('ack', this.segment(pb, TH.ACK, iss, rcvNxt).at, 'ACK sent: connection established');
-    const finAck = this.expect((v) => fromPeer(v) && (v.tcp!.flags & TH.ACK) !== 0 && v.tcp!.ack === ((iss + 1) >>> 0), STEP_TIMEOUT_MS);
+    // Set before the ACK goes out: a RST answering it (the connection was reset) ends the exchange too.
+    const finAck = this.expect((v) => fromPeer(v) && ((v.tcp!.flags & TH.RST) !== 0 || ((v.tcp!.flags & TH.ACK) !== 0 && v.tcp!.ack === ((iss + 1) >>> 0))), STEP_TIMEOUT_MS);
     const peerFin = this.expect((v) => fromPeer(v) && (v.tcp!.flags & TH.FIN) !== 0, STEP_TIMEOUT_MS);
+    step('ack', this.segment(pb, TH.ACK, iss, rcvNxt).at, 'ACK sent: connection established');
     step('fin', this.segment(pb, TH.FIN | TH.ACK, iss, rcvNxt).at, 'FIN sent');
     const acked = await finAck;
-    if (reset !== null || acked === null) {
-      const r = reset as ProbeFrame | null;
-      if (r !== null) step('reset', r.at, 'the peer reset the connection (this host\'s kernel RST to the SYN-ACK reached it first: see --block-kernel-rst)');
-      else step('no ack', performance.now(), 'no ACK of the FIN');
-      this.stop();
+    if (acked === null) {
+      step('no ack', performance.now(), 'no ACK of the FIN');
+      return;
+    }
+    if (acked.view.tcp!.flags & TH.RST) {
+      step('reset', acked.at, 'the peer reset the connection (this host\'s kernel RST to the SYN-ACK reached it first: see --block-kernel-rst)');
       return;
     }
     step('fin-acked', acked.at, 'ACK of the FIN received');

@@ -8,7 +8,7 @@ import { ipv4, IP4_FLAG_DF, type Ipv4Layer } from '../../dissectors/ipv4.js';
 import { ipv6, Ipv6Layer } from '../../dissectors/ipv6.js';
 import { icmp } from '../../dissectors/icmp.js';
 import { icmpv6 } from '../../dissectors/icmpv6.js';
-import { tcp } from '../../dissectors/tcp.js';
+import { tcp, type TcpOption } from '../../dissectors/tcp.js';
 import { ipv4Number, viewOf, type IpFields, type PacketView } from '../../src/probes/engine.js';
 import '../../dissectors/index.js';
 
@@ -67,12 +67,15 @@ export function echoReply(probe: Uint8Array): Uint8Array {
 }
 
 /** The destination's TCP answer to a SYN datagram: flags, and for a SYN-ACK its sequence number. */
-export function tcpAnswer(probe: Uint8Array, flags: number, opts: { seq?: number; window?: number; ttl?: number; id?: number } = {}): Uint8Array {
+export function tcpAnswer(
+  probe: Uint8Array, flags: number,
+  opts: { seq?: number; ack?: number; window?: number; ttl?: number; id?: number; options?: TcpOption[] } = {},
+): Uint8Array {
   const v = viewOf(decodeIp(probe));
   const ip = v.ip!, t = v.tcp!;
   const seg = makeLayer(tcp, {
-    srcPort: t.dstPort, dstPort: t.srcPort, seq: opts.seq ?? 0, ack: (t.seq + 1) >>> 0, flags, window: opts.window ?? 0,
-    options: null,
+    srcPort: t.dstPort, dstPort: t.srcPort, seq: opts.seq ?? 0, ack: opts.ack ?? (t.seq + 1) >>> 0, flags, window: opts.window ?? 0,
+    options: opts.options ?? null,
   });
   return encodeStack([ipFrom(ip.dstAddr, ip.srcAddr, { proto: 6, ttl: opts.ttl ?? 64 }, opts.id ?? 0), seg]);
 }

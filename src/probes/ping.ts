@@ -31,7 +31,7 @@ export interface PingOptions {
   size: number;
   /** -t: IP TTL / hop limit. */
   ttl: number;
-  /** -W: seconds to wait for a reply when none came. */
+  /** -W: seconds to wait for a reply when none came (0: no limit). */
   timeout: number;
   /** -w: seconds before exiting whatever happened (0: none). */
   deadline: number;
@@ -192,7 +192,8 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
   let wake: (() => void) | null = null;
   const kick = (): void => { const w = wake; wake = null; w?.(); };
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
-    const t = setTimeout(() => { wake = null; resolve(); }, Math.max(0, ms));
+    // setTimeout takes at most 2^31-1 ms (an infinite wait, -W 0, ends only by signal or deadline).
+    const t = setTimeout(() => { wake = null; resolve(); }, Math.min(Math.max(0, ms), 0x7fffffff));
     wake = () => { clearTimeout(t); resolve(); };
   });
   // Lines are printed in arrival order; a hostname lookup must not reorder them.
@@ -309,7 +310,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
         continue;
       }
       if (exitAt < 0) {
-        const wait = st.received ? Math.max(2 * st.tmax / 1000, o.interval * 1000) : o.timeout * 1000;
+        const wait = st.received ? Math.max(2 * st.tmax / 1000, o.interval * 1000) : o.timeout > 0 ? o.timeout * 1000 : Infinity;
         exitAt = now + wait;
       }
       if (now >= exitAt) break;

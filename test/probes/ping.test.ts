@@ -5,7 +5,7 @@
  * without root, namespaces, nftables, cap or iputils ping.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { hasTool } from '../conformance/corpus.js';
 import { buildTopology, topologyUnavailable, wirescope, ADDR, CLIENT_IF, SPARE_SOURCES, type Topology } from './topology.js';
 
@@ -151,6 +151,24 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     expect(r.ours.status).toBe(2);
     expect(r.ours.stderr).toBe(r.ref.stderr.replace(/^ping: /, 'wirescope: ping: '));
     expect(r.ours.stdout).toBe(r.ref.stdout);
+  });
+
+  it('without -c: runs until SIGINT, then the statistics and exit 0', async () => {
+    const interrupted = async (argv: string[]): Promise<{ status: number | null; stdout: string }> => {
+      const child = spawn('ip', ['netns', 'exec', t.ns.client, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // Interrupted once the second reply is printed: both tools have sent at least two probes.
+      for (let i = 0; i < 100 && !/icmp_seq=2 /.test(stdout); i++) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGINT');
+      return { status: await exited, stdout };
+    };
+    for (const argv of [['ping', '-i', '0.2', ADDR.server], wirescope('ping', '-i', '0.2', ADDR.server)]) {
+      const r = await interrupted(argv);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/\n--- 10\.81\.3\.2 ping statistics ---\n(\d+) packets transmitted, \d+ received, .*\nrtt min\/avg\/max\/mdev = [\d./]+ ms\n$/);
+    }
   });
 
   it('--json: one object per probe and reply, then the summary', () => {

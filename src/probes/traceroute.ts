@@ -101,7 +101,8 @@ export class Traceroute {
   /** ICMP identifier (the process id, as traceroute -I) and the TCP probes' first source port. */
   private readonly ident: number;
   private wake: (() => void) | null = null;
-  private readonly family: 4 | 6;
+  /** An answer came in since the loop last looked (while it printed, say): do not sleep. */
+  private answered = false;
 
   constructor(
     private readonly sender: ProbeSender,
@@ -111,7 +112,6 @@ export class Traceroute {
     private readonly sink: TraceSink,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.family = dst.includes(':') ? 6 : 4;
     this.probes = [];
     for (let n = 0; n < o.maxTtl * o.queries; n++) this.probes.push(emptyProbe(Math.floor(n / o.queries) + 1));
     this.ident = process.pid & 0xffff;
@@ -142,6 +142,7 @@ export class Traceroute {
     let start = (this.o.firstTtl - 1) * q;
     let end = this.probes.length;
     while (start < end) {
+      this.answered = false;
       let num = 0;
       let next = 0;
       const now = this.now();
@@ -168,7 +169,7 @@ export class Traceroute {
         if (!next) next = pb.sendAt + this.timeoutOf(n);
         if (++num >= this.o.simProbes) break;
       }
-      if (next) await this.sleep(next - this.now());
+      if (next && !this.answered) await this.sleep(next - this.now());
     }
     return end;
   }
@@ -211,6 +212,7 @@ export class Traceroute {
     pb.recvAt = at;
     pb.recvTtl = v.ip instanceof Ipv6Layer ? v.ip.hlim : v.ip?.ttl ?? 0;
     pb.done = true;
+    this.answered = true;
     this.wake?.();
   }
 

@@ -37,6 +37,8 @@ export const Extension = {
 
 export const TLS13 = 0x0304;
 export const SSL2 = 0x0002;
+/** China's GM/T 0024 TLS variant, which tshark reads as TLS. */
+export const GMTLS = 0x0101;
 
 /** Handshake types tshark 4.0 names (ssl_31_handshake_type): any other first byte means encrypted. */
 const KNOWN_HANDSHAKE_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 8, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25, 67, 203, 254]);
@@ -151,18 +153,24 @@ export function validContentType(t: number): boolean {
   return t >= 20 && t <= 24;
 }
 
-/** Whether the bytes at o start an SSL 2.0 client or server hello (tshark's ssl_looks_like_sslv2). */
-export function looksLikeSsl2Hello(v: ByteView, o: number): boolean {
-  if (!v.has(o, 5)) return false;
-  const b0 = v.u8(o);
-  // Two-byte header when the top bit is set, else three (with padding).
-  const h = (b0 & 0x80) !== 0 ? 2 : 3;
-  if (!v.has(o + h, 3)) return false;
-  const type = v.u8(o + h);
-  const version = v.u16(o + h + (type === Ssl2Type.ServerHello ? 3 : 1));
-  if (type === Ssl2Type.ClientHello) return version === SSL2 || (version >= 0x0300 && version <= 0x0304);
-  if (type === Ssl2Type.ServerHello) return version === SSL2;
-  return false;
+/**
+ * tshark's ssl_looks_like_sslv2: a two-byte SSLv2 header (high bit set) before an SSLv2 (or PCT)
+ * message type 0-5.
+ */
+export function looksLikeSsl2Record(v: ByteView, o: number): boolean {
+  return v.has(o, 3) && v.u8(o) >= 0x80 && v.u8(o + 2) <= 5;
+}
+
+/** tshark's ssl_looks_like_sslv3: a record type 20-24 and a record version of SSL 3.0 to TLS 1.2 (or GM/T). */
+export function looksLikeSsl3Record(v: ByteView, o: number): boolean {
+  if (!v.has(o, 3) || !validContentType(v.u8(o))) return false;
+  const version = v.u16(o + 1);
+  return (version >= 0x0300 && version <= 0x0303) || version === GMTLS;
+}
+
+/** tshark's ssl_is_v2_client_hello: an SSLv2-compatible ClientHello met where records are expected. */
+function isSsl2ClientHello(v: ByteView, o: number): boolean {
+  return v.has(o, 3) && v.u8(o) === 0x80 && v.u8(o + 2) === Ssl2Type.ClientHello;
 }
 
 function hexOf(b: Uint8Array): string {
@@ -538,72 +546,93 @@ function readSsl2Record(l: TlsLayer, v: ByteView, o: number, s: TlsSession): boo
  */
 export function decodeTls(l: TlsLayer, v: ByteView): void {
   const s = l.session ?? (l.session = new TlsSession());
-  const dir = l.dir;
   let o = 0;
   const n = v.length;
+  // tshark's dissect_ssl: SSLv2 sessions read v2 records; SSL 3.0 to TLS 1.2 sessions read records
+  // (an SSLv2-compatible hello aside); any other session (unknown, TLS 1.3) first checks that the
+  // bytes look like a record, else lumps the rest together as "Continuation Data".
   while (o < n) {
-    if (s.version === SSL2 || (s.version === 0 && !validContentType(v.u8(o)) && looksLikeSsl2Hello(v, o))) {
+    const version = s.version;
+    if (version === SSL2) {
       if (!readSsl2Record(l, v, o, s)) break;
-      const r = l.records[l.records.length - 1];
-      o += ((v.u8(o) & 0x80) !== 0 ? 2 : 3) + r.length;
+      o += ssl2RecordLength(v, o);
       continue;
-    }
-    const type = v.u8(o);
-    // TLS 1.0-1.2 ignore unknown records (RFC 2246 6): tshark skips the rest of the bytes.
-    if (!validContentType(type) && s.version >= 0x0301 && s.version <= 0x0303) {
-      l.unknown = true;
-      o = n;
-      break;
     }
     if (n - o < TLS_RECORD.HEADER_LEN) {
       l.partialAt = o;
       break;
     }
-    const version = v.u16(o + TLS_RECORD.VERSION);
-    const len = v.u16(o + TLS_RECORD.LENGTH);
-    if (!validContentType(type)) {
-      // tshark's "Continuation Data": skips what the bogus header claims.
-      l.unknown = true;
-      o += TLS_RECORD.HEADER_LEN + len;
+    const known = (version >= 0x0300 && version <= 0x0303) || version === GMTLS;
+    if (known ? isSsl2ClientHello(v, o) : looksLikeSsl2Record(v, o)) {
+      if (!readSsl2Record(l, v, o, s)) break;
+      o += ssl2RecordLength(v, o);
       continue;
     }
-    if (n - o < TLS_RECORD.HEADER_LEN + len) {
-      l.partialAt = o;
-      l.partialNeed = TLS_RECORD.HEADER_LEN + len;
+    if (!known && !looksLikeSsl3Record(v, o)) {
+      l.unknown = true;
+      o = n;
       break;
     }
-    const frag = v.slice(o + TLS_RECORD.HEADER_LEN, len);
-    // The first record that is not a ClientHello sets the conversation's version (tshark's ssl_try_set_version).
-    if (s.version === 0 && (type !== ContentType.Handshake || (len > 0 && frag.u8(0) !== HandshakeType.ClientHello)) && version >= 0x0300 && version <= 0x0304) {
-      s.version = version;
-    }
-    const r: TlsRecord = {
-      contentType: type, version, length: len, ssl2: false, opaque: s.version === TLS13 && type === ContentType.ApplicationData,
-      encrypted: false, handshakes: [], alertLevel: -1, alertDescription: -1,
-    };
-    switch (type) {
-      case ContentType.ChangeCipherSpec:
-        s.ccsFrame[dir] = l.frameNo;
-        break;
-      case ContentType.Alert:
-        if (len === 2 && !(s.ccsFrame[dir] !== 0 && l.frameNo > s.ccsFrame[dir])) {
-          r.alertLevel = frag.u8(0);
-          r.alertDescription = frag.u8(1);
-        } else r.encrypted = true;
-        break;
-      case ContentType.Handshake:
-        readHandshakeRecord(r, frag, s, dir, l.frameNo);
-        break;
-      case ContentType.ApplicationData:
-      case ContentType.Heartbeat:
-        r.encrypted = true;
-        break;
-    }
-    l.records.push(r);
-    o += TLS_RECORD.HEADER_LEN + len;
+    const next = readRecord(l, v, o, s);
+    if (next < 0) break;
+    o = next;
   }
   l.hdrLen = Math.min(o, n);
   l.payloadLen = 0;
+}
+
+/** Bytes of the (complete) SSLv2 record at o, header included. */
+function ssl2RecordLength(v: ByteView, o: number): number {
+  const b0 = v.u8(o);
+  return (b0 & 0x80) !== 0 ? 2 + (((b0 & 0x7f) << 8) | v.u8(o + 1)) : 3 + (((b0 & 0x3f) << 8) | v.u8(o + 1));
+}
+
+/** The SSLv3/TLS record at o (tshark's dissect_ssl3_record): the offset after it, or -1 when it is incomplete. */
+function readRecord(l: TlsLayer, v: ByteView, o: number, s: TlsSession): number {
+  const n = v.length;
+  const dir = l.dir;
+  const type = v.u8(o);
+  if (!validContentType(type)) {
+    // TLS 1.0-1.2 ignore unknown records (RFC 2246 6): the rest of the bytes; SSL 3.0 skips what the header claims.
+    l.unknown = true;
+    return s.version >= 0x0301 && s.version <= 0x0303 ? n : o + TLS_RECORD.HEADER_LEN + v.u16(o + TLS_RECORD.LENGTH);
+  }
+  const version = v.u16(o + TLS_RECORD.VERSION);
+  const len = v.u16(o + TLS_RECORD.LENGTH);
+  if (n - o < TLS_RECORD.HEADER_LEN + len) {
+    l.partialAt = o;
+    l.partialNeed = TLS_RECORD.HEADER_LEN + len;
+    return -1;
+  }
+  const frag = v.slice(o + TLS_RECORD.HEADER_LEN, len);
+  // The first record that is not a ClientHello sets the conversation's version (tshark's ssl_try_set_version).
+  if (s.version === 0 && (type !== ContentType.Handshake || (len > 0 && frag.u8(0) !== HandshakeType.ClientHello)) && ((version >= 0x0300 && version <= 0x0304) || version === GMTLS)) {
+    s.version = version;
+  }
+  const r: TlsRecord = {
+    contentType: type, version, length: len, ssl2: false, opaque: s.version === TLS13 && type === ContentType.ApplicationData,
+    encrypted: false, handshakes: [], alertLevel: -1, alertDescription: -1,
+  };
+  switch (type) {
+    case ContentType.ChangeCipherSpec:
+      s.ccsFrame[dir] = l.frameNo;
+      break;
+    case ContentType.Alert:
+      if (len === 2 && !(s.ccsFrame[dir] !== 0 && l.frameNo > s.ccsFrame[dir])) {
+        r.alertLevel = frag.u8(0);
+        r.alertDescription = frag.u8(1);
+      } else r.encrypted = true;
+      break;
+    case ContentType.Handshake:
+      readHandshakeRecord(r, frag, s, dir, l.frameNo);
+      break;
+    case ContentType.ApplicationData:
+    case ContentType.Heartbeat:
+      r.encrypted = true;
+      break;
+  }
+  l.records.push(r);
+  return o + TLS_RECORD.HEADER_LEN + len;
 }
 
 export const tls: Dissector<TlsLayer> = {

@@ -17,7 +17,7 @@
  */
 import { makeLayer } from '../core/dissector.js';
 import { ByteView } from '../core/view.js';
-import { decodeTls, looksLikeSsl2Hello, tls, TlsSession, validContentType, type TlsLayer } from '../../dissectors/tls.js';
+import { ContentType, decodeTls, GMTLS, tls, TlsSession, type TlsLayer } from '../../dissectors/tls.js';
 import type { Connection } from '../tcp/conntrack.js';
 import { seqAdd, seqDiff } from '../tcp/seq.js';
 import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';
@@ -30,11 +30,29 @@ export const TLS_PORTS: readonly number[] = [
   8883, 11207, 19999, 27017,
 ];
 
-/** Whether a direction's first bytes start a TLS/SSLv3 record (type 20-24, version 3.0-3.4) or an SSLv2 hello. */
+/** Longest record tshark's heuristic accepts (TLS_MAX_RECORD_LENGTH + 2048, exclusive). */
+const MAX_SNIFFED_RECORD = 0x4000 + 2048;
+
+/**
+ * tshark's heuristic for TLS on other ports (dissect_ssl_heur): a Handshake or Application Data
+ * record of SSL 3.0 to TLS 1.2 (or GM/T) with a plausible length, or an SSLv2-compatible
+ * ClientHello (two-byte header, cipher specs a non-zero multiple of 3, session id of 0 or 16
+ * bytes, 32-byte challenge).
+ */
 export function looksLikeTls(first: Uint8Array): boolean {
-  if (first.length >= 3 && validContentType(first[0]) && first[1] === 3 && first[2] <= 4) return true;
-  return looksLikeSsl2Hello(ByteView.of(first), 0);
+  if (first.length >= 5 && (first[0] === ContentType.Handshake || first[0] === ContentType.ApplicationData)) {
+    const version = (first[1] << 8) | first[2];
+    const len = (first[3] << 8) | first[4];
+    return ((version >= 0x0300 && version <= 0x0303) || version === GMTLS) && len > 0 && len < MAX_SNIFFED_RECORD;
+  }
+  if (first.length < SNIFF_BYTES || first[0] !== 0x80 || first[2] !== 1) return false;
+  const specLen = (first[5] << 8) | first[6];
+  const sidLen = (first[7] << 8) | first[8];
+  return specLen !== 0 && specLen % 3 === 0 && (sidLen === 0 || sidLen === 16) && ((first[9] << 8) | first[10]) === 32;
 }
+
+/** Bytes sniffing needs: the SSLv2 hello's fields up to its challenge length. */
+const SNIFF_BYTES = 11;
 
 /** One direction's PDU waiting for more bytes. */
 class Pending {
@@ -154,6 +172,7 @@ export const tlsProtocol: AppProtocol = {
   name: 'tls',
   ports: TLS_PORTS,
   sniff: looksLikeTls,
+  sniffBytes: SNIFF_BYTES,
   open: (conn, emit) => new TlsStreamParser(conn, emit),
 };
 

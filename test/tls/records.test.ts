@@ -39,11 +39,19 @@ function feeder() {
   const out: AppMessage[] = [];
   const parser = new TlsStreamParser(conn, (m) => out.push(m));
   let frame = 0;
+  const seq = [1000, 5000];
   return {
     parser,
-    feed(bytes: number[], dir: 0 | 1 = 0): TlsLayer[] {
+    /** Feeds the next bytes of a direction (after `skip` bytes lost to a hole, reported as a gap). */
+    feed(bytes: number[], dir: 0 | 1 = 0, skip = 0): TlsLayer[] {
       out.length = 0;
-      parser.chunk({ dir, seq: 0, bytes: Uint8Array.from(bytes), time: { sec: 0, nsec: 0, frame: ++frame } });
+      frame++;
+      if (skip > 0) {
+        parser.event({ type: 'gap', dir, seq: seq[dir], length: skip, reason: 'end', time: { sec: 0, nsec: 0, frame } });
+        seq[dir] += skip;
+      }
+      parser.chunk({ dir, seq: seq[dir], bytes: Uint8Array.from(bytes), time: { sec: 0, nsec: 0, frame } });
+      seq[dir] += bytes.length;
       return out.map((m) => m.layer as TlsLayer);
     },
   };
@@ -234,12 +242,24 @@ describe('stream framing as tshark desegments', () => {
     expect(field(l, 'tls.handshake.extensions_server_name')).toBe('spanning.example');
   });
 
-  it('a gap drops the pending record; the next segment starts afresh', () => {
+  it('a hole loses the pending record and the bytes after it up to that record\'s end; then a segment starts afresh', () => {
     const f = feeder();
-    f.feed(ch.slice(0, 20));
-    f.parser.event({ type: 'gap', dir: 0, seq: 0, length: 10, reason: 'end', time: { sec: 0, nsec: 0, frame: 3 } });
-    const [l] = f.feed(app(5));
+    const rec = app(100);
+    f.feed(rec.slice(0, 20));
+    // Bytes 20-40 are lost; 40-80 belong to the lost record (tshark files them under it).
+    expect(f.feed(rec.slice(40, 80), 0, 20)).toHaveLength(0);
+    // A segment straddling the record's end: the rest after it is read.
+    const [l] = f.feed([...rec.slice(80), ...app(5)]);
     expect(field(l, 'tls.record.content_type')).toBe(23);
+    expect(field(l, 'tls.record.length')).toBe(5);
+  });
+
+  it('after a hole, a segment not starting a record is lumped together (no record)', () => {
+    const f = feeder();
+    f.feed(ch);
+    const [l] = f.feed([0x99, 0x98, 0x97, 0x96, 0x95, 0x94], 0, 50);
+    expect(l.records).toHaveLength(0);
+    expect(l.unknown).toBe(true);
   });
 
   it('directions are framed separately', () => {
@@ -252,7 +272,7 @@ describe('stream framing as tshark desegments', () => {
 
 describe('SSL 2.0', () => {
   it('reads a v2 ClientHello (SSLv2-compatible, offering TLS 1.0) with its TLS cipher suites', () => {
-    const v2 = ssl2ClientHello(0x0301, [0x010080, 0x00002f, 0x000035], new Array(16).fill(3));
+    const v2 = ssl2ClientHello(0x0301, [0x010080, 0x00002f, 0x000035], new Array(32).fill(3));
     expect(looksLikeTls(Uint8Array.from(v2))).toBe(true);
     const l = decode(v2);
     expect(field(l, 'tls.record.version')).toBe('0x0002');
@@ -266,9 +286,13 @@ describe('SSL 2.0', () => {
 
 describe('sniffing and ports', () => {
   it('recognises record headers and refuses other bytes', () => {
+    // tshark's heuristic: Handshake or Application Data, SSL 3.0 to TLS 1.2, length 1 to 18431.
     expect(tlsProtocol.sniff(Uint8Array.from([22, 3, 1, 0, 200]))).toBe(true);
-    expect(tlsProtocol.sniff(Uint8Array.from([23, 3, 3]))).toBe(true);
-    expect(tlsProtocol.sniff(Uint8Array.from([22, 3, 5, 0, 1]))).toBe(false);
+    expect(tlsProtocol.sniff(Uint8Array.from([23, 3, 3, 0x47, 0xff]))).toBe(true);
+    expect(tlsProtocol.sniff(Uint8Array.from([23, 3, 3, 0x48, 0x00]))).toBe(false);
+    expect(tlsProtocol.sniff(Uint8Array.from([23, 3, 3, 0, 0]))).toBe(false);
+    expect(tlsProtocol.sniff(Uint8Array.from([21, 3, 1, 0, 2]))).toBe(false);
+    expect(tlsProtocol.sniff(Uint8Array.from([22, 3, 4, 0, 1]))).toBe(false);
     expect(tlsProtocol.sniff(Uint8Array.from([...Buffer.from('GET / HTTP/1.1\r\n')]))).toBe(false);
     expect(tlsProtocol.sniff(Uint8Array.from([22]))).toBe(false);
     expect(tlsProtocol.ports).toEqual(expect.arrayContaining([443, 465, 636, 853, 993, 995]));

@@ -7,7 +7,7 @@ import { parseCommand } from './conns.js';
 import { errorLine } from '../output/errors.js';
 import { openPath, resolveHost, type Family } from '../probes/path.js';
 import { formatText } from '../probes/engine.js';
-import { hostName, probeFailure } from '../probes/probe-cli.js';
+import { hostName, lacksRawAccess, probeFailure } from '../probes/probe-cli.js';
 import { hpingFlags } from '../probes/probe-replies.js';
 import { TH } from '../../dissectors/tcp.js';
 import {
@@ -68,6 +68,8 @@ export async function run(argv: string[]): Promise<number> {
   const probes = o.count ?? (o.full ? 1 : Infinity);
   const sport = o.sourcePort ?? 1024 + Math.floor(Math.random() * 2000);
 
+  const denied = lacksRawAccess('handshake');
+  if (denied !== null) return denied;
   let path;
   try {
     const dst = await resolveHost(host, family);

@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { parseCommand } from './conns.js';
 import { errorLine } from '../output/errors.js';
 import { openPath, resolveHost, type Family } from '../probes/path.js';
-import { hostName, probeFailure } from '../probes/probe-cli.js';
+import { hostName, lacksRawAccess, probeFailure } from '../probes/probe-cli.js';
 import { probeLength } from '../probes/probe-builders.js';
 import { defaultTraceOptions, probeText, traceHeader, Traceroute, type TraceMethod, type TraceOptions, type TraceProbe } from '../probes/traceroute.js';
 
@@ -66,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
   if (opts.simProbes === 0) opts.simProbes = 1;
   const family: Family | undefined = o[6] ? 6 : o[4] ? 4 : undefined;
 
+  const denied = lacksRawAccess('traceroute');
+  if (denied !== null) return denied;
   let path;
   try {
     const dst = await resolveHost(host, family);

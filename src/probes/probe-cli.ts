@@ -1,19 +1,19 @@
 /**
- * What the probe commands share: host names for addresses, and the failures they expect (no permission, no cap, no route, an unsupported link) as
- * one line on stderr and exit status 2; anything else is a bug and is rethrown.
+ * What traceroute and handshake share: host names for addresses, and the failures they expect (no
+ * permission, no cap, no route, an unsupported link) as one line on stderr and exit status 2.
  */
 import { lookupService } from 'node:dns/promises';
 import { errorLine } from '../output/errors.js';
 import { LiveCaptureError } from '../capture/live.js';
 import { PathError } from './path.js';
 import { ProbeError } from './engine.js';
+import { hasRawAccess, rawAccessNeeded } from './privileges.js';
 
+/** An expected failure as its one line (status 2); anything else is a bug and is rethrown. */
 export function probeFailure(command: string, e: unknown): number {
   let message: string;
-  if (e instanceof LiveCaptureError && e.kind === 'permission') {
-    message = `${command}: sending probes and capturing their answers needs root or the CAP_NET_RAW capability ` +
-      `(run it with sudo, or give node the capability: sudo setcap cap_net_raw,cap_net_admin=eip "$(readlink -f "$(command -v node)")")`;
-  } else if (e instanceof LiveCaptureError || e instanceof PathError || e instanceof ProbeError) {
+  if (e instanceof LiveCaptureError && e.kind === 'permission') message = rawAccessNeeded(command);
+  else if (e instanceof LiveCaptureError || e instanceof PathError || e instanceof ProbeError) {
     message = `${command}: ${e.message}`;
   } else throw e;
   process.stderr.write(errorLine(message) + '\n');
@@ -31,4 +31,11 @@ export function hostName(addr: string, cache: Map<string, Promise<string | null>
     cache.set(addr, p);
   }
   return p;
+}
+
+/** Without root or CAP_NET_RAW: the one line saying so (then the command exits 2); null when allowed. */
+export function lacksRawAccess(command: string): number | null {
+  if (hasRawAccess()) return null;
+  process.stderr.write(errorLine(rawAccessNeeded(command)) + '\n');
+  return 2;
 }

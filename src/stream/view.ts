@@ -13,6 +13,7 @@
 import { Layer, makeLayer, Packet, type Dissector } from '../core/dissector.js';
 import { TcpLayer } from '../../dissectors/tcp.js';
 import { ConnTracker, type TrackedSegment } from '../tcp/conntrack.js';
+import { DEFAULT_REASSEMBLY_LIMITS } from '../tcp/reassembler.js';
 import type { AppMessage } from './app.js';
 import { AppDispatcher } from './registry.js';
 
@@ -47,7 +48,10 @@ export class StreamView {
 
   constructor(opts: StreamViewOptions) {
     this.dispatcher = opts.apps ? new AppDispatcher() : null;
-    this.tracker = new ConnTracker(this.dispatcher !== null ? { sink: this.dispatcher.sink } : {});
+    // No window of delivered bytes kept to report conflicting retransmissions: these views do not
+    // show them, and 16 KiB per connection adds up over a capture's connections.
+    const limits = { ...DEFAULT_REASSEMBLY_LIMITS, conflictWindow: 0 };
+    this.tracker = new ConnTracker(this.dispatcher !== null ? { sink: this.dispatcher.sink, limits } : {});
   }
 
   /** Tracks p (after IP defragmentation) and returns it as tshark's tree shows it: p itself or a view of it. */

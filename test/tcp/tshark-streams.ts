@@ -5,6 +5,7 @@ import { decodeFrame } from '../../src/core/dissector.js';
 import { CaptureFileError, openCapture, type CaptureReader } from '../../src/pcap/reader.js';
 import { Defragmenter } from '../../src/ip/defrag.js';
 import { ConnTracker, type ConnTrackOptions } from '../../src/tcp/conntrack.js';
+import { FieldsOut } from '../../src/output/fields.js';
 
 /** Our tcp.stream column for each frame (tshark's -E occurrence=a -E aggregator=, form). */
 export function ourStreams(file: string, opts: ConnTrackOptions = {}): { column: string[]; tracker: ConnTracker } {
@@ -33,6 +34,28 @@ export function ourStreams(file: string, opts: ConnTrackOptions = {}): { column:
   }
   tracker.finish();
   return { column, tracker };
+}
+
+/** wirescope's -T fields lines for the names (FieldsOut, as the CLI prints them). */
+export function ourColumns(file: string, names: string[]): string[] {
+  const out = new FieldsOut(names);
+  const lines: string[] = [];
+  const r = openCapture(file, { clipToSnaplen: false });
+  try {
+    for (let f = r.next(); f !== null; f = r.next()) lines.push(out.format(decodeFrame(f)));
+  } finally {
+    r.close();
+  }
+  return lines;
+}
+
+/** tshark's -T fields lines for the names, live. */
+export function tsharkColumns(file: string, names: string[]): string[] {
+  const args = ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  for (const n of names) args.push('-e', n);
+  const lines = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 /** tshark's tcp.stream column, live. */

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { corpusDir, hasCorpus, hasTool, repoRoot } from '../conformance/corpus.js';
-import { ourStreams, tsharkFollowRaw, tsharkStreams } from './tshark-streams.js';
+import { ourColumns, ourStreams, tsharkColumns, tsharkFollowRaw, tsharkStreams } from './tshark-streams.js';
 import type { StreamSink } from '../../src/tcp/reassembler.js';
 import { endpointText } from '../../src/tcp/flow-key.js';
 
@@ -24,7 +24,7 @@ const UNDECODED = new Set([
   'libpcap/tests/filter/AH-IPcomp-IPv4.pcap', 'libpcap/tests/filter/AH-IPcomp-IPv6.pcap',
   'libpcap/tests/filter/arcnet-rfc1051-arp-icmp-http.pcap', 'libpcap/tests/filter/arcnet-rfc1201-arp-icmp-http.pcap',
   'libpcap/tests/filter/geneve.pcap', 'tcpdump/geneve.pcap', 'libpcap/tests/filter/http_PPI.pcap',
-  'pcapplusplus/PcapExamples/one_http_stream_rst.pcap', 'pcapplusplus/ExamplesTest/tcp-reassembly.pcap',
+  'pcapplusplus/PcapExamples/one_http_stream_rst.pcap',
 ]);
 
 function* walk(d: string): Generator<string> {
@@ -81,6 +81,28 @@ describe.skipIf(!hasTshark)('tcp.stream on the fixtures (live tshark)', () => {
     const file = path.join(fixtureDir, name);
     expect(firstDifference(ourStreams(file).column, tsharkStreams(file))).toBeNull();
   });
+});
+
+/** Captures with retransmissions (and the fixtures): tcp.analysis.retransmission frame by frame. */
+const RETRANSMISSIONS = [
+  ...fixtures.map((f) => path.join(fixtureDir, f)),
+  ...['pcapplusplus/PcapExamples/unidirectional_tcp_stream_with_missing_packet.pcap',
+    'pcapplusplus/PcapExamples/one_tcp_stream_fin_rst_close_packet.pcap', 'tcpdump/mptcp-fclose.pcap', 'arkime/http-wrapped-header.pcap',
+  ].map((f) => path.join(corpusDir, f)),
+].filter((f) => existsSync(f));
+
+describe.skipIf(!hasTshark)('tcp.analysis.retransmission against tshark (its sequence analysis rules)', () => {
+  it('flags the same frames', () => {
+    let flagged = 0;
+    for (const file of RETRANSMISSIONS) {
+      const names = ['tcp.stream', 'tcp.analysis.retransmission'];
+      const want = tsharkColumns(file, names);
+      const got = ourColumns(file, names);
+      expect({ file, got }).toEqual({ file, got: want });
+      flagged += want.filter((l) => l.endsWith('\t1')).length;
+    }
+    console.log(`tcp.analysis.retransmission identical on ${RETRANSMISSIONS.length} captures (${flagged} frames flagged)`);
+  }, 120000);
 });
 
 interface Followed {

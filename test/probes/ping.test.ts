@@ -5,7 +5,8 @@
  * without root, namespaces, nftables, cap or iputils ping.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { hasTool } from '../conformance/corpus.js';
 import { buildTopology, topologyUnavailable, wirescope, ADDR, CLIENT_IF, SPARE_SOURCES, type Topology } from './topology.js';
 
@@ -114,6 +115,8 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     const slow = same(['-c', '1', '-W', '6', ADDR.lanNoHost]);
     expect(slow.ours.stdout).toContain('From 10.81.4.1 icmp_seq=1 Destination Host Unreachable');
     expect(slow.ours.status).toBe(1);
+    const slow6 = same(['-c', '1', '-W', '6', ADDR.lanNoHost6]);
+    expect(slow6.ours.stdout).toContain('From fd81:4::1 icmp_seq=1 Destination unreachable: Address unreachable');
   });
 
   it('-q prints only the header and the statistics; -s sizes (no times below 16 data bytes)', () => {
@@ -195,6 +198,59 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^wirescope: ping: sending probes needs root or CAP_NET_RAW .*\n$/);
     expect(r.stdout).toBe('');
+  });
+
+  describe('a point-to-point raw-IP link (tun, no link header)', () => {
+    // The far end of the tun is a small echo responder reading and writing raw IP packets.
+    const PEER = [
+      'import fcntl, os, struct, sys',
+      "fd = os.open('/dev/net/tun', os.O_RDWR)",
+      "fcntl.ioctl(fd, 0x400454ca, struct.pack('16sH', b'tun0', 0x1001))",
+      "print('up', flush=True)",
+      'def csum(b):',
+      "    b = b + b'\\0' * (len(b) % 2)",
+      "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))",
+      '    while s >> 16: s = (s & 0xffff) + (s >> 16)',
+      '    return ~s & 0xffff',
+      'while True:',
+      '    p = bytearray(os.read(fd, 65536))',
+      '    h = (p[0] & 15) * 4',
+      '    if p[0] >> 4 != 4 or p[9] != 1 or p[h] != 8: continue',
+      '    p[12:16], p[16:20] = p[16:20], p[12:16]',
+      "    p[10:12] = b'\\0\\0'; p[10:12] = struct.pack('!H', csum(bytes(p[:h])))",
+      "    p[h] = 0; p[h + 2:h + 4] = b'\\0\\0'; p[h + 2:h + 4] = struct.pack('!H', csum(bytes(p[h:])))",
+      '    os.write(fd, bytes(p))',
+    ].join('\n');
+    const tunWhy = hasTool('python3') && existsSync('/dev/net/tun') ? null : 'python3 or /dev/net/tun missing';
+    let ns: string;
+    let peer: ChildProcess | null = null;
+    beforeAll(async () => {
+      if (tunWhy !== null) return;
+      ns = `wsprobe-tun-${process.pid}`;
+      for (const argv of [['netns', 'add', ns], ['-n', ns, 'link', 'set', 'lo', 'up'], ['-n', ns, 'tuntap', 'add', 'dev', 'tun0', 'mode', 'tun'],
+        ['-n', ns, 'addr', 'add', '10.83.0.1', 'peer', '10.83.0.2', 'dev', 'tun0'], ['-n', ns, 'link', 'set', 'tun0', 'up']]) {
+        spawnSync('ip', argv);
+      }
+      peer = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', PEER], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise((resolve) => peer!.stdout!.once('data', resolve));
+    });
+    afterAll(() => {
+      if (peer !== null && peer.exitCode === null) peer.kill('SIGKILL');
+      if (ns) spawnSync('ip', ['netns', 'del', ns]);
+    });
+
+    it.skipIf(tunWhy !== null)('frames without a link header (LINKTYPE_RAW), no next-hop MAC: as iputils', () => {
+      const exec = (argv: string[]): Run => {
+        const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', timeout: 20000 });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+      };
+      const ref = exec(['ping', '-c', '2', '-i', '0.2', '10.83.0.2']), ours = exec(wirescope('ping', '-c', '2', '-i', '0.2', '10.83.0.2'));
+      expect(ours.stderr).toBe('');
+      expect(masked(ours.stdout)).toBe(masked(ref.stdout));
+      expect(ours.stdout).toContain('64 bytes from 10.83.0.2: icmp_seq=2 ttl=64 ');
+      const v = exec(wirescope('ping', '-v', '-c', '1', '10.83.0.2'));
+      expect(v.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{6} IP 10\.83\.0\.1 > 10\.83\.0\.2: ICMP echo request, id \d+, seq 1, length 64$/m);
+    });
   });
 
   describe('loopback', () => {

@@ -5,6 +5,11 @@
  * specifications' examples.
  */
 import '../../dissectors/index.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeTls, TlsLayer, TlsSession, tls, type Hello } from '../../dissectors/tls.js';
 import { makeLayer } from '../../src/core/dissector.js';
@@ -14,7 +19,7 @@ import type { AppMessage } from '../../src/stream/app.js';
 import { isGrease, ja3String, ja4, md5Hex, type HelloSummary } from '../../src/tls/fingerprint.js';
 import { looksLikeTls, TlsStreamParser, tlsProtocol } from '../../src/tls/stream.js';
 import {
-  alpnExt, clientHello, ext, handshake, pointFormatsExt, record, serverHello, sniExt, ssl2ClientHello, supportedVersionsExt, u16ListExt,
+  alpnExt, clientHello, ext, handshake, pointFormatsExt, record, serverHello, sniExt, ssl2ClientHello, supportedVersionsExt, u16ListExt, u24,
 } from './build.js';
 
 function decode(bytes: number[], session = new TlsSession(), dir: 0 | 1 = 0, frameNo = 1): TlsLayer {
@@ -267,6 +272,36 @@ describe('stream framing as tshark desegments', () => {
     f.feed(ch.slice(0, 10), 0);
     expect(f.feed(app(4), 1)[0].records).toHaveLength(1);
     expect(f.feed(ch.slice(10), 0)[0].records[0].handshakes[0].type).toBe(1);
+  });
+});
+
+const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
+if (!hasOpenssl) console.log('TLS certificate test skipped: openssl is not installed');
+
+describe.skipIf(!hasOpenssl)('Certificate (TLS 1.2): subject and issuer CN', () => {
+  it('reads the CNs of a chain made by openssl, as node:crypto reads them', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-tls-cert-'));
+    try {
+      const run = (args: string[]): void => {
+        execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+      };
+      const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+      run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/O=Test Org/CN=Test Root CA', '-days', '1']);
+      run(['req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/C=US/CN=leaf.example.org/OU=Unit']);
+      run(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '1']);
+      const der = (f: string): number[] => [...new X509Certificate(readFileSync(path.join(dir, f))).raw];
+      const leaf = der('leaf.pem');
+      const ca = der('ca.pem');
+      const list = [...u24(leaf.length), ...leaf, ...u24(ca.length), ...ca];
+      const l = decode(record(22, 0x0303, handshake(11, [...u24(list.length), ...list])));
+      expect(l.records[0].handshakes[0].certificates).toEqual([
+        { subjectCN: 'leaf.example.org', issuerCN: 'Test Root CA' },
+        { subjectCN: 'Test Root CA', issuerCN: 'Test Root CA' },
+      ]);
+      expect(new X509Certificate(Buffer.from(leaf)).subject).toContain('CN=leaf.example.org');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

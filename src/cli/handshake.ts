@@ -74,7 +74,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const dst = await resolveHost(host, family);
     const icmp = dst.family === 4 ? 'icmp' : 'icmp6';
-    path = await openPath(dst, { filter: `${icmp} or (tcp and src host ${dst.address} and src port ${dport})`, iface: o.interface });
+    // Both directions of the TCP conversation: -v shows the RSTs this host's kernel sends too.
+    path = await openPath(dst, { filter: `${icmp} or (tcp and host ${dst.address} and port ${dport})`, iface: o.interface });
   } catch (e) {
     return probeFailure('handshake', e);
   }
@@ -123,7 +124,17 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   if (!o.json) out(handshakeHeader(host, route.iface.name, route.dst));
-  const unlisten = engine.listen((f) => hs.onFrame(f));
+  let kernelRsts = 0;
+  const unlisten = engine.listen((f) => {
+    const t = f.view.tcp;
+    // Our own frames are not captured back: a segment from our address is the kernel's.
+    if (t !== undefined && f.view.ip?.srcAddr === route.src) {
+      if (t.flags & TH.RST) kernelRsts++;
+      if (o.verbose && !o.json) out(formatText(f.packet) + '  (sent by this host\'s kernel)');
+      return;
+    }
+    hs.onFrame(f);
+  });
   const interrupt = (): void => hs.stop();
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
@@ -143,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
   if (o.json) {
     json({
       type: 'summary', destination: host, address: route.dst, port: dport, transmitted: summary.sent, received: summary.received,
-      loss_percent: summary.loss, rtt_min_ms: ms3(summary.rttMin), rtt_avg_ms: ms3(summary.rttAvg), rtt_max_ms: ms3(summary.rttMax),
+      loss_percent: summary.loss, kernel_rsts: kernelRsts, rtt_min_ms: ms3(summary.rttMin), rtt_avg_ms: ms3(summary.rttAvg), rtt_max_ms: ms3(summary.rttMax),
       verdict: summary.verdict,
     });
   } else {

@@ -118,6 +118,8 @@ export class Handshake {
   private received = 0;
   private stopped = false;
   private wake: (() => void) | null = null;
+  /** All probes are sent: an answer to the last one ends the wait (an interval is never cut short). */
+  private lingering = false;
   private readonly waiters = new Set<Waiter>();
   private readonly ipOf: IpLayerOf;
 
@@ -149,6 +151,7 @@ export class Handshake {
       if (i + 1 < this.o.count) await this.sleep(this.o.intervalMs);
     }
     // hping3 waits a second after the last probe, and stops as soon as every probe is answered.
+    this.lingering = true;
     const until = performance.now() + this.o.lingerMs;
     while (!this.stopped && this.received < this.probes.length && performance.now() < until) await this.sleep(until - performance.now());
     return this.summary();
@@ -240,7 +243,7 @@ export class Handshake {
     // The half-open connection is closed at once (--full goes on instead).
     if (tcp && r.verdict === 'open' && !this.o.full && !r.dup) this.segment(pb, TH.RST, tcp.ack, 0);
     void this.sink.reply(pb, r);
-    if (this.received >= this.probes.length) this.wake?.();
+    if (this.lingering && this.received >= this.probes.length) this.wake?.();
   }
 
   /** --full: SYN-ACK, ACK, FIN, the peer's ACK and FIN, the last ACK. */

@@ -207,7 +207,6 @@ export class Traceroute {
     const m = this.match(v);
     if (m === null) return;
     const { pb, from } = m;
-    if (pb.done) return;
     pb.from = from;
     pb.recvAt = at;
     pb.recvTtl = v.ip instanceof Ipv6Layer ? v.ip.hlim : v.ip?.ttl ?? 0;
@@ -230,11 +229,11 @@ export class Traceroute {
       else if (q.icmp && q.icmp.ident === this.ident) key = q.icmp.seq;
       else if (q.icmp6 && q.icmp6.type === ICMP6_TYPE.ECHO_REQUEST && q.icmp6.u16At(ICMP6.ID) === this.ident) key = q.icmp6.u16At(ICMP6.SEQ);
       const pb = this.byKey.get(key);
-      if (pb === undefined) return null;
+      if (pb === undefined || pb.done) return null;
       const ann = tracerouteAnnotation(e);
       pb.icmpType = e.type;
       pb.icmpCode = e.code;
-      if (ann !== null && !pb.done) {
+      if (ann !== null) {
         pb.final = true;
         pb.err = ann;
       }
@@ -248,8 +247,8 @@ export class Traceroute {
       if (v.icmp?.type === ICMP_ECHOREPLY && v.icmp.ident === this.ident) pb = this.byKey.get(v.icmp.seq);
       else if (v.icmp6?.type === ICMP6_TYPE.ECHO_REPLY && v.icmp6.u16At(ICMP6.ID) === this.ident) pb = this.byKey.get(v.icmp6.u16At(ICMP6.SEQ));
     }
-    if (pb === undefined) return null;
-    if (!pb.done) pb.final = true;
+    if (pb === undefined || pb.done) return null;
+    pb.final = true;
     return { pb, from: ip.srcAddr };
   }
 

@@ -242,6 +242,15 @@ describe.skipIf(unavailable !== null)('wirescope traceroute beside traceroute(8)
     }, 60000);
   }
 
+  for (const [name, addr] of [['IPv4', ADDR.serverLinkNoHost], ['IPv6', ADDR.serverLinkNoHost6]]) {
+    it(`${name}: no host at the address on the server's link: r2's host unreachable after its ARP/NS fails, !H`, () => {
+      // -w 5 alone (no HERE/NEAR factors) waits out r2's three seconds of address resolution.
+      const { ref, ours, refOut, ourOut } = both(['-w', '5', ...(name === 'IPv6' ? ['-6'] : []), addr]);
+      expect(hopsOf(ours), `traceroute:\n${refOut}\nwirescope:\n${ourOut}`).toEqual(hopsOf(ref));
+      expect(ours.at(-1)).toMatchObject({ hop: 3, addrs: [name === 'IPv6' ? ADDR.r26 : ADDR.r2], annotations: ['!H'] });
+    }, 60000);
+  }
+
   it('-T to the nftables-dropped port: the routers, then "* * *" up to -m', () => {
     const { ref, ours } = both(['-T', '-p', String(PORTS.dropped), '-m', '4', '-w', '1', ADDR.server]);
     expect(hopsOf(ours)).toEqual(hopsOf(ref));

@@ -94,6 +94,25 @@ describe('JA4 (FoxIO specification examples)', () => {
     });
   });
 
+  it('agrees with a fingerprinting service on a Chrome hello (ja3/ja4 and raw forms published together)', () => {
+    // A Chrome ClientHello as reported by a public TLS fingerprinting service (its ja3_text, ja4, ja4_r, ja4_o, ja4_ro).
+    const ciphers = [4865, 4866, 4867, 49195, 49199, 49196, 49200, 52393, 52392, 49171, 49172, 156, 157, 47, 53];
+    const body: Record<number, number[]> = {
+      0: sniExt('tls.browserleaks.com').slice(4), 16: alpnExt(['h2', 'http/1.1']).slice(4), 10: u16ListExt(10, [4588, 29, 23, 24]).slice(4),
+      11: [1, 0], 13: u16ListExt(13, SPEC_SIGALGS).slice(4), 43: [4, 0x03, 0x04, 0x03, 0x03],
+    };
+    const order = [45, 51, 16, 65037, 23, 17613, 0, 11, 10, 43, 65281, 35, 18, 5, 13, 27];
+    const l = decode(record(22, 0x0301, clientHello([GREASE_A, ...ciphers], [ext(GREASE_B, []), ...order.map((t) => ext(t, body[t] ?? []))])));
+    const h = l.records[0].handshakes[0].hello!;
+    expect(h.ja3).toBe('98487aa16281980e7d1120d399efb6a4');
+    expect(h.ja4).toEqual({
+      ja4: 't13d1516h2_8daaf6152771_d8a2da3f94cd',
+      ja4_r: 't13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,cca8,cca9_0005,000a,000b,000d,0012,0017,001b,0023,002b,002d,0033,44cd,fe0d,ff01_0403,0804,0401,0503,0805,0501,0806,0601',
+      ja4_o: 't13d1516h2_acb858a92679_f96a17c57971',
+      ja4_ro: 't13d1516h2_1301,1302,1303,c02b,c02f,c02c,c030,cca9,cca8,c013,c014,009c,009d,002f,0035_002d,0033,0010,fe0d,0017,44cd,0000,000b,000a,002b,ff01,0023,0012,0005,000d,001b_0403,0804,0401,0503,0805,0501,0806,0601',
+    });
+  });
+
   it('ends the extension list without an underscore when no signature algorithms are sent', () => {
     expect(specHello([]).ja4!.ja4.split('_')[2]).toBe('6d807ffa2a79');
   });

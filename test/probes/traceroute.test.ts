@@ -18,8 +18,8 @@ interface PathModel {
   dst: string;
   /** Hops (1-based) that never answer. */
   silent?: number[];
-  /** From this hop on, the router at `hop` answers with this ICMP error instead. */
-  unreach?: { hop: number; type: number; code: number };
+  /** From this hop (or from TTL fromTtl) on, the router at `hop` answers with this ICMP error instead. */
+  unreach?: { hop: number; type: number; code: number; fromTtl?: number };
   /** The destination's TCP answer to a SYN (default RST). */
   tcpFlags?: number;
   /** Routers that answer from a second address on every second probe. */
@@ -37,7 +37,7 @@ function answers(m: PathModel): (s: Sent) => { bytes: Uint8Array; rttMs: number 
     const ttl = ip instanceof Ipv6Layer ? ip.hlim : ip.ttl;
     const rttMs = 0.125 * Math.min(ttl, m.routers.length + 1);
     const u = m.unreach;
-    if (u !== undefined && ttl >= u.hop) return { bytes: icmpError(m.routers[u.hop - 1], s.bytes, u.type, u.code), rttMs: 0.125 * u.hop };
+    if (u !== undefined && ttl >= (u.fromTtl ?? u.hop)) return { bytes: icmpError(m.routers[u.hop - 1], s.bytes, u.type, u.code), rttMs: 0.125 * u.hop };
     if (m.silent?.includes(ttl)) return null;
     if (ttl <= m.routers.length) {
       const alt = m.alternate?.[ttl];
@@ -92,6 +92,17 @@ describe('traceroute over a simulated path', () => {
       const { text } = await trace({ routers: R, dst: '10.0.3.2', unreach: { hop: 2, type: 3, code } });
       expect(text).toBe(`\n 1  10.0.1.1  0.125 ms  0.125 ms  0.125 ms\n 2  10.0.2.1  0.250 ms ${ann}  0.250 ms ${ann}  0.250 ms ${ann}\n`);
     }
+  });
+
+  it('an unreachable that answers only later probes is moved back to the silent hop (check_expired)', async () => {
+    // r2 drops the TTL-3 probes and answers those sent after them with !H: traceroute puts the
+    // answers where the silence was, since r2 was already seen at hop 2.
+    const { text } = await trace({ routers: R, dst: '10.0.3.2', silent: [3], unreach: { hop: 2, type: 3, code: 1, fromTtl: 4 } },
+      { waitSecs: 0.05, hereFactor: 0, nearFactor: 0 });
+    expect(text).toBe(
+      '\n 1  10.0.1.1  0.125 ms  0.125 ms  0.125 ms' +
+      '\n 2  10.0.2.1  0.250 ms  0.250 ms  0.250 ms' +
+      '\n 3  10.0.2.1  0.250 ms !H  0.250 ms !H  0.250 ms !H\n');
   });
 
   it('-I: echo requests with the process id and sequence 1, 2, 3 ...; the echo reply ends the trace', async () => {

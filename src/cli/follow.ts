@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { errorLine } from '../output/errors.js';
 import { TextSink } from '../output/sink.js';
 import { endpointText } from '../tcp/flow-key.js';
-import { trackFile } from '../tcp/conns.js';
+import { connectionBytes, relevanceTo, trackFile, type ConnectionBytes } from '../tcp/conns.js';
 import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, FollowPrinter, followHeader, followSink, StreamFiles, streamFilter, type FollowFormat, type FollowRecord } from '../tcp/follow.js';
 import type { StreamSink } from '../tcp/reassembler.js';
 import type { Connection } from '../tcp/conntrack.js';
@@ -71,6 +71,8 @@ export async function run(argv: string[]): Promise<number> {
   const filter = cmd.args.join(' ').trim();
   if (opts.stream !== undefined && filter !== '') return usage(cmd, 'give --stream N or a filter, not both');
   if (opts.stream === undefined && filter === '' && opts.writeStreams === undefined) return usage(cmd, 'give --stream N or a filter');
+  // The filter picks the stream in a first reading, the second one follows it.
+  if (opts.read === '-' && filter !== '') return usage(cmd, 'a filter needs a capture file (it is read twice); on standard input give --stream N');
   try {
     return opts.writeStreams !== undefined ? writeStreams(opts, filter) : follow(opts, filter);
   } catch (e) {
@@ -117,6 +119,8 @@ export function printFollow(file: string, n: number, fmt: FollowFormat, json: bo
   const missing = [0, 0];
   const events: string[] = [];
   let completed = 0;
+  // Once the stream exists, only frames holding its addresses (and ports, or a fragment) can add to it or reuse its ports.
+  let bytesOf: ConnectionBytes | null = null;
   const setNodes = (c: Connection, sender: 0 | 1): void => {
     const a = c.ends[sender];
     const b = c.ends[1 - sender];
@@ -152,8 +156,10 @@ export function printFollow(file: string, n: number, fmt: FollowFormat, json: bo
     sink: (c: Connection): StreamSink => {
       if (c.stream !== n) return NO_BYTES;
       conn = c;
+      bytesOf = connectionBytes(c.ends[0].addr, c.ends[0].port, c.ends[1].addr, c.ends[1].port);
       return followSink(emit, (e) => events.push(e.type), () => completed++);
     },
+    relevant: (f) => (bytesOf === null ? 'yes' : relevanceTo(f, bytesOf)),
     onFrame: (_selected, t) => {
       if (nodes === null && conn !== null) {
         for (const seg of t.segments) if (nodes === null && seg.conn === conn && !seg.tcp.truncated && seg.tcp.invalid === null) setNodes(conn, seg.dir);

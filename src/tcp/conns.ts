@@ -6,7 +6,9 @@
  * the tracker's states, RTTs, retransmissions, reassembly gaps and who closed.
  */
 import '../../dissectors/index.js';
-import { decodeFrame } from '../core/dissector.js';
+import { decodeFrame, type Packet } from '../core/dissector.js';
+import { Ipv4Layer, IP4_FLAG_MF, IP4_OFFMASK } from '../../dissectors/ipv4.js';
+import { Ipv6FragmentLayer } from '../../dissectors/ipv6.js';
 import type { Frame } from '../core/frame.js';
 import { Defragmenter } from '../ip/defrag.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
@@ -24,7 +26,14 @@ export interface TrackFileOptions extends ConnTrackOptions {
    * `streams` hold its stream numbers); returning false stops the reading.
    */
   onFrame?: (selected: boolean, tracker: ConnTracker, frame: Frame) => boolean;
+  /**
+   * Which frames to decode and track (the others are not given to onFrame either): all ('yes'),
+   * none ('no'), or only those holding an IP fragment ('if-fragment'). Default: all.
+   */
+  relevant?: (frame: Frame) => Relevance;
 }
+
+export type Relevance = 'yes' | 'no' | 'if-fragment';
 
 export interface TrackFileResult {
   tracker: ConnTracker;
@@ -49,6 +58,7 @@ export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileR
   const filters = new Map<number, FilterProgram>();
   const bigEndian = reader instanceof PcapReader ? !reader.le : undefined;
   const onFrame = opts.onFrame;
+  const relevant = opts.relevant;
   const result: TrackFileResult = { tracker, frames: 0, firstSec: 0, firstNsec: 0, error: null };
   try {
     for (let f = reader.next(); f !== null; f = reader.next()) {
@@ -65,7 +75,11 @@ export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileR
         }
         selected = prog.matches(f.data, f.capLen, f.origLen) !== 0;
       }
-      tracker.push(defrag.push(decodeFrame(f)));
+      const wanted = relevant === undefined ? 'yes' : relevant(f);
+      if (wanted === 'no') continue;
+      const p = decodeFrame(f);
+      if (wanted === 'if-fragment' && !holdsFragment(p)) continue;
+      tracker.push(defrag.push(p));
       if (onFrame !== undefined && !onFrame(selected, tracker, f)) break;
     }
   } catch (e) {
@@ -76,6 +90,79 @@ export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileR
   }
   tracker.finish();
   return result;
+}
+
+/** An address (as the tracker writes it: dotted IPv4, or IPv6 text) in network byte order. */
+export function addressBytes(addr: string): Buffer {
+  if (addr.indexOf(':') < 0) return Buffer.from(addr.split('.').map(Number));
+  const out = Buffer.alloc(16);
+  const [head, tail] = addr.split('::') as [string, string | undefined];
+  const groups = (s: string | undefined): number[] => {
+    if (!s) return [];
+    const words: number[] = [];
+    for (const part of s.split(':')) {
+      if (part.indexOf('.') >= 0) {
+        const [a, b, c, d] = part.split('.').map(Number);
+        words.push((a << 8) | b, (c << 8) | d);
+      } else words.push(parseInt(part, 16));
+    }
+    return words;
+  };
+  const h = groups(head);
+  const t = groups(tail);
+  h.forEach((w, k) => out.writeUInt16BE(w, 2 * k));
+  t.forEach((w, k) => out.writeUInt16BE(w, 16 - 2 * (t.length - k)));
+  return out;
+}
+
+/** What relevanceTo looks for in a frame's bytes: a connection's address pairs and port pairs, either way. */
+export interface ConnectionBytes {
+  /** Source then destination address, either way (as an IP header holds them). */
+  readonly addresses: [Buffer, Buffer];
+  /** Source then destination port, either way (as a TCP header starts). */
+  readonly ports: [Buffer, Buffer];
+  readonly v6: boolean;
+}
+
+export function connectionBytes(a: string, ap: number, b: string, bp: number): ConnectionBytes {
+  const ab = addressBytes(a);
+  const bb = addressBytes(b);
+  const pair = (x: number, y: number): Buffer => Buffer.from([x >> 8, x & 0xff, y >> 8, y & 0xff]);
+  return { addresses: [Buffer.concat([ab, bb]), Buffer.concat([bb, ab])], ports: [pair(ap, bp), pair(bp, ap)], v6: ab.length === 16 };
+}
+
+/** IPv6 extension headers that may come before a fragment header. */
+const IP6_EXTENSIONS = new Set([0, 43, 44, 60, 51, 50, 135, 139, 140]);
+
+/**
+ * Whether a frame can add to a connection, at any depth of encapsulation, from its bytes alone:
+ * every IP header of its segments and fragments holds the address pair, a segment's TCP header
+ * starts with the port pair, and a fragment past the first has no TCP header, so a frame with the
+ * addresses but not the ports matters only when that IP header is a fragment's (decoded to tell
+ * when the header is not where one address pair alone says it is).
+ */
+export function relevanceTo(f: Frame, c: ConnectionBytes): Relevance {
+  const data = Buffer.from(f.data.buffer, f.data.byteOffset, f.capLen);
+  let at = data.indexOf(c.addresses[0]);
+  if (at < 0) at = data.indexOf(c.addresses[1]);
+  if (at < 0) return 'no';
+  if (data.indexOf(c.ports[0]) >= 0 || data.indexOf(c.ports[1]) >= 0) return 'yes';
+  if (data.indexOf(c.addresses[0], at + 1) >= 0 || data.indexOf(c.addresses[1], at + 1) >= 0) return 'if-fragment';
+  if (c.v6) {
+    const h = at - 8;
+    return h >= 0 && data[h] >> 4 === 6 && !IP6_EXTENSIONS.has(data[h + 6]) ? 'no' : 'if-fragment';
+  }
+  const h = at - 12;
+  return h >= 0 && data[h] >> 4 === 4 && (data.readUInt16BE(h + 6) & (IP4_FLAG_MF | IP4_OFFMASK)) === 0 ? 'no' : 'if-fragment';
+}
+
+/** Whether a decoded frame holds an IPv4 or IPv6 fragment (outside ICMP quotes). */
+function holdsFragment(p: Packet): boolean {
+  for (const l of p.layers) {
+    if (l instanceof Ipv4Layer && (l.flagsFrag & (IP4_FLAG_MF | IP4_OFFMASK)) !== 0) return true;
+    if (l instanceof Ipv6FragmentLayer) return true;
+  }
+  return false;
 }
 
 /** A connection as `wirescope conns` shows it; [a, b] pairs are by direction (0: from nodes[0]). */

@@ -183,7 +183,12 @@ function accepted(a: ArpLayer, target: string, src: string, me: string, dad: boo
 /** The interface and source for ARP to target: -I and -s when given, else the kernel's route. */
 function arpRoute(target: string, iface: string | undefined, source: string | undefined): Route {
   if (iface === undefined) return routeTo(target, 4, undefined, source);
-  const dev = interfaceInfo(iface);
+  let dev;
+  try {
+    dev = interfaceInfo(iface);
+  } catch {
+    throw new PathError(`Device ${iface} not available.`);
+  }
   const src = source ?? interfaceAddress(iface, 4);
   if (src === null) throw new PathError(`no IPv4 address on ${iface}`);
   return { family: 4, dst: target, src, gateway: null, iface: dev, local: false };

@@ -55,7 +55,7 @@ export function nextHop(r: Route): string {
 /** A host that could not be resolved or routed; the message is what iputils prints after "ping: ". */
 export class PathError extends Error {
   override name = 'PathError';
-  /** The system call iputils names for this failure ("connect" for routing errors). */
+  /** The system call iputils names for this failure ("connect" for routing errors, "bind" ...). */
   constructor(message: string, readonly syscall?: string) {
     super(message);
   }
@@ -117,6 +117,13 @@ export function interfaceAddress(name: string, family: Family): string | null {
  */
 export function routeTo(dst: string, family: Family, iface?: string, src?: string): Route {
   const args = [family === 4 ? '-4' : '-6', 'route', 'get', dst];
+  // The checks and wording of iputils' SO_BINDTODEVICE and bind() on the socket.
+  if (iface !== undefined && (ipJson(['link', 'show']) as Array<{ ifname?: string }>).every((l) => l.ifname !== iface)) {
+    throw new PathError('No such device', `SO_BINDTODEVICE ${iface}`);
+  }
+  if (src !== undefined && (ipJson(['addr', 'show', 'to', src]) as unknown[]).length === 0) {
+    throw new PathError('Cannot assign requested address', 'bind');
+  }
   if (iface !== undefined) args.push('oif', iface);
   if (src !== undefined) args.push('from', src);
   const r = (ipJson(args, 'connect') as Array<Record<string, unknown>>)[0];

@@ -102,6 +102,13 @@ describe.skipIf(why !== null)('wirescope arping on a bridged LAN', () => {
     expect(run(['-D', '-c', '1', '-I', 'lo', '127.0.0.1']).status).toBe(0);
   });
 
+  it('-I naming no interface: exit 2 and iputils\' message', () => {
+    const ours = t.exec(t.ns.client, wirescope('arping', '-c', '1', '-I', 'nosuchdev', ADDR.h1));
+    expect(ours.status).toBe(2);
+    expect(ours.stderr).toBe('wirescope: arping: Device nosuchdev not available.\n');
+    if (reference !== null) expect(t.exec(t.ns.client, [reference, '-c', '1', '-I', 'nosuchdev', ADDR.h1]).stderr).toMatch(/: Device nosuchdev not available\.\n$/);
+  });
+
   it('--json: probes, replies with the MAC, then the summary', () => {
     const r = t.exec(t.ns.client, wirescope('arping', '--json', '-c', '2', '-I', CLIENT_IF.lan, ADDR.h1));
     const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

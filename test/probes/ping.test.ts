@@ -174,6 +174,15 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     }
   });
 
+  it('-I naming no interface, or an address not ours: iputils\' message, exit 2', () => {
+    for (const args of [['-c', '1', '-I', 'nosuchdev', ADDR.server], ['-c', '1', '-I', '10.9.9.9', ADDR.server]]) {
+      const r = both(args);
+      expect(r.ref.status).toBe(2);
+      expect(r.ours.status).toBe(2);
+      expect(r.ours.stderr).toBe(r.ref.stderr.replace(/^ping: /, 'wirescope: ping: '));
+    }
+  });
+
   it('--json: one object per probe and reply, then the summary', () => {
     const r = t.exec(t.ns.client, wirescope('ping', '--json', '-c', '2', '-i', '0.2', ADDR.server));
     expect(r.status).toBe(0);

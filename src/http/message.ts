@@ -32,6 +32,8 @@ export interface HttpMessage {
   complete: boolean;
   /** Its body broke the framing rules (bad chunk size, bad line): it ends where the damage starts. */
   malformed: boolean;
+  /** Some of its bytes were captured after later ones (a retransmission filled a hole). */
+  reordered: boolean;
   /** Bytes of the body never captured (gaps the framing could skip over). */
   missing: number;
   /** Frame and time of the first byte, the end of the head, and the last byte. */

@@ -55,6 +55,8 @@ class Direction {
   trailerBytes = 0;
   /** The head's first line ended (and was checked). */
   startLineSeen = false;
+  /** Highest frame number that brought this direction's bytes: a lower one later means reordering. */
+  lastFrame = 0;
   /** Expect: 100-continue request whose body has not started. */
   awaitingContinue = false;
   constructor(readonly dir: 0 | 1) {}
@@ -84,6 +86,10 @@ export class HttpConnectionParser implements StreamSink {
     const b = c.bytes;
     let i = 0;
     const n = b.length;
+    // Bytes held for a hole come after the retransmission that filled it, with earlier frame numbers.
+    const reordered = c.time.frame < d.lastFrame;
+    if (!reordered) d.lastFrame = c.time.frame;
+    if (reordered && d.msg !== null) d.msg.reordered = true;
     while (i < n) {
       switch (d.st) {
         case St.Idle: {
@@ -91,7 +97,10 @@ export class HttpConnectionParser implements StreamSink {
           if (i === n) break;
           // Start lines begin with an upper-case method or "HTTP/": anything else is not a message.
           if (b[i] < 0x41 || b[i] > 0x5a) this.lose(d, c.time, true);
-          else this.startMessage(d, c.time);
+          else {
+            this.startMessage(d, c.time);
+            d.msg!.reordered = reordered;
+          }
           break;
         }
         case St.Head:
@@ -193,7 +202,7 @@ export class HttpConnectionParser implements StreamSink {
     const s = seconds(t);
     d.msg = {
       stream: this.stream, dir: d.dir, isRequest: false, method: '', uri: '', version: '', status: 0, reason: '',
-      headers: [], headLen: 0, bodyLen: 0, contentLen: 0, framing: 'none', complete: false, malformed: false, missing: 0,
+      headers: [], headLen: 0, bodyLen: 0, contentLen: 0, framing: 'none', complete: false, malformed: false, reordered: false, missing: 0,
       firstFrame: t.frame, headFrame: 0, lastFrame: t.frame, firstTime: s, lastTime: s, peer: null, interim: [],
     };
     d.headLen = 0;

@@ -4,7 +4,9 @@
  * dissector, reported on the frame that completed it (tshark's default reassembly shows http.*
  * there); a malformed one on the frame where the damage is (tshark shows it there, marked
  * malformed). Messages cut by a gap or by the end of the connection are not reported: tshark never
- * completes their reassembly either (HttpConnectionParser's listeners still see them).
+ * completes their reassembly either; nor are messages with bytes captured out of order, which
+ * tshark 4.0 does not reassemble (tcp.reassemble_out_of_order is off by default).
+ * HttpConnectionParser's listeners (`wirescope http`) still see them all.
  */
 import type { AppProtocol } from '../stream/app.js';
 import { messageLayer } from '../../dissectors/http.js';
@@ -27,7 +29,7 @@ export const httpProtocol: AppProtocol = {
     const stream = conn.stream;
     return new HttpConnectionParser(stream, {
       message(m, time) {
-        if ((!m.complete && !m.malformed) || m.missing > 0) return;
+        if ((!m.complete && !m.malformed) || m.missing > 0 || m.reordered) return;
         emit({ layer: messageLayer(m), stream, dir: m.dir, time, firstFrame: m.firstFrame });
       },
     });

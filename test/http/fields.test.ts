@@ -28,7 +28,7 @@ function compare(file: string) {
 }
 
 describe.skipIf(!haveTshark)('http.* fields identical to tshark', () => {
-  for (const name of ['http.pcap', 'snaplen-60.pcap']) {
+  for (const name of ['http.pcap', 'snaplen-60.pcap', 'tcp-sack-rst.pcap']) {
     it(`fixtures/${name}`, () => {
       const c = compare(path.join(repoRoot, 'fixtures', name));
       expect(c.diffs).toEqual([]);

@@ -86,8 +86,10 @@ describe.skipIf(!hasTshark)('tcp.stream on the fixtures (live tshark)', () => {
 /** Captures with retransmissions (and the fixtures): tcp.analysis.retransmission frame by frame. */
 const RETRANSMISSIONS = [
   ...fixtures.map((f) => path.join(fixtureDir, f)),
-  ...['pcapplusplus/PcapExamples/unidirectional_tcp_stream_with_missing_packet.pcap',
-    'pcapplusplus/PcapExamples/one_tcp_stream_fin_rst_close_packet.pcap', 'tcpdump/mptcp-fclose.pcap', 'arkime/http-wrapped-header.pcap',
+  ...['zeek/tcp/reassembly.pcap', 'pcapplusplus/ExamplesTest/tls2.pcap', 'tcpdump/pptp.pcap', 'zeek/tcp/option-sack.pcap',
+    'zeek/tcp/qi_internet_SYNACK_curl_jsonip.pcap', 'zeek/tcp/fin_retransmission.pcap', 'pcapplusplus/PcapExamples/one_tcp_stream.pcap',
+    'zeek/tcp/syn-then-stuff-then-rst.pcap', 'zeek/tcp/retransmit-timeout.pcapng', 'zeek/http/get-gzip.pcap',
+    'pcapplusplus/PcapExamples/unidirectional_tcp_stream_with_missing_packet.pcap',
   ].map((f) => path.join(corpusDir, f)),
 ].filter((f) => existsSync(f));
 

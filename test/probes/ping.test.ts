@@ -119,6 +119,22 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     expect(slow6.ours.stdout).toContain('From fd81:4::1 icmp_seq=1 Destination unreachable: Address unreachable');
   });
 
+  it('duplicated replies (nftables on h2 sends each echo reply twice): (DUP!) and +N duplicates', () => {
+    const nft = (rules: string): void => {
+      const r = spawnSync('ip', ['netns', 'exec', t.ns.h2, 'nft', '-f', '-'], { input: rules, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+    };
+    nft(`table ip wsdup {\nchain output {\ntype filter hook output priority 0;\nicmp type echo-reply dup to ${ADDR.clientLan}\n}\n}\n`);
+    try {
+      const r = same(['-c', '2', '-i', '0.3', ADDR.h2]);
+      expect(r.ours.stdout).toMatch(/^64 bytes from 10\.81\.4\.12: icmp_seq=1 ttl=64 time=[\d.]+ ms \(DUP!\)$/m);
+      // Both stop at the second reply, before its copy (which arrives a few ms later) as a rule.
+      expect(r.ours.stdout).toMatch(/^2 packets transmitted, 2 received, \+[12] duplicates, 0% packet loss/m);
+    } finally {
+      nft('delete table ip wsdup\n');
+    }
+  });
+
   it('-q prints only the header and the statistics; -s sizes (no times below 16 data bytes)', () => {
     same(['-c', '2', '-i', '0.2', '-q', ADDR.server]);
     const small = same(['-c', '1', '-s', '8', ADDR.h1]);

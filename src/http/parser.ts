@@ -75,9 +75,6 @@ export class HttpConnectionParser implements StreamSink {
   private readonly dirs: [Direction, Direction] = [new Direction(0), new Direction(1)];
   /** Requests whose head was read, oldest first, waiting for their final response. */
   private readonly pending: HttpMessage[] = [];
-  /** Messages framed so far, and bytes of framing lost. */
-  messages = 0;
-  resyncs = 0;
 
   constructor(readonly stream: number, private readonly listener: HttpParserListener) {}
 
@@ -107,8 +104,8 @@ export class HttpConnectionParser implements StreamSink {
           i = this.readHead(d, b, i, c.time);
           break;
         case St.Body: {
-          if (d.awaitingContinue && d.msg!.bodyLen === 0 && looksLikeMessageStart(b, i, n)) {
-            // The client got a final answer instead of 100 Continue and never sent the body.
+          if (d.awaitingContinue && d.msg!.peer !== null && d.msg!.bodyLen === 0 && looksLikeMessageStart(b, i, n)) {
+            // The client got a final answer instead of 100 Continue and sends its next request, not the body.
             d.awaitingContinue = false;
             this.endMessage(d, true, c.time);
             break;
@@ -266,8 +263,8 @@ export class HttpConnectionParser implements StreamSink {
     m.headers = h.headers;
     m.headLen = d.headLen;
     m.headFrame = t.frame;
+    // A head buffer grown for one big head is not kept for the rest of the connection.
     if (d.head.length > 4096) d.head = new Uint8Array(512);
-    this.messages++;
 
     const chunked = chunkedLast(h.headers);
     const length = contentLength(h.headers);
@@ -420,7 +417,6 @@ export class HttpConnectionParser implements StreamSink {
     }
     this.pending.length = 0;
     d.st = St.Lost;
-    this.resyncs++;
   }
 
   /**

@@ -23,7 +23,8 @@ function summary(m: HttpMessage, at: number): string {
   const what = m.isRequest ? `${m.method} ${m.uri}` : `${m.status}`;
   const peer = m.peer === null ? '-' : m.peer.isRequest ? `${m.peer.method} ${m.peer.uri}` : `${m.peer.status}`;
   return `${m.dir} ${what} @${at} ${m.framing} head=${m.headLen} body=${m.bodyLen} content=${m.contentLen}` +
-    `${m.complete ? '' : ' incomplete'}${m.malformed ? ' malformed' : ''}${m.missing ? ` missing=${m.missing}` : ''} peer=${peer}`;
+    `${m.complete ? '' : ' incomplete'}${m.malformed ? ' malformed' : ''}${m.reordered ? ' reordered' : ''}` +
+    `${m.missing ? ` missing=${m.missing}` : ''} peer=${peer}`;
 }
 
 function run(steps: Step[], split: (s: string) => string[] = (s) => [s]): string[] {
@@ -201,6 +202,25 @@ describe('gaps', () => {
       '1 200 @3 chunked head=47 body=4 content=0 incomplete missing=100 peer=GET /a',
       '1 200 @4 none head=38 body=0 content=0 peer=-',
       '0 GET /a @5 none head=55 body=0 content=0 peer=-',
+    ]);
+  });
+});
+
+describe('reordering', () => {
+  it('marks a message whose bytes were captured out of order (a retransmission filled a hole before buffered bytes)', () => {
+    // Frame 3's bytes were held for the hole that frame 4's retransmission filled: delivered 4, then 3.
+    expect(run([
+      { dir: 0, data: GET, frame: 1 },
+      { dir: 1, data: 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab', frame: 2 },
+      { dir: 1, data: 'cd', frame: 4 },
+      { dir: 1, data: 'ef', frame: 3 },
+      { dir: 0, data: GET, frame: 5 },
+      { dir: 1, data: OK_LEN, frame: 6 },
+    ])).toEqual([
+      '0 GET /a @1 none head=55 body=0 content=0 peer=-',
+      '1 200 @3 length head=38 body=6 content=6 reordered peer=GET /a',
+      '0 GET /a @5 none head=55 body=0 content=0 peer=-',
+      '1 200 @6 length head=64 body=5 content=5 peer=GET /a',
     ]);
   });
 });

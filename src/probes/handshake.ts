@@ -42,7 +42,7 @@ export interface HandshakeOptions {
 export interface HandshakeReply {
   at: number;
   from: string;
-  /** IP total length (IPv6: payload length + 40). */
+  /** Bytes captured from the IP header on: hping3's ip_size (a short frame's Ethernet padding included, as it counts it). */
   len: number;
   ttl: number;
   /** IPv4 identification and whether any of flags/offset is set (hping3's "DF"); -1 and false for IPv6. */
@@ -230,7 +230,7 @@ export class Handshake {
     const tcp = icmp === null ? v.tcp! : null;
     const r: HandshakeReply = {
       at: f.at, from: ip.srcAddr,
-      len: ip instanceof Ipv6Layer ? ip.plen + 40 : ip.totalLen,
+      len: f.packet.frame.capLen - ip.off,
       ttl: ip instanceof Ipv6Layer ? ip.hlim : ip.ttl,
       ipId: ip instanceof Ipv6Layer ? -1 : ip.id,
       df: ip instanceof Ipv6Layer ? false : ip.flagsFrag !== 0,

@@ -56,6 +56,16 @@ describe('the SYN probe against simulated answers', () => {
     expect(rsts.map((t) => [t.srcPort, t.seq])).toEqual(syns.map((t) => [t.srcPort, (t.seq + 1) >>> 0]));
   });
 
+  it('len= counts what was captured from the IP header on, a short frame\'s padding included (hping3\'s ip_size)', async () => {
+    const padded = (s: Sent): { bytes: Uint8Array; rttMs: number } => {
+      const rst = tcpAnswer(s.bytes, TH.RST | TH.ACK, { ttl: 62 });
+      const b = new Uint8Array(rst.length + 6);
+      b.set(rst);
+      return { bytes: b, rttMs: 0.4 };
+    };
+    expect((await probe(padded, { count: 1 })).lines).toEqual(['len=46 ip=10.0.3.2 ttl=62 DF id=0 sport=80 flags=RA seq=0 win=0 rtt=0.4 ms']);
+  });
+
   it('RST: closed, no RST sent back', async () => {
     const { lines, summary, sender } = await probe((s) => ({ bytes: tcpAnswer(s.bytes, TH.RST | TH.ACK, { ttl: 62 }), rttMs: 0.4 }), { count: 1 });
     expect(lines).toEqual(['len=40 ip=10.0.3.2 ttl=62 DF id=0 sport=80 flags=RA seq=0 win=0 rtt=0.4 ms']);

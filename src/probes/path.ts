@@ -19,7 +19,7 @@ import { arp, ARPOP } from '../../dissectors/arp.js';
 import { icmpv6, ICMP6, ICMP6_TYPE } from '../../dissectors/icmpv6.js';
 import { IPPROTO, parseIpv6 } from '../../dissectors/ipv6.js';
 import { ipv6At } from '../output/format.js';
-import { ProbeEngine, ProbeError } from './engine.js';
+import { ProbeEngine } from './engine.js';
 
 export type Family = 4 | 6;
 
@@ -287,4 +287,3 @@ export async function openPath(dst: { address: string; family: Family }, o: Open
   return { route, engine };
 }
 
-export { ProbeError };

@@ -217,12 +217,17 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{6} IP 10\.81\.3\.2 > 10\.81\.1\.2: ICMP echo reply, id \d+, seq 1, length 64$/m);
   });
 
-  it('without root or CAP_NET_RAW: one line saying what is needed, exit 2', () => {
+  it('without root or CAP_NET_RAW: one line saying what is needed, exit 2; CAP_NET_RAW alone is enough', () => {
     if (!hasTool('setpriv')) return;
     const r = t.exec(t.ns.client, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', ...wirescope('ping', '-c', '1', ADDR.server)]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^wirescope: ping: sending probes needs root or CAP_NET_RAW .*\n$/);
     expect(r.stdout).toBe('');
+    // CAP_NET_RAW alone (another user) is enough.
+    const capable = t.exec(t.ns.client, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+net_raw', '--ambient-caps=+net_raw',
+      ...wirescope('ping', '-c', '1', ADDR.server)]);
+    expect(capable.stderr).toBe('');
+    expect(capable.status).toBe(0);
   });
 
   describe('a point-to-point raw-IP link (tun, no link header)', () => {

@@ -148,9 +148,9 @@ export class TlsLayer extends Layer {
   }
 }
 
-/** A record header (TLS/SSLv3) that tshark would take: content type 20-24. */
+/** A record content type tshark 4.0 takes (ssl_is_valid_content_type): 20-24, and 25 (RFC 9146 connection id). */
 export function validContentType(t: number): boolean {
-  return t >= 20 && t <= 24;
+  return t >= 20 && t <= 25;
 }
 
 /**
@@ -161,7 +161,7 @@ export function looksLikeSsl2Record(v: ByteView, o: number): boolean {
   return v.has(o, 3) && v.u8(o) >= 0x80 && v.u8(o + 2) <= 5;
 }
 
-/** tshark's ssl_looks_like_sslv3: a record type 20-24 and a record version of SSL 3.0 to TLS 1.2 (or GM/T). */
+/** tshark's ssl_looks_like_sslv3: a valid record type and a record version of SSL 3.0 to TLS 1.2 (or GM/T). */
 export function looksLikeSsl3Record(v: ByteView, o: number): boolean {
   if (!v.has(o, 3) || !validContentType(v.u8(o))) return false;
   const version = v.u16(o + 1);

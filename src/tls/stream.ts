@@ -19,7 +19,7 @@ import { makeLayer } from '../core/dissector.js';
 import { ByteView } from '../core/view.js';
 import { ContentType, decodeTls, GMTLS, tls, TlsSession, type TlsLayer } from '../../dissectors/tls.js';
 import type { Connection } from '../tcp/conntrack.js';
-import { seqAdd, seqDiff } from '../tcp/seq.js';
+import { seqAdd, seqDiff, seqLt } from '../tcp/seq.js';
 import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';
 import type { AppMessage, AppProtocol } from '../stream/app.js';
 import { registerAppProtocol } from '../stream/registry.js';
@@ -93,10 +93,17 @@ const EMPTY = new Uint8Array(0);
 export class TlsStreamParser implements StreamSink {
   readonly session = new TlsSession();
   private readonly pending: [Pending, Pending] = [new Pending(), new Pending()];
+  /** Each direction's segment and flagged-segment counts when last looked at (see repeated()). */
+  private readonly seenPackets = [0, 0];
+  private readonly seenFlagged = [0, 0];
 
   constructor(private readonly conn: Connection, private readonly emit: (m: AppMessage) => void) {}
 
   chunk(c: StreamChunk): void {
+    if (this.repeated(c)) {
+      this.lose(c.dir);
+      return;
+    }
     const p = this.pending[c.dir];
     let data = c.bytes;
     let seq = c.seq;
@@ -136,8 +143,32 @@ export class TlsStreamParser implements StreamSink {
   }
 
   event(e: StreamEvent): void {
-    if (e.type !== 'gap') return;
-    const p = this.pending[e.dir];
+    if (e.type === 'gap') this.lose(e.dir);
+  }
+
+  /**
+   * Whether the segment that brought chunk c is one tshark flags as a retransmission or out of
+   * order, whose payload it never hands to TLS. The tracker counts those before the reassembler
+   * delivers: the count rose with this one segment, or the segment ends before bytes already seen
+   * (it fills a hole later bytes came after).
+   */
+  private repeated(c: StreamChunk): boolean {
+    const e = this.conn.ends[c.dir];
+    const flagged = e.retransmissions + e.outOfOrder;
+    const newPackets = e.packets - this.seenPackets[c.dir];
+    const newFlagged = flagged - this.seenFlagged[c.dir];
+    this.seenPackets[c.dir] = e.packets;
+    this.seenFlagged[c.dir] = flagged;
+    // Bytes held behind a hole come with the frame that brought them, not the one delivering them.
+    if (c.time.frame !== this.conn.lastFrame) return false;
+    if (newPackets === 1 && newFlagged === 1) return true;
+    const end = seqAdd(c.seq, c.bytes.length);
+    return seqLt(end, e.nextSeq) && !(e.sawFin && e.finSeq === end);
+  }
+
+  /** Bytes of a direction were lost (a hole) or are not to be read (a repeated segment). */
+  private lose(dir: 0 | 1): void {
+    const p = this.pending[dir];
     // tshark files segments inside a pending PDU's range under that PDU, which the hole leaves
     // incomplete: they are never dissected. A PDU waiting for "one more segment" ends at the hole.
     if (p.active && p.need > 0) {
@@ -145,7 +176,7 @@ export class TlsStreamParser implements StreamSink {
       p.skipTo = seqAdd(p.seq, p.need);
     }
     p.clear();
-    this.session.carry[e.dir] = null;
+    this.session.carry[dir] = null;
   }
 
   complete(dir: 0 | 1): void {

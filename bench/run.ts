@@ -123,6 +123,8 @@ interface Result {
   bestSeconds?: number;
   packetsPerSecond?: number;
   peakRssMB?: number;
+  /** Least CPU time (user + system) of the runs: what a loaded machine disturbs least. */
+  bestCpuSeconds?: number;
 }
 
 // --- the big capture -----------------------------------------------------------------------
@@ -212,6 +214,7 @@ function missing(c: Case): string | null {
 interface Run {
   seconds: number;
   rssKB: number | null;
+  cpuSeconds: number | null;
   status: number | null;
   stderr: string;
 }
@@ -220,7 +223,7 @@ interface Run {
 function runOnce(command: string, args: string[]): Promise<Run> {
   const useTime = existsSync(TIME);
   const rssFile = path.join(tmpdir(), `wirescope-bench-rss-${process.pid}`);
-  const argv = useTime ? ['-f', '%M', '-o', rssFile, command, ...args] : args;
+  const argv = useTime ? ['-f', '%M %U %S', '-o', rssFile, command, ...args] : args;
   const devNull = openSync('/dev/null', 'w');
   const t0 = process.hrtime.bigint();
   const child = spawn(useTime ? TIME : command, argv, { stdio: ['ignore', devNull, 'pipe'], env: { ...process.env, TZ: 'UTC' } });
@@ -235,12 +238,15 @@ function runOnce(command: string, args: string[]): Promise<Run> {
     child.on('close', (status) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       let rssKB: number | null = null;
+      let cpuSeconds: number | null = null;
       if (useTime && existsSync(rssFile)) {
         const last = readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '';
-        rssKB = /^\d+$/.test(last) ? Number(last) : null;
+        const m = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(last);
+        rssKB = m ? Number(m[1]) : null;
+        cpuSeconds = m ? Number(m[2]) + Number(m[3]) : null;
         rmSync(rssFile);
       }
-      resolve({ seconds, rssKB, status, stderr });
+      resolve({ seconds, rssKB, cpuSeconds, status, stderr });
     });
   });
 }
@@ -265,6 +271,7 @@ async function runAgain(r: Result, big: BigCapture): Promise<void> {
   r.bestSeconds = Math.min(...r.wallSeconds);
   r.packetsPerSecond = big.packets / r.bestSeconds;
   if (run.rssKB !== null) r.peakRssMB = Math.max(r.peakRssMB ?? 0, run.rssKB / 1024);
+  if (run.cpuSeconds !== null) r.bestCpuSeconds = Math.min(r.bestCpuSeconds ?? Infinity, run.cpuSeconds);
 }
 
 // --- report ------------------------------------------------------------------------------------
@@ -282,18 +289,23 @@ function table(rows: string[][], align: string): string {
 interface RatioResult {
   label: string;
   value: number | null;
+  /** The same ratio of CPU times. */
+  cpu?: number | null;
   target: string;
   ok: boolean | null;
 }
 
 function ratios(results: Result[]): RatioResult[] {
   const best = new Map(results.filter((r) => r.bestSeconds !== undefined).map((r) => [r.name, r.bestSeconds!]));
-  const out: RatioResult[] = TARGETS.map((t) => {
+  const cpu = new Map(results.filter((r) => r.bestCpuSeconds !== undefined).map((r) => [r.name, r.bestCpuSeconds!]));
+  const ran = new Set(results.map((r) => r.name));
+  const out: RatioResult[] = TARGETS.filter((t) => ran.has(t.a) && ran.has(t.b)).map((t) => {
     const a = best.get(t.a), b = best.get(t.b);
     const value = a !== undefined && b !== undefined ? a / b : null;
+    const ca = cpu.get(t.a), cb = cpu.get(t.b);
     const target = t.max !== undefined ? `<= ${t.max}` : `>= ${t.min}`;
     const ok = value === null ? null : t.max !== undefined ? value <= t.max : value >= t.min!;
-    return { label: `${t.a} / ${t.b}`, value, target, ok };
+    return { label: `${t.a} / ${t.b}`, value, cpu: ca !== undefined && cb !== undefined ? ca / cb : null, target, ok };
   });
   for (const r of results) {
     if (r.args[0] !== wirescope || r.peakRssMB === undefined) continue;
@@ -341,14 +353,14 @@ async function main(): Promise<void> {
   }
 
   console.log(`\n${big.packets} packets, ${mb(big.bytes)} MB, best of ${runs}, TZ=UTC, output to /dev/null, node ${process.version}\n`);
-  const rows = [['group', 'case', 'best s', 'packets/s', 'peak RSS MB', '']];
+  const rows = [['group', 'case', 'best s', 'CPU s', 'packets/s', 'peak RSS MB', '']];
   for (const r of results) {
     const note = r.skipped ? `skipped: ${r.skipped}` : r.failed ? `FAILED: ${r.failed}` : '';
-    rows.push([r.group, r.name, r.bestSeconds?.toFixed(2) ?? '', r.packetsPerSecond ? Math.round(r.packetsPerSecond).toLocaleString('en-US') : '', r.peakRssMB?.toFixed(0) ?? '', note]);
+    rows.push([r.group, r.name, r.bestSeconds?.toFixed(2) ?? '', r.bestCpuSeconds?.toFixed(2) ?? '', r.packetsPerSecond ? Math.round(r.packetsPerSecond).toLocaleString('en-US') : '', r.peakRssMB?.toFixed(0) ?? '', note]);
   }
-  console.log(table(rows, 'llrrrl') + '\n');
+  console.log(table(rows, 'llrrrrl') + '\n');
   const rr = ratios(results);
-  console.log(table([['ratio', 'value', 'target', 'met'], ...rr.map((r) => [r.label, r.value?.toFixed(2) ?? 'n/a', r.target, r.ok === null ? 'n/a' : r.ok ? 'yes' : 'NO'])], 'lrrl'));
+  console.log(table([['ratio', 'value', 'CPU', 'target', 'met'], ...rr.map((r) => [r.label, r.value?.toFixed(2) ?? 'n/a', r.cpu?.toFixed(2) ?? '', r.target, r.ok === null ? 'n/a' : r.ok ? 'yes' : 'NO'])], 'lrrrl'));
   const identical = sameCopies(results);
   if (identical !== null) console.log(`\ncopy outputs byte-identical: ${identical ? 'yes' : 'NO'}`);
   for (const r of results) if (r.args.includes('-w')) rmSync(r.args[r.args.indexOf('-w') + 1], { force: true });

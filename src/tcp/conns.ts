@@ -234,7 +234,8 @@ export interface ConnTable {
 /** The connections of a capture, in stream order; with a filter, those with a frame it selects. */
 export function connectionTable(file: string, filter = '', opts: ConnTrackOptions = {}): ConnTable {
   const all: Connection[] = [];
-  const counts = new Map<Connection, ConvCount>();
+  /** By stream number. */
+  const counts: Array<ConvCount | undefined> = [];
   const picked = new Set<number>();
   const filtered = filter.trim() !== '';
   const res = trackFile(file, {
@@ -251,10 +252,11 @@ export function connectionTable(file: string, filter = '', opts: ConnTrackOption
       for (let k = 0; k < segs.length; k++) {
         const seg = segs[k];
         if (seg.tcp.truncated || seg.tcp.invalid !== null) continue;
-        let cc = counts.get(seg.conn);
+        const stream = seg.conn.stream;
+        let cc = counts[stream];
         if (cc === undefined) {
           cc = new ConvCount(f.tsSec, f.tsNsec);
-          counts.set(seg.conn, cc);
+          counts[stream] = cc;
         }
         cc.add(seg.dir, f);
       }
@@ -264,7 +266,7 @@ export function connectionTable(file: string, filter = '', opts: ConnTrackOption
   const rows: ConnSummary[] = [];
   for (const c of all) {
     if (filtered && !picked.has(c.stream)) continue;
-    rows.push(summarize(c, counts.get(c) ?? null, res.firstSec, res.firstNsec));
+    rows.push(summarize(c, counts[c.stream] ?? null, res.firstSec, res.firstNsec));
   }
   return { rows, frames: res.frames, error: res.error, evicted: res.tracker.evicted };
 }

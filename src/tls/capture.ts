@@ -8,7 +8,7 @@ import { trackFile, type TrackFileResult } from '../tcp/conns.js';
 import { endpointText } from '../tcp/flow-key.js';
 import type { Connection, ConnTracker } from '../tcp/conntrack.js';
 import { TlsLayer, type CertificateNames, type Hello } from '../../dissectors/tls.js';
-import { tlsProtocol } from './stream.js';
+import { TLS_PORTS, tlsProtocol } from './stream.js';
 
 export interface ScanOptions {
   /** pcap-filter expression ('' or absent: every frame is selected). */
@@ -112,8 +112,10 @@ function add(byStream: Map<number, TlsSummary>, m: AppMessage, conn: Connection 
 }
 
 function emptySummary(c: Connection): TlsSummary {
+  // Until a ClientHello says who the client is: the side on a TLS port is the server, else the first sender is the client.
+  const [a, b] = TLS_PORTS.includes(c.ends[0].port) && !TLS_PORTS.includes(c.ends[1].port) ? [c.ends[1], c.ends[0]] : c.ends;
   return {
-    stream: c.stream, client: endpointText(c.ends[0].addr, c.ends[0].port), server: endpointText(c.ends[1].addr, c.ends[1].port),
+    stream: c.stream, client: endpointText(a.addr, a.port), server: endpointText(b.addr, b.port),
     sni: null, alpnOffered: [], ja3: null, ja3Full: null, ja4: null, ja4_r: null, version: null, cipher: null, alpnSelected: null,
     ja3s: null, ja3sFull: null, certificates: [], alerts: [], ssl2: false,
   };

@@ -12,6 +12,8 @@
  * - a pending PDU whose header was cut (under 5 bytes) takes the whole next segment into one call.
  * A hole in the stream loses the pending PDU, and with it the bytes after the hole up to that PDU's
  * end (tshark files them under the PDU, which never completes); the next segment starts afresh.
+ * A segment tshark flags as a retransmission or out of order is not read at all, as in tshark (its
+ * bytes count as lost): which one that is, the parser infers from the tracker's counters.
  * Memory: at most one record (64 KiB + header) pending per direction, and one handshake message
  * carried between records (see dissectors/tls.ts).
  */

@@ -31,6 +31,8 @@ export async function run(argv: string[]): Promise<number> {
     .option('-w <deadline>', 'seconds before ping exits', num('-w', 0, 2 ** 31 - 1, true), 0)
     .option('-I <interface>', 'interface name or source address')
     .option('-q', 'quiet: only the summary')
+    .option('-n', 'numeric output: no reverse lookups')
+    .option('-D', 'print the Unix time before each line')
     .option('-v', 'print each frame sent and received (capture printer)')
     .option('-4', 'IPv4 only')
     .option('-6', 'IPv6 only')
@@ -69,6 +71,8 @@ export async function run(argv: string[]): Promise<number> {
     iface: I !== undefined && !isIP(I) ? I : undefined,
     source: I !== undefined && isIP(I) ? I : undefined,
     quiet: f.q === true,
+    numeric: f.n === true,
+    timestamps: f.D === true,
     json: f.json === true,
     verbose: f.v === true,
   };

@@ -75,6 +75,10 @@ export async function resolveHost(host: string, family?: Family): Promise<{ addr
     const r = await lookup(host, { family: family ?? 0 });
     return { address: r.address, family: r.family as Family };
   } catch (e) {
+    // The name has addresses, none of this family (getaddrinfo's EAI_ADDRFAMILY, which Node does not pass on).
+    if (family !== undefined && (await lookup(host).then(() => true, () => false))) {
+      throw new PathError(`${host}: Address family for hostname not supported`);
+    }
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOTFOUND' ? 'Name or service not known' : code === 'EAI_AGAIN' ? 'Temporary failure in name resolution' : String(code ?? e);
     throw new PathError(`${host}: ${why}`);

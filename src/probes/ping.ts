@@ -39,6 +39,10 @@ export interface PingOptions {
   iface?: string;
   source?: string;
   quiet: boolean;
+  /** -n: no reverse lookups of reply sources. */
+  numeric: boolean;
+  /** -D: each line starts with the Unix time of its arrival, "[sec.usec] ". */
+  timestamps: boolean;
   json: boolean;
   /** -v: print each frame sent and received with the capture printer. */
   verbose: boolean;
@@ -164,7 +168,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
     return 2;
   }
   const { route, engine } = path;
-  const numeric = dst.address === o.host;
+  const numeric = o.numeric || dst.address === o.host;
   const names = new Map<string, Promise<string>>();
   const nameOf = (a: string): Promise<string> => {
     if (numeric) return Promise.resolve(a);
@@ -180,6 +184,12 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
   const sentAt = new Map<number, number>();
   const seen = new Set<number>();
   const emit = (obj: Record<string, unknown>): void => write(JSON.stringify(obj) + '\n');
+  /** iputils' print_timestamp for -D: "[seconds.microseconds] " of the wall clock at `at`. */
+  const stamp = (at: number): string => {
+    if (!o.timestamps) return '';
+    const us = Math.floor((performance.timeOrigin + at) * 1000);
+    return `[${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}] `;
+  };
 
   if (o.json) {
     emit({ type: 'start', host: o.host, address: dst.address, family: dst.family, source: route.src, interface: route.iface.name, size: o.size });
@@ -222,14 +232,14 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
       if (o.verbose && !o.json) print(async () => formatText(f.packet) + '\n');
       if (o.json) emit({ type: 'reply', seq: r.seq, from, ttl, bytes: r.bytes, ...(timing ? { rtt_ms: us / 1000 } : {}), duplicate: dup });
       else if (!o.quiet) {
-        print(async () => `${r.bytes} bytes from ${await nameOf(from)}: icmp_seq=${r.seq} ttl=${ttl}` +
+        print(async () => stamp(f.at) + `${r.bytes} bytes from ${await nameOf(from)}: icmp_seq=${r.seq} ttl=${ttl}` +
           (timing ? ` time=${rttText(us)} ms` : '') + (dup ? ' (DUP!)' : '') + '\n');
       }
     } else {
       st.errors++;
       if (o.verbose && !o.json) print(async () => formatText(f.packet) + '\n');
       if (o.json) emit({ type: 'error', seq: r.seq, from, icmp_type: r.type, icmp_code: r.code, message: r.text });
-      else if (!o.quiet) print(async () => `From ${await nameOf(from)} icmp_seq=${r.seq} ${r.text}\n`);
+      else if (!o.quiet) print(async () => stamp(f.at) + `From ${await nameOf(from)} icmp_seq=${r.seq} ${r.text}\n`);
     }
     kick();
   };
@@ -264,7 +274,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
       st.errors++;
       const text = v4 ? 'Destination Host Unreachable' : 'Destination unreachable: Address unreachable';
       if (o.json) emit({ type: 'error', seq, from: route.src, message: text });
-      else if (!o.quiet) print(async () => `From ${route.src} icmp_seq=${seq} ${text}\n`);
+      else if (!o.quiet) print(async () => stamp(performance.now()) + `From ${route.src} icmp_seq=${seq} ${text}\n`);
     }
     kick();
   };

@@ -17,6 +17,7 @@ if (why !== null) console.log(`ping tests skipped: ${why}`);
 function masked(s: string): string {
   return s
     .replace(/ time=[\d.]+ ms/g, ' time=T ms')
+    .replace(/^\[\d+\.\d{6}\] /gm, '[D] ')
     .replace(/^rtt min\/avg\/max\/mdev = [\d./]+ ms$/m, 'rtt min/avg/max/mdev = T ms')
     .replace(/, time \d+ms$/m, ', time Tms');
 }
@@ -133,6 +134,15 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     } finally {
       nft('delete table ip wsdup\n');
     }
+  });
+
+  it('-D: each line starts with the time of arrival, [seconds.microseconds]', () => {
+    const before = Date.now() / 1000;
+    const r = same(['-D', '-c', '1', '-t', '1', ADDR.server]);
+    const m = /^\[(\d+\.\d{6})\] From 10\.81\.1\.1 icmp_seq=1 Time to live exceeded$/m.exec(r.ours.stdout);
+    expect(Number(m?.[1])).toBeGreaterThan(before);
+    expect(Number(m?.[1])).toBeLessThan(Date.now() / 1000);
+    expect(same(['-D', '-c', '1', ADDR.h1]).ours.stdout).toMatch(/^\[\d+\.\d{6}\] 64 bytes from 10\.81\.4\.11: icmp_seq=1 ttl=64 time=/m);
   });
 
   it('-q prints only the header and the statistics; -s sizes (no times below 16 data bytes)', () => {
@@ -310,6 +320,15 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
       const ref = exec(['ping', '-c', '2', '-i', '0.2', '127.0.0.1']), ours = exec(wirescope('ping', '-c', '2', '-i', '0.2', '127.0.0.1'));
       expect(masked(ours.stdout)).toBe(masked(ref.stdout));
       expect(ours.status).toBe(0);
+    });
+
+    it('a host name (/etc/hosts): "from NAME (ADDRESS)" by reverse lookup, -n without it; -6 (an error where the name has no IPv6 address), as iputils', () => {
+      for (const args of [['-c', '1', 'localhost'], ['-n', '-c', '1', 'localhost'], ['-6', '-c', '1', 'localhost']]) {
+        const ref = exec(['ping', ...args]), ours = exec(wirescope('ping', ...args));
+        expect(masked(ours.stdout)).toBe(masked(ref.stdout));
+        expect(ours.status).toBe(ref.status);
+        expect(ours.stderr).toBe(ref.stderr.replace(/^ping: /, 'wirescope: ping: '));
+      }
     });
   });
 });

@@ -14,7 +14,7 @@
 import { bind, Layer, Table, type Dissector, type FieldValue, type Packet } from '../src/core/dissector.js';
 import { ByteView, OutOfBounds } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
-import { ja3sString, ja3String, ja4, md5Hex, type HelloSummary, type Ja4 } from '../src/tls/fingerprint.js';
+import { isGrease, ja3sString, ja3String, ja4, md5Hex, type HelloSummary, type Ja4 } from '../src/tls/fingerprint.js';
 
 /** Record header: type, version, length (RFC 5246 6.2.1). */
 export const TLS_RECORD = { TYPE: 0, VERSION: 1, LENGTH: 3, HEADER_LEN: 5 } as const;
@@ -694,6 +694,8 @@ function handshakeJson(h: HandshakeMessage): Record<string, unknown> {
       supportedGroups: he.groups, ecPointFormats: he.pointFormats, signatureAlgorithms: he.sigAlgs, keyShareGroups: he.keyShareGroups,
       pskKeyExchangeModes: he.pskModes,
     });
+    const grease = greaseOf(he);
+    if (grease.length) o.grease = grease;
     if (he.helloRetry) o.helloRetryRequest = true;
     if (he.malformed) o.malformed = true;
     if (!he.ssl2) {
@@ -703,6 +705,15 @@ function handshakeJson(h: HandshakeMessage): Record<string, unknown> {
   }
   if (h.certificates !== null) o.certificates = h.certificates;
   return o;
+}
+
+/** The GREASE values (RFC 8701) a hello sent, in the order met, each once. */
+export function greaseOf(h: Hello): number[] {
+  const out: number[] = [];
+  for (const list of [h.ciphers, h.extensions, h.groups, h.sigAlgs, h.supportedVersions, h.keyShareGroups]) {
+    for (const v of list) if (isGrease(v) && !out.includes(v)) out.push(v);
+  }
+  return out;
 }
 
 const HEX = '0123456789abcdef';

@@ -173,6 +173,11 @@ describe('ClientHello and ServerHello fields', () => {
     expect(field(l, 'tls.handshake.ciphersuite')).toEqual(['0x0a0a', '0x1301', '0xc02f']);
   });
 
+  it('lists the GREASE values a hello sent (JSON)', () => {
+    const j = tls.json!(decode(record(22, 0x0301, clientHello([GREASE_A, ...SPEC_CIPHERS], specExtensions(SPEC_SIGALGS)))), undefined as never) as { records: Array<{ handshakes: Array<{ grease: number[] }> }> };
+    expect(j.records[0].handshakes[0].grease).toEqual([GREASE_A, GREASE_B]);
+  });
+
   it('reads key_share groups, psk modes and supported versions', () => {
     expect(h.keyShareGroups).toEqual([0x001d]);
     expect(h.pskModes).toEqual([1]);

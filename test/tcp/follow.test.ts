@@ -151,10 +151,17 @@ describe.skipIf(!hasTshark)('follow against tshark -q -z follow,tcp,FORMAT,N', (
           totals[format][0]++;
           continue;
         }
-        // tshark never prints what follows a hole nothing acknowledged; we print it after a missing-bytes record.
-        const ourGaps = JSON.parse(oneLine(file, k)).summary.gaps as [number, number];
-        if (ourGaps[0] + ourGaps[1] > 0) {
-          if (format === 'raw') gapped.push(`${path.basename(file)} stream ${k}`);
+        // tshark never prints what follows a hole nothing acknowledged (nor marks the uncaptured
+        // end of a segment cut by the snaplen); we print a missing-bytes record and go on.
+        const gapLengths = followJson(file, k).filter((o) => o.gap !== undefined).map((o) => o.gap as number);
+        if (gapLengths.length > 0) {
+          if (format === 'raw') {
+            const markers = new Set(gapLengths.map((g) => Buffer.from(missingRecord(g)).toString('hex')));
+            const lines = ours.split('\n');
+            const first = lines.findIndex((l) => markers.has(l.replace(/^\t/, '')));
+            expect(t.split('\n').slice(0, first)).toEqual(lines.slice(0, first));
+            gapped.push(`${path.basename(file)} stream ${k}`);
+          }
           continue;
         }
         expect({ stream: k, format, ours }).toEqual({ stream: k, format, ours: t });
@@ -164,15 +171,15 @@ describe.skipIf(!hasTshark)('follow against tshark -q -z follow,tcp,FORMAT,N', (
 
   it('reports the counts', () => {
     for (const [f, [same, all]] of Object.entries(totals)) console.log(`follow,tcp,${f}: identical to tshark on ${same}/${all} streams`);
-    console.log(`streams with a gap (compared as far as tshark prints): ${gapped.length}: ${gapped.join(', ')}`);
+    console.log(`streams with a gap (raw compared up to our first missing-bytes record): ${gapped.length}: ${gapped.join(', ')}`);
     expect(totals.raw[1]).toBeGreaterThan(0);
   });
 });
 
-function oneLine(file: string, n: number): string {
+function followJson(file: string, n: number): Array<Record<string, unknown>> {
   let s = '';
   printFollow(file, n, 'raw', true, (t) => { s += t; });
-  return s.trim().split('\n').pop()!;
+  return s.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe.skipIf(!built)('wirescope follow command line', () => {

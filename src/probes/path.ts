@@ -65,10 +65,13 @@ export class PathError extends Error {
  * The address of host (a literal, or through the system resolver as getaddrinfo does), of the
  * given family or, without one, the first the resolver returns.
  */
-export async function resolveHost(host: string, family?: Family): Promise<{ address: string; family: Family }> {
+export async function resolveHost(host: string, family?: Family): Promise<{ address: string; family: Family; zone?: string }> {
   const literal = isIP(host);
   if (literal) {
     if (family !== undefined && literal !== family) throw new PathError(`${host}: Address family for hostname not supported`);
+    // fe80::1%eth0: the zone names the interface of a link-local address.
+    const pct = host.indexOf('%');
+    if (pct > 0) return { address: host.slice(0, pct), family: 6, zone: host.slice(pct + 1) };
     return { address: host, family: literal as Family };
   }
   try {

@@ -11,6 +11,7 @@
  * times are printed only when the payload holds the timeval (-s 16 and up), as iputils does.
  */
 import { lookupService } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { makeLayer } from '../core/dissector.js';
 import { icmp, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_UNREACH, ICMP_SOURCEQUENCH, ICMP_REDIRECT, ICMP_TIMXCEED, ICMP_PARAMPROB, type IcmpLayer } from '../../dissectors/icmp.js';
 import { icmpv6, ICMP6, ICMP6_TYPE, type Icmpv6Layer } from '../../dissectors/icmpv6.js';
@@ -151,7 +152,7 @@ interface Stats {
 
 /** Runs ping to completion; returns the exit status. Errors before sending are one line on stderr. */
 export async function ping(o: PingOptions, write: Write, fail: (line: string) => void): Promise<number> {
-  let dst: { address: string; family: Family };
+  let dst: { address: string; family: Family; zone?: string };
   try {
     dst = await resolveHost(o.host, o.family);
   } catch (e) {
@@ -161,20 +162,22 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
   const v4 = dst.family === 4;
   let path;
   try {
-    path = await openPath(dst, { filter: v4 ? 'icmp' : 'icmp6', iface: o.iface, src: o.source, allowUnresolved: true });
+    path = await openPath(dst, { filter: v4 ? 'icmp' : 'icmp6', iface: o.iface ?? dst.zone, src: o.source, allowUnresolved: true });
   } catch (e) {
     const err = e as Error & { syscall?: string };
     fail(`ping: ${err.syscall ? err.syscall + ': ' : ''}${err.message}`);
     return 2;
   }
   const { route, engine } = path;
-  const numeric = o.numeric || dst.address === o.host;
+  const numeric = o.numeric || isIP(o.host) !== 0;
+  // getnameinfo's text: a link-local IPv6 source carries the interface it came in on.
+  const scoped = (a: string): string => (!v4 && /^fe[89ab]/i.test(a) ? `${a}%${route.iface.name}` : a);
   const names = new Map<string, Promise<string>>();
   const nameOf = (a: string): Promise<string> => {
-    if (numeric) return Promise.resolve(a);
+    if (numeric) return Promise.resolve(scoped(a));
     let n = names.get(a);
     if (n === undefined) {
-      n = lookupService(a, 0).then((r) => `${r.hostname} (${a})`, () => a);
+      n = lookupService(a, 0).then((r) => `${r.hostname} (${scoped(a)})`, () => scoped(a));
       names.set(a, n);
     }
     return n;
@@ -196,7 +199,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
   } else {
     const from = o.iface !== undefined || o.source !== undefined ? `from ${route.src} ${o.iface ?? ''}: ` : '';
     write(v4 ? `PING ${o.host} (${dst.address}) ${from}${o.size}(${o.size + 28}) bytes of data.\n`
-      : `PING ${o.host}(${dst.address}) ${from}${o.size} data bytes\n`);
+      : `PING ${o.host}(${dst.address}${dst.zone !== undefined ? '%' + dst.zone : ''}) ${from}${o.size} data bytes\n`);
   }
 
   let wake: (() => void) | null = null;

@@ -76,6 +76,13 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     same(['-c', '1', '-6', '-I', CLIENT_IF.lan, ADDR.h26]);
   });
 
+  it('a link-local IPv6 address with its zone (fe80::...%c1): the interface named in every address, as iputils', () => {
+    const info = JSON.parse(t.exec(t.ns.h1, ['ip', '-j', '-6', 'addr', 'show', 'dev', 'e0']).stdout) as Array<{ addr_info: Array<{ local: string; scope: string }> }>;
+    const linkLocal = info[0].addr_info.find((a) => a.scope === 'link')!.local;
+    const r = same(['-c', '2', '-i', '0.2', `${linkLocal}%${CLIENT_IF.lan}`]);
+    expect(r.ours.stdout).toMatch(/^64 bytes from fe80:[0-9a-f:]+%c1: icmp_seq=2 ttl=64 /m);
+  });
+
   it('-I source address', () => {
     same(['-c', '1', '-I', ADDR.clientLan, ADDR.h2]);
   });

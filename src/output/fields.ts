@@ -15,6 +15,7 @@ import { dissectors, type Dissector, type FieldValue, type Layer, type Packet } 
 import { Defragmenter } from '../ip/defrag.js';
 import { FRAME_FIELDS, FrameClock, nestedOf } from './frame-fields.js';
 import { TcpLayer } from '../../dissectors/tcp.js';
+import { ANALYSIS } from '../tcp/conntrack.js';
 import { StreamView } from '../stream/view.js';
 import { withDnsHeuristic } from '../stream/dns-heuristic.js';
 import { appProtocols } from '../stream/registry.js';
@@ -36,11 +37,36 @@ interface FrameColumn {
   get: FrameGetter;
 }
 
-/** TCP fields that come from the connection tracker, read at each TCP layer (in tree order). */
-export const TRACKER_FIELDS: Readonly<Record<string, (l: TcpLayer, v: StreamView) => FieldValue>> = {
+type TrackerGetter = (l: TcpLayer, v: StreamView) => FieldValue;
+
+/** A tshark analysis flag (an FT_NONE field or expert item: tshark prints 1 where it is present). */
+function analysisFlag(bits: number): TrackerGetter {
+  return (l, v) => (((v.segmentOf(l)?.analysis ?? 0) & bits) !== 0 ? 1 : undefined);
+}
+
+const TWICE = [1, 1];
+
+/**
+ * TCP fields that come from the connection tracker, read at each TCP layer (in tree order). The
+ * analysis flags offered are those identical to tshark 4.0.17's on the corpus captures with
+ * retransmissions; fast_retransmission and ack_lost_segment are not (tshark 4.0's rules for them
+ * differ from the published source read here), so they are not offered (retransmission still
+ * includes fast retransmissions).
+ */
+export const TRACKER_FIELDS: Readonly<Record<string, TrackerGetter>> = {
   'tcp.stream': (l, v) => v.tracker.streamOf(l),
-  // An FT_NONE field: tshark prints 1 where it is present.
   'tcp.analysis.retransmission': (l, v) => (v.segmentOf(l)?.retransmission ? 1 : undefined),
+  'tcp.analysis.spurious_retransmission': analysisFlag(ANALYSIS.SPURIOUS_RETRANSMISSION),
+  'tcp.analysis.out_of_order': analysisFlag(ANALYSIS.OUT_OF_ORDER),
+  'tcp.analysis.lost_segment': analysisFlag(ANALYSIS.LOST_PACKET),
+  // The flag and its expert item share the name: tshark prints it twice.
+  'tcp.analysis.duplicate_ack': (l, v) => (((v.segmentOf(l)?.analysis ?? 0) & ANALYSIS.DUPLICATE_ACK) !== 0 ? TWICE : undefined),
+  'tcp.analysis.keep_alive': analysisFlag(ANALYSIS.KEEP_ALIVE),
+  'tcp.analysis.keep_alive_ack': analysisFlag(ANALYSIS.KEEP_ALIVE_ACK),
+  'tcp.analysis.zero_window': analysisFlag(ANALYSIS.ZERO_WINDOW),
+  'tcp.analysis.zero_window_probe': analysisFlag(ANALYSIS.ZERO_WINDOW_PROBE),
+  'tcp.analysis.zero_window_probe_ack': analysisFlag(ANALYSIS.ZERO_WINDOW_PROBE_ACK),
+  'tcp.analysis.window_update': analysisFlag(ANALYSIS.WINDOW_UPDATE),
 };
 
 /** Every field name -e accepts (frame.*, the tracker's and every registered dissector's), sorted. */
@@ -69,7 +95,7 @@ export class FieldsOut {
   /** TCP tracking, when a column needs it. */
   private readonly streams: StreamView | null = null;
   /** Tracker columns, filled at TCP layers. */
-  private readonly trackerColumns: Array<{ col: number; get: (l: TcpLayer, v: StreamView) => FieldValue }> = [];
+  private readonly trackerColumns: Array<{ col: number; get: TrackerGetter }> = [];
 
   /** Throws FieldListError for an empty list or an unknown name. Call after the dissectors are imported. */
   constructor(readonly names: readonly string[]) {

@@ -282,7 +282,9 @@ export class ConnTracker {
     c.lastNsec = f.tsNsec;
     if (quoted) return;
 
-    const payloadLen = analyzed ? l.length - l.dataOffset * 4 : 0;
+    // tshark's segment length: what IP claims, but no more than the frame had on the wire (as tcp.len).
+    const reported = p.buf === f.data ? Math.min(l.length, f.origLen - l.off) : l.length;
+    const payloadLen = analyzed ? Math.max(0, reported - l.dataOffset * 4) : 0;
     if (analyzed) {
       if (!me.baseSeqSet) {
         me.baseSeq = (flags & TH.SYN) !== 0 ? l.seq : seqAdd(l.seq, -1);
@@ -473,20 +475,15 @@ function analyze(c: Connection, fwd: Endpoint, rev: Endpoint, l: TcpLayer, segle
     } else if (sameAck && window === 0 && fwd.aWindow === 0 && (rev.aLastFlags & ANALYSIS.ZERO_WINDOW_PROBE) !== 0) {
       a |= ANALYSIS.ZERO_WINDOW_PROBE_ACK;
     } else if (sameAck && window !== 0 && window === fwd.aWindow) {
-      fwd.aDupAcks = fwd.aDupAcks === -1 ? 1 : fwd.aDupAcks + 1;
+      fwd.aDupAcks++;
       a |= ANALYSIS.DUPLICATE_ACK;
     }
   }
   if (ack !== fwd.aLastAck) fwd.aDupAcks = 0;
   if (rev.aMaxSeqToBeAcked !== 0 && seqGt(ack, rev.aMaxSeqToBeAcked) && (flags & TH.ACK) !== 0) {
-    // An unsigned comparison there, not a sequence-space one.
-    if (rev.aMaxSeqToBeAcked > rev.aNextSeq) {
-      rev.aMaxSeqToBeAcked = rev.aNextSeq;
-      a |= ANALYSIS.ACK_LOST_PACKET;
-    } else {
-      if (rev.aDupAcks === 0) a |= ANALYSIS.ACK_LOST_PACKET;
-      rev.aDupAcks = -1;
-    }
+    a |= ANALYSIS.ACK_LOST_PACKET;
+    // Not again for the same missing bytes.
+    rev.aMaxSeqToBeAcked = rev.aNextSeq;
   }
   const synFin = (flags & (TH.SYN | TH.FIN)) !== 0 ? 1 : 0;
   if ((seglen > 0 || synFin !== 0) && (a & ANALYSIS.KEEP_ALIVE) === 0) {

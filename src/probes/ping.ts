@@ -248,13 +248,14 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
   };
   engine.listen(onFrame);
 
-  const transmit = (seq: number, queuedAt: number): void => {
+  /** Sends probe seq; heldSince: when it was queued waiting for the next hop's MAC, if it was. */
+  const transmit = (seq: number, heldSince?: number): void => {
     const ip = engine.ipLayer({ proto: v4 ? IPPROTO.ICMP : IPPROTO.ICMPV6, ttl: o.ttl });
     const echo = v4 ? makeLayer(icmp, { type: ICMP_ECHO, code: 0, ident: echoIdent, seq })
       : makeLayer(icmpv6, { type: ICMP6_TYPE.ECHO_REQUEST, code: 0, body: identSeq(echoIdent, seq) });
-    const sent = engine.send([ip, echo], payloadOf(o.size, performance.timeOrigin + queuedAt));
-    // A probe held back for the next hop's MAC keeps its queueing time, as the kernel's queue does.
-    sentAt.set(seq, Math.min(queuedAt, sent.at));
+    const sent = engine.send([ip, echo], payloadOf(o.size, performance.timeOrigin + (heldSince ?? performance.now())));
+    // A held probe keeps its queueing time, as the kernel's queue does (iputils times from the payload's stamp).
+    sentAt.set(seq, heldSince ?? sent.at);
     if (o.json) emit({ type: 'probe', seq, to: dst.address, ttl: o.ttl, bytes: o.size + 8 });
     if (o.verbose && !o.json) print(async () => formatText(sent.packet) + '\n');
   };
@@ -292,7 +293,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
       if (!resolving) void resolveNextHop();
       return;
     }
-    transmit(seq, now);
+    transmit(seq);
   };
 
   let interrupted = false;

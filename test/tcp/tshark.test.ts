@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { corpusDir, hasCorpus, hasTool, repoRoot } from '../conformance/corpus.js';
+import { TRACKER_FIELDS } from '../../src/output/fields.js';
 import { ourColumns, ourStreams, tsharkColumns, tsharkFollowRaw, tsharkStreams } from './tshark-streams.js';
 import type { StreamSink } from '../../src/tcp/reassembler.js';
 import { endpointText } from '../../src/tcp/flow-key.js';
@@ -93,17 +94,17 @@ const RETRANSMISSIONS = [
   ].map((f) => path.join(corpusDir, f)),
 ].filter((f) => existsSync(f));
 
-describe.skipIf(!hasTshark)('tcp.analysis.retransmission against tshark (its sequence analysis rules)', () => {
+describe.skipIf(!hasTshark)('tcp.analysis.* against tshark (its sequence analysis rules)', () => {
   it('flags the same frames', () => {
     let flagged = 0;
     for (const file of RETRANSMISSIONS) {
-      const names = ['tcp.stream', 'tcp.analysis.retransmission'];
+      const names = ['tcp.stream', ...Object.keys(TRACKER_FIELDS).filter((n) => n !== 'tcp.stream' && n !== 'tcp.analysis.retransmission'), 'tcp.analysis.retransmission'];
       const want = tsharkColumns(file, names);
       const got = ourColumns(file, names);
       expect({ file, got }).toEqual({ file, got: want });
       flagged += want.filter((l) => l.endsWith('\t1')).length;
     }
-    console.log(`tcp.analysis.retransmission identical on ${RETRANSMISSIONS.length} captures (${flagged} frames flagged)`);
+    console.log(`tcp.analysis.* identical on ${RETRANSMISSIONS.length} captures (${flagged} frames flagged as retransmissions)`);
   }, 120000);
 });
 

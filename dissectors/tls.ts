@@ -14,6 +14,7 @@
 import { bind, Layer, Table, type Dissector, type FieldValue, type Packet } from '../src/core/dissector.js';
 import { ByteView, OutOfBounds } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
+import { certificateProtocols, distinguishedNameProtocols, ocspResponseProtocols } from '../src/tls/x509.js';
 import { isGrease, ja3sString, ja3String, ja4, md5Hex, type HelloSummary, type Ja4 } from '../src/tls/fingerprint.js';
 
 /** Record header: type, version, length (RFC 5246 6.2.1). */
@@ -49,6 +50,8 @@ const MAX_HANDSHAKE_LEN = 0x10000;
 const MAX_CARRIED_LEN = 1 << 20;
 /** Records shorter than this cannot hold encrypted data (MAC or AEAD overhead): read as plaintext. */
 const MIN_ENCRYPTED_LEN = 16;
+/** CertificateStatus status_type of an OCSP response (RFC 6066 8). */
+const OCSP_STATUS = 1;
 /** The HelloRetryRequest's fixed ServerHello random (RFC 8446 4.1.3). */
 const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
 
@@ -106,6 +109,8 @@ export interface HandshakeMessage {
   length: number;
   hello: Hello | null;
   certificates: CertificateNames[] | null;
+  /** What tshark adds to frame.protocols for the message's certificates (x509sat, x509ce, ...). */
+  certificateProtocols: string[] | null;
 }
 
 export interface TlsRecord {
@@ -141,6 +146,8 @@ export class TlsLayer extends Layer {
   partialNeed = -1;
   /** Bytes that are not TLS records (tshark's "Ignored Unknown Record" / "Continuation Data"). */
   unknown = false;
+  /** This layer's part of frame.protocols when certificates add to it (src/output/frame-fields.ts); else the dissector's. */
+  protocols: string | undefined = undefined;
 
   /** Every handshake message of the layer, in order. */
   *handshakes(): IterableIterator<HandshakeMessage> {
@@ -414,7 +421,21 @@ export function certificateNames(v: ByteView): CertificateNames {
   return names;
 }
 
-function readCertificates(v: ByteView, tls13: boolean): CertificateNames[] {
+/** The distinguished names a CertificateRequest (TLS 1.2 and older) lists, for frame.protocols. */
+function readCertificateAuthorities(v: ByteView, tls12: boolean, protocols: string[]): void {
+  let o = 1 + v.u8(0);
+  if (tls12) o += 2 + v.u16(o);
+  const end = Math.min(o + 2 + v.u16(o), v.length);
+  o += 2;
+  while (o + 2 <= end) {
+    const n = v.u16(o);
+    distinguishedNameProtocols(v.slice(o + 2, n), protocols);
+    o += 2 + n;
+  }
+}
+
+/** The certificates of a Certificate message; what tshark lists in frame.protocols for them goes to `protocols`. */
+function readCertificates(v: ByteView, tls13: boolean, protocols: string[]): CertificateNames[] {
   const out: CertificateNames[] = [];
   let o = 0;
   // TLS 1.3 puts a certificate_request_context first, and extensions after each certificate.
@@ -423,7 +444,9 @@ function readCertificates(v: ByteView, tls13: boolean): CertificateNames[] {
   o += 3;
   while (o + 3 <= end) {
     const n = v.u24(o);
-    out.push(certificateNames(v.slice(o + 3, n)));
+    const cert = v.slice(o + 3, n);
+    out.push(certificateNames(cert));
+    certificateProtocols(cert, protocols);
     o += 3 + n;
     if (tls13) o += 2 + v.u16(o);
   }
@@ -431,7 +454,7 @@ function readCertificates(v: ByteView, tls13: boolean): CertificateNames[] {
 }
 
 function readHandshake(type: number, body: ByteView, s: TlsSession): HandshakeMessage {
-  const m: HandshakeMessage = { type, length: body.length, hello: null, certificates: null };
+  const m: HandshakeMessage = { type, length: body.length, hello: null, certificates: null, certificateProtocols: null };
   if (type === HandshakeType.ClientHello) {
     const h = readHello(body, true);
     m.hello = h;
@@ -443,12 +466,26 @@ function readHandshake(type: number, body: ByteView, s: TlsSession): HandshakeMe
     m.hello = h;
     const selected = h.supportedVersions.length ? h.supportedVersions[0] : h.version;
     if (!h.malformed) s.version = isTls13(selected) ? TLS13 : selected;
-  } else if (type === HandshakeType.Certificate) {
+  } else if (type === HandshakeType.CertificateStatus && body.length > 4 && body.u8(0) === OCSP_STATUS) {
+    const protocols: string[] = [];
+    ocspResponseProtocols(body.slice(4, body.u24(1)), protocols);
+    m.certificateProtocols = protocols;
+  } else if (type === HandshakeType.CertificateRequest && s.version !== TLS13) {
+    const protocols: string[] = [];
     try {
-      m.certificates = readCertificates(body, s.version === TLS13);
+      readCertificateAuthorities(body, s.version === 0x0303, protocols);
     } catch (e) {
       if (!(e instanceof OutOfBounds)) throw e;
     }
+    if (protocols.length) m.certificateProtocols = protocols;
+  } else if (type === HandshakeType.Certificate) {
+    const protocols: string[] = [];
+    try {
+      m.certificates = readCertificates(body, s.version === TLS13, protocols);
+    } catch (e) {
+      if (!(e instanceof OutOfBounds)) throw e;
+    }
+    if (protocols.length) m.certificateProtocols = protocols;
   }
   return m;
 }
@@ -517,7 +554,7 @@ function readSsl2Record(l: TlsLayer, v: ByteView, o: number, s: TlsSession): boo
   const body = v.slice(o + h, len);
   if (len >= 1) {
     const type = body.u8(0);
-    const m: HandshakeMessage = { type, length: len - 1, hello: null, certificates: null };
+    const m: HandshakeMessage = { type, length: len - 1, hello: null, certificates: null, certificateProtocols: null };
     if (type === Ssl2Type.ClientHello && len >= 9 && 9 + body.u16(3) + body.u16(5) + body.u16(7) <= len) {
       m.hello = readSsl2ClientHello(body.slice(1));
       if (m.hello.version === SSL2) s.version = SSL2;
@@ -528,6 +565,11 @@ function readSsl2Record(l: TlsLayer, v: ByteView, o: number, s: TlsSession): boo
       sh.ssl2 = true;
       sh.version = body.u16(3);
       m.hello = sh;
+      const cert = body.slice(11, body.u16(5));
+      m.certificates = [certificateNames(cert)];
+      const protocols: string[] = [];
+      certificateProtocols(cert, protocols);
+      if (protocols.length) m.certificateProtocols = protocols;
       s.version = SSL2;
       r.handshakes.push(m);
       r.encrypted = false;
@@ -579,6 +621,9 @@ export function decodeTls(l: TlsLayer, v: ByteView): void {
   }
   l.hdrLen = Math.min(o, n);
   l.payloadLen = 0;
+  let certs: string[] | undefined;
+  for (const h of l.handshakes()) if (h.certificateProtocols !== null) (certs ??= ['tls']).push(...h.certificateProtocols);
+  if (certs !== undefined) l.protocols = certs.join(':');
 }
 
 /** Bytes of the (complete) SSLv2 record at o, header included. */

@@ -148,6 +148,8 @@ interface Stats {
   tsum: number;
   tsum2: number;
   timed: number;
+  /** iputils' moving average of the RTT, times 8 (rtt += triptime - rtt / 8). */
+  ewma8: number;
 }
 
 /** Runs ping to completion; returns the exit status. Errors before sending are one line on stderr. */
@@ -183,7 +185,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
     return n;
   };
   const timing = o.size >= TIMEVAL_LEN;
-  const st: Stats = { transmitted: 0, received: 0, duplicates: 0, errors: 0, tmin: Infinity, tmax: 0, tsum: 0, tsum2: 0, timed: 0 };
+  const st: Stats = { transmitted: 0, received: 0, duplicates: 0, errors: 0, tmin: Infinity, tmax: 0, tsum: 0, tsum2: 0, timed: 0, ewma8: 0 };
   const sentAt = new Map<number, number>();
   const seen = new Set<number>();
   const emit = (obj: Record<string, unknown>): void => write(JSON.stringify(obj) + '\n');
@@ -228,6 +230,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
         st.timed++;
         st.tsum += us;
         st.tsum2 += us * us;
+        st.ewma8 = st.ewma8 === 0 ? us * 8 : st.ewma8 + us - Math.floor(st.ewma8 / 8);
         if (us < st.tmin) st.tmin = us;
         if (us > st.tmax) st.tmax = us;
       }
@@ -318,13 +321,16 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
           lastSend = now;
           nextSend = now + o.interval * 1000;
           sendProbe();
-          continue;
+          // After the last probe, the wait for replies starts now.
+          if (o.count && st.transmitted >= o.count && !o.deadline) continue;
         }
-        await sleep(Math.min(nextSend, deadlineAt) - now);
+        // Yields even when the next probe is due at once (-i 0), so replies and signals are handled.
+        await sleep(Math.min(nextSend, deadlineAt) - performance.now());
         continue;
       }
       if (exitAt < 0) {
-        const wait = st.received ? Math.max(2 * st.tmax / 1000, o.interval * 1000) : o.timeout > 0 ? o.timeout * 1000 : Infinity;
+        // A wait of 0 disarms iputils' exit timer (setitimer): it then waits for every reply.
+        const wait = (st.received ? Math.max(2 * st.tmax / 1000, o.interval * 1000) : o.timeout * 1000) || Infinity;
         exitAt = now + wait;
       }
       if (now >= exitAt) break;
@@ -355,6 +361,11 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
     if (st.transmitted) s += `, ${percentText(loss)}% packet loss, time ${elapsed}ms`;
     s += '\n';
     if (st.received && timing) s += `rtt min/avg/max/mdev = ${msText(st.tmin)}/${msText(avg)}/${msText(st.tmax)}/${msText(mdev)} ms`;
+    // Back-to-back probes (-i 0): the mean gap between sends and the moving average RTT.
+    if (st.received && o.interval === 0 && st.transmitted > 1) {
+      const ipg = Math.floor(Math.round((lastSend - start) * 1000) / (st.transmitted - 1));
+      s += `${timing ? ', ' : ''}ipg/ewma ${msText(ipg)}/${msText(Math.floor(st.ewma8 / 8))} ms`;
+    }
     write(s + '\n');
   }
   return !st.received || (o.deadline > 0 && o.count > 0 && st.received < o.count) ? 1 : 0;

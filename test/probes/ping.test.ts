@@ -18,7 +18,8 @@ function masked(s: string): string {
   return s
     .replace(/ time=[\d.]+ ms/g, ' time=T ms')
     .replace(/^\[\d+\.\d{6}\] /gm, '[D] ')
-    .replace(/^rtt min\/avg\/max\/mdev = [\d./]+ ms$/m, 'rtt min/avg/max/mdev = T ms')
+    .replace(/^rtt min\/avg\/max\/mdev = [\d./]+ ms/m, 'rtt min/avg/max/mdev = T ms')
+    .replace(/ipg\/ewma [\d./]+ ms$/m, 'ipg/ewma T ms')
     .replace(/, time \d+ms$/m, ', time Tms');
 }
 
@@ -141,6 +142,11 @@ describe.skipIf(why !== null)('wirescope ping beside iputils ping', () => {
     } finally {
       nft('delete table ip wsdup\n');
     }
+  });
+
+  it('-i 0: back to back, with the ipg/ewma figures; without timing data too', () => {
+    expect(same(['-c', '5', '-i', '0', ADDR.h1]).ours.stdout).toMatch(/^rtt min\/avg\/max\/mdev = [\d./]+ ms, ipg\/ewma [\d.]+\/[\d.]+ ms$/m);
+    expect(same(['-c', '5', '-i', '0', '-s', '8', ADDR.h16]).ours.stdout).toMatch(/^ipg\/ewma [\d.]+\/0\.000 ms$/m);
   });
 
   it('-D: each line starts with the time of arrival, [seconds.microseconds]', () => {

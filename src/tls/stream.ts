@@ -64,15 +64,17 @@ class Pending {
   /** Total bytes the PDU needs, or -1: the whole next segment (header cut). */
   need = -1;
   active = false;
-  /** Sequence number of the PDU's first byte. */
+  /** Sequence number of the PDU's first byte, and the frame that brought it. */
   seq = 0;
+  frame = 0;
   /** After a hole inside a PDU: bytes before this sequence number belong to the lost PDU. */
   skipping = false;
   skipTo = 0;
 
-  hold(b: Uint8Array, need: number, seq: number): void {
+  hold(b: Uint8Array, need: number, seq: number, frame: number): void {
     this.active = true;
     this.seq = seq;
+    this.frame = frame;
     this.need = need;
     if (need > 0) {
       this.bytes = new Uint8Array(need);
@@ -124,8 +126,9 @@ export class TlsStreamParser implements StreamSink {
         joined.set(p.bytes.subarray(0, p.have));
         joined.set(data, p.have);
         const joinedSeq = p.seq;
+        const firstFrame = p.frame;
         p.clear();
-        this.call(c.dir, joined, joinedSeq, c.time);
+        this.call(c.dir, joined, joinedSeq, c.time, firstFrame);
         return;
       }
       const take = Math.min(p.need - p.have, data.length);
@@ -134,14 +137,15 @@ export class TlsStreamParser implements StreamSink {
       if (p.have < p.need) return;
       const pdu = p.bytes;
       const pduSeq = p.seq;
+      const firstFrame = p.frame;
       p.clear();
-      this.call(c.dir, pdu, pduSeq, c.time);
+      this.call(c.dir, pdu, pduSeq, c.time, firstFrame);
       data = data.subarray(take);
       seq = seqAdd(seq, take);
       if (data.length === 0) return;
     }
     // The layer keeps its bytes: chunks may be the capture's reused buffer.
-    this.call(c.dir, data.slice(), seq, c.time);
+    this.call(c.dir, data.slice(), seq, c.time, c.time.frame);
   }
 
   event(e: StreamEvent): void {
@@ -186,8 +190,11 @@ export class TlsStreamParser implements StreamSink {
     this.session.carry[dir] = null;
   }
 
-  /** One hand-over to the TLS dissector: decodes buf (owned by the layer; its first byte at seq) and emits it. */
-  private call(dir: 0 | 1, buf: Uint8Array, seq: number, time: SegmentTime): void {
+  /**
+   * One hand-over to the TLS dissector: decodes buf (owned by the layer; its first byte at seq,
+   * brought by frame firstFrame) and emits it.
+   */
+  private call(dir: 0 | 1, buf: Uint8Array, seq: number, time: SegmentTime, firstFrame: number): void {
     const l: TlsLayer = makeLayer(tls);
     l.buf = buf;
     l.off = 0;
@@ -196,8 +203,8 @@ export class TlsStreamParser implements StreamSink {
     l.frameNo = time.frame;
     l.session = this.session;
     decodeTls(l, ByteView.of(buf));
-    if (l.partialAt >= 0) this.pending[dir].hold(buf.subarray(l.partialAt), l.partialNeed, seqAdd(seq, l.partialAt));
-    this.emit({ layer: l, stream: this.conn.stream, dir, time });
+    if (l.partialAt >= 0) this.pending[dir].hold(buf.subarray(l.partialAt), l.partialNeed, seqAdd(seq, l.partialAt), time.frame);
+    this.emit({ layer: l, stream: this.conn.stream, dir, time, firstFrame });
   }
 }
 

@@ -13,6 +13,7 @@ import { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
 import { contentLength, headerValue, headerValues, type HttpMessage } from '../src/http/message.js';
 import { TcpLayer } from './tcp.js';
+import { formatTimeDiff } from '../src/output/frame-fields.js';
 
 /** tcpdump's HTTP_PORT and HTTP_PORT_ALT. */
 export const HTTP_PORT = 80;
@@ -189,6 +190,39 @@ function requestField(l: HttpLayer, get: (m: HttpMessage) => FieldValue): FieldV
   return m !== null && m.isRequest ? get(m) : undefined;
 }
 
+function responseField(l: HttpLayer, get: (m: HttpMessage) => FieldValue): FieldValue {
+  const m = l.msg;
+  return m !== null && !m.isRequest ? get(m) : undefined;
+}
+
+/**
+ * tshark's full URI of a request: "http://" + Host + a path; any other URI form as sent. A path
+ * without Host has none (http.request.full_uri) or is itself (http.response_for.uri): `bare`.
+ */
+function fullUri(m: HttpMessage, bare: boolean): string | undefined {
+  if (!m.uri.startsWith('/')) return m.uri;
+  const host = headerValue(m.headers, 'host');
+  return host !== undefined ? 'http://' + host + m.uri : bare ? m.uri : undefined;
+}
+
+/** A response's link to its request, when the request was complete before the response began (tshark's). */
+function answered(m: HttpMessage): HttpMessage | null {
+  return m.requestFrame > 0 ? m.peer : null;
+}
+
+/**
+ * Header fields tshark names (packet-http.c's headers[] table, those checked on the corpus):
+ * field name → header name, lower case.
+ */
+const HEADER_FIELDS: ReadonlyArray<[string, string]> = [
+  ['http.host', 'host'], ['http.user_agent', 'user-agent'], ['http.content_type', 'content-type'], ['http.server', 'server'],
+  ['http.connection', 'connection'], ['http.accept', 'accept'], ['http.referer', 'referer'], ['http.location', 'location'],
+  ['http.cookie', 'cookie'], ['http.set_cookie', 'set-cookie'], ['http.transfer_encoding', 'transfer-encoding'],
+  ['http.accept_encoding', 'accept-encoding'], ['http.accept_language', 'accept-language'], ['http.cache_control', 'cache-control'],
+  ['http.last_modified', 'last-modified'], ['http.date', 'date'], ['http.content_encoding', 'content-encoding'],
+  ['http.upgrade', 'upgrade'],
+];
+
 function headerField(l: HttpLayer, name: string): FieldValue {
   const m = l.msg;
   if (m === null) return undefined;
@@ -231,15 +265,28 @@ export const http: Dissector<HttpLayer> = {
   fields: {
     'http.request.method': (l) => requestField(l, (m) => m.method),
     'http.request.uri': (l) => requestField(l, (m) => m.uri),
-    'http.host': (l) => headerField(l, 'host'),
-    'http.response.code': (l) => (l.msg !== null && !l.msg.isRequest ? l.msg.status : undefined),
+    'http.request.version': (l) => requestField(l, (m) => m.version),
+    'http.request.full_uri': (l) => requestField(l, (m) => fullUri(m, false)),
+    'http.response.code': (l) => responseField(l, (m) => m.status),
+    'http.response.version': (l) => responseField(l, (m) => m.version),
+    'http.response.phrase': (l) => responseField(l, (m) => m.reason),
     'http.content_length': (l) => {
       const m = l.msg;
       if (m === null) return undefined;
       const n = contentLength(m.headers);
       return n >= 0 ? n : undefined;
     },
-    'http.user_agent': (l) => headerField(l, 'user-agent'),
+    // A response's request: where it was, the time since, and its URI (tshark's links).
+    'http.request_in': (l) => responseField(l, (m) => (m.requestFrame > 0 ? m.requestFrame : undefined)),
+    'http.time': (l) => responseField(l, (m) => {
+      const q = answered(m);
+      return q === null ? undefined : formatTimeDiff(m.lastSec, m.lastNsec, q.lastSec, q.lastNsec);
+    }),
+    'http.response_for.uri': (l) => responseField(l, (m) => {
+      const q = answered(m);
+      return q === null ? undefined : fullUri(q, true);
+    }),
+    ...Object.fromEntries(HEADER_FIELDS.map(([field, header]) => [field, (l: HttpLayer) => headerField(l, header)])),
   },
 
   json(l) {

@@ -18,7 +18,7 @@ export interface HttpMessage {
   /** Status line parts (0 and '' for a request). */
   status: number;
   reason: string;
-  /** Header fields in order, names as sent, values without surrounding whitespace. */
+  /** Header fields in order, names as sent, values without the whitespace before them (Wireshark keeps what follows). */
   headers: Array<[string, string]>;
   /** Bytes of the start line, headers and empty line. */
   headLen: number;
@@ -43,8 +43,13 @@ export interface HttpMessage {
   /** Seconds since the epoch (with fraction) of the first byte and of the last byte. */
   firstTime: number;
   lastTime: number;
+  /** The last byte's capture time exactly (for tshark's http.time). */
+  lastSec: number;
+  lastNsec: number;
   /** For a response: the request it answers (null when unknown); for a request: its final response. */
   peer: HttpMessage | null;
+  /** For a response: the frame that completed its request, when that came before the response began (else 0). */
+  requestFrame: number;
   /** Interim (1xx) responses a request got before its final one. */
   interim: HttpMessage[];
 }
@@ -184,16 +189,16 @@ export function parseHead(b: Uint8Array, len: number): ParsedHead | null {
     if (first !== SP && first !== HT) {
       let colon = at;
       while (colon < lineEnd && b[colon] !== 0x3a) colon++;
-      if (colon < lineEnd) head.headers.push([latin1(b, at, colon).trimEnd(), trimmed(b, colon + 1, lineEnd)]);
+      if (colon < lineEnd) head.headers.push([latin1(b, at, colon).trimEnd(), fieldValue(b, colon + 1, lineEnd)]);
     }
     at = eol + 1;
   }
   return head;
 }
 
-function trimmed(b: Uint8Array, s: number, e: number): string {
+/** A field value as Wireshark shows it: the whitespace after the colon skipped, trailing whitespace kept. */
+function fieldValue(b: Uint8Array, s: number, e: number): string {
   while (s < e && (b[s] === SP || b[s] === HT)) s++;
-  while (e > s && (b[e - 1] === SP || b[e - 1] === HT)) e--;
   return latin1(b, s, e);
 }
 

@@ -66,6 +66,14 @@ function seconds(t: SegmentTime): number {
   return t.sec + t.nsec / 1e9;
 }
 
+/** Records t as the time of m's last byte so far. */
+function lastByte(m: HttpMessage, t: SegmentTime): void {
+  m.lastFrame = t.frame;
+  m.lastTime = seconds(t);
+  m.lastSec = t.sec;
+  m.lastNsec = t.nsec;
+}
+
 export interface HttpParserListener {
   /** A message ended (complete or not); `time` is the segment that ended it. */
   message(m: HttpMessage, time: SegmentTime): void;
@@ -154,10 +162,7 @@ export class HttpConnectionParser implements StreamSink {
       }
     }
     const m = d.msg;
-    if (m !== null) {
-      m.lastFrame = c.time.frame;
-      m.lastTime = seconds(c.time);
-    }
+    if (m !== null) lastByte(m, c.time);
   }
 
   event(e: StreamEvent): void {
@@ -188,10 +193,8 @@ export class HttpConnectionParser implements StreamSink {
 
   complete(dir: 0 | 1, _how: 'fin' | 'rst' | 'end', time: SegmentTime | null): void {
     const d = this.dirs[dir];
-    if (d.msg !== null) {
-      const t = time ?? { sec: Math.floor(d.msg.lastTime), nsec: Math.round((d.msg.lastTime % 1) * 1e9), frame: d.msg.lastFrame };
-      this.endMessage(d, d.st === St.UntilClose, t);
-    }
+    const m = d.msg;
+    if (m !== null) this.endMessage(d, d.st === St.UntilClose, time ?? { sec: m.lastSec, nsec: m.lastNsec, frame: m.lastFrame });
     d.st = St.Done;
   }
 
@@ -200,7 +203,8 @@ export class HttpConnectionParser implements StreamSink {
     d.msg = {
       stream: this.stream, dir: d.dir, isRequest: false, method: '', uri: '', version: '', status: 0, reason: '',
       headers: [], headLen: 0, bodyLen: 0, contentLen: 0, framing: 'none', complete: false, malformed: false, reordered: false, missing: 0,
-      firstFrame: t.frame, headFrame: 0, lastFrame: t.frame, firstTime: s, lastTime: s, peer: null, interim: [],
+      firstFrame: t.frame, headFrame: 0, lastFrame: t.frame, firstTime: s, lastTime: s, lastSec: t.sec, lastNsec: t.nsec,
+      peer: null, requestFrame: 0, interim: [],
     };
     d.headLen = 0;
     d.lineLen = 0;
@@ -277,7 +281,7 @@ export class HttpConnectionParser implements StreamSink {
       if (length === -2) return this.lose(d, t, true);
       if (length > 0) {
         const expect = headerValue(h.headers, 'expect');
-        d.awaitingContinue = expect !== undefined && expect.toLowerCase() === '100-continue';
+        d.awaitingContinue = expect !== undefined && expect.trim().toLowerCase() === '100-continue';
         return this.frameBody(d, 'length', length, t);
       }
       return this.frameBody(d, 'none', 0, t);
@@ -286,6 +290,7 @@ export class HttpConnectionParser implements StreamSink {
     // A response: pair it with the oldest request still waiting, sent before it began.
     const req = this.pending.length > 0 && this.pending[0].headFrame <= m.firstFrame ? this.pending[0] : null;
     m.peer = req;
+    if (req !== null && this.dirs[req.dir].msg !== req) m.requestFrame = req.lastFrame;
     const status = h.status;
     if (status >= 100 && status < 200) {
       if (req !== null) req.interim.push(m);
@@ -401,8 +406,7 @@ export class HttpConnectionParser implements StreamSink {
     d.awaitingContinue = false;
     if (d.st !== St.Done && d.st !== St.Tunnel) d.st = St.Idle;
     m.complete = complete && m.headFrame > 0;
-    m.lastFrame = t.frame;
-    m.lastTime = seconds(t);
+    lastByte(m, t);
     if (m.headFrame > 0) this.listener.message(m, t);
   }
 

@@ -9,6 +9,7 @@ import type { FieldValue, Layer, Packet } from '../../src/core/dissector.js';
 import { trackFile } from '../../src/tcp/conns.js';
 import { HttpSelector } from '../../src/http/transactions.js';
 import { httpProtocol } from '../../src/http/stream.js';
+import { http } from '../../dissectors/http.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const corpusDir = path.resolve(repoRoot, '../shared/corpus');
@@ -25,7 +26,10 @@ function have(tool: string): boolean {
 export const haveTshark = have('tshark');
 export const haveTcpdump = have('tcpdump');
 
+/** The http.* fields issue #5 names. */
 export const HTTP_FIELDS = ['http.request.method', 'http.request.uri', 'http.host', 'http.response.code', 'http.content_length', 'http.user_agent'];
+/** Every http.* field the dissector has: those, then the others. */
+export const ALL_HTTP_FIELDS = [...HTTP_FIELDS, ...Object.keys(http.fields!).filter((f) => !HTTP_FIELDS.includes(f))];
 
 /** A readable copy of a gzip-compressed capture (in the system's temporary folder), else the path itself. */
 export function plainCapture(file: string): string {
@@ -93,15 +97,18 @@ export function tsharkColumns(file: string, fields = HTTP_FIELDS): string[][] {
 }
 
 export interface FieldComparison {
-  /** Non-empty cells on either side, and those identical. */
+  /** Non-empty cells on either side, and those identical (in all, and per column). */
   cells: number;
   same: number;
+  columnCells: number[];
+  columnSame: number[];
   /** Frame numbers (1-based) with a differing cell, with both rows. */
   diffs: Array<{ frame: number; ours: string[]; tshark: string[] }>;
 }
 
 export function compareColumns(ours: string[][], theirs: string[][]): FieldComparison {
-  const r: FieldComparison = { cells: 0, same: 0, diffs: [] };
+  const width = Math.max(0, ...ours.map((r) => r.length), ...theirs.map((r) => r.length));
+  const r: FieldComparison = { cells: 0, same: 0, columnCells: new Array(width).fill(0), columnSame: new Array(width).fill(0), diffs: [] };
   const n = Math.max(ours.length, theirs.length);
   for (let i = 0; i < n; i++) {
     const a = ours[i] ?? [];
@@ -112,8 +119,11 @@ export function compareColumns(ours: string[][], theirs: string[][]): FieldCompa
       const y = b[k] ?? '';
       if (x === '' && y === '') continue;
       r.cells++;
-      if (x === y) r.same++;
-      else differ = true;
+      r.columnCells[k]++;
+      if (x === y) {
+        r.same++;
+        r.columnSame[k]++;
+      } else differ = true;
     }
     if (differ) r.diffs.push({ frame: i + 1, ours: a, tshark: b });
   }

@@ -14,6 +14,7 @@
 import { bind, Layer, Table, type Dissector, type FieldValue, type Packet } from '../src/core/dissector.js';
 import { ByteView, OutOfBounds } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
+import { hex4 } from './udp.js';
 import { certificateProtocols, distinguishedNameProtocols, ocspResponseProtocols } from '../src/tls/x509.js';
 import { isGrease, ja3sString, ja3String, ja4, md5Hex, type HelloSummary, type Ja4 } from '../src/tls/fingerprint.js';
 
@@ -181,9 +182,7 @@ function isSsl2ClientHello(v: ByteView, o: number): boolean {
 }
 
 function hexOf(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16);
-  return s;
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 }
 
 const latin1 = new TextDecoder('latin1');
@@ -700,10 +699,10 @@ export const tls: Dissector<TlsLayer> = {
     'tls.record.version': (l) => recordField(l, versionOf),
     'tls.record.length': (l) => recordField(l, lengthOf),
     'tls.handshake.type': (l) => handshakeField(l, (h) => h.type),
-    'tls.handshake.version': (l) => handshakeField(l, (h) => (h.hello !== null && h.hello.version !== 0 ? hex4(h.hello.version) : undefined)),
+    'tls.handshake.version': (l) => handshakeField(l, (h) => (h.hello !== null && h.hello.version !== 0 ? hex16(h.hello.version) : undefined)),
     'tls.handshake.extensions_server_name': (l) => helloList(l, (h) => h.serverNames),
     'tls.handshake.extensions_alpn_str': (l) => helloList(l, (h) => h.alpnStr),
-    'tls.handshake.ciphersuite': (l) => helloList(l, (h) => (h.ssl2 ? [] : h.ciphers.map(hex4))),
+    'tls.handshake.ciphersuite': (l) => helloList(l, (h) => (h.ssl2 ? [] : h.ciphers.map(hex16))),
     'tls.handshake.ja3_full': (l) => helloOne(l, true, (h) => h.ja3Full),
     'tls.handshake.ja3': (l) => helloOne(l, true, (h) => h.ja3),
     'tls.handshake.ja3s_full': (l) => helloOne(l, false, (h) => h.ja3Full),
@@ -761,15 +760,14 @@ export function greaseOf(h: Hello): number[] {
   return out;
 }
 
-const HEX = '0123456789abcdef';
-
-export function hex4(v: number): string {
-  return '0x' + HEX[(v >> 12) & 15] + HEX[(v >> 8) & 15] + HEX[(v >> 4) & 15] + HEX[v & 15];
+/** A 16-bit value as tshark prints versions and cipher suites: 0x0303. */
+export function hex16(v: number): string {
+  return '0x' + hex4(v);
 }
 
 const contentTypeOf = (r: TlsRecord): number | undefined => (r.ssl2 || r.opaque ? undefined : r.contentType);
 const opaqueTypeOf = (r: TlsRecord): number | undefined => (r.opaque ? r.contentType : undefined);
-const versionOf = (r: TlsRecord): string => hex4(r.version);
+const versionOf = (r: TlsRecord): string => hex16(r.version);
 const lengthOf = (r: TlsRecord): number => r.length;
 
 /** A per-record field over the layer's records: one value, several, or undefined. */

@@ -7,7 +7,7 @@
  */
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { hex4 } from '../../dissectors/tls.js';
+import { hex16 } from '../../dissectors/tls.js';
 import { TextSink } from '../output/sink.js';
 import { tlsTable, type TlsSummary } from '../tls/capture.js';
 import { parseCommand, reportFailure } from './conns.js';
@@ -19,7 +19,7 @@ const VERSION_NAMES: Record<number, string> = {
 /** tshark's short version name (ssl_version_short_names), else the number. */
 export function versionName(v: number | null): string {
   if (v === null) return '-';
-  return VERSION_NAMES[v] ?? ((v >> 8) === 0x7f ? 'TLSv1.3 (draft ' + (v & 0xff) + ')' : hex4(v));
+  return VERSION_NAMES[v] ?? ((v >> 8) === 0x7f ? 'TLSv1.3 (draft ' + (v & 0xff) + ')' : hex16(v));
 }
 
 const HEAD = ['Stream', 'Client', 'Server', 'SNI', 'ALPN offered', 'ALPN selected', 'Version', 'Cipher', 'JA3', 'JA3S', 'JA4'];
@@ -30,7 +30,7 @@ export function formatTlsTable(rows: readonly TlsSummary[]): string {
   for (const r of rows) {
     t.push([
       r.stream, r.client, r.server, r.sni ?? '-', r.alpnOffered.length ? r.alpnOffered.join(',') : '-', r.alpnSelected ?? '-',
-      versionName(r.version), r.cipher === null ? '-' : hex4(r.cipher), r.ja3 ?? '-', r.ja3s ?? '-', r.ja4 ?? '-',
+      versionName(r.version), r.cipher === null ? '-' : hex16(r.cipher), r.ja3 ?? '-', r.ja3s ?? '-', r.ja4 ?? '-',
     ]);
   }
   return t.toString();

@@ -6,6 +6,8 @@
  * GREASE values (RFC 8701) are left out of every list, as both specifications say.
  */
 import { createHash } from 'node:crypto';
+import { hex4 } from '../../dissectors/udp.js';
+import { hex2 } from '../output/format.js';
 
 /** RFC 8701 GREASE: 0x?a?a with both bytes equal. */
 export function isGrease(v: number): boolean {
@@ -57,11 +59,6 @@ export function ja3sString(h: HelloSummary): string {
   return h.version + ',' + decimals(h.ciphers) + ',' + decimals(h.extensions);
 }
 
-const HEX = '0123456789abcdef';
-
-function hex4(v: number): string {
-  return HEX[(v >> 12) & 15] + HEX[(v >> 8) & 15] + HEX[(v >> 4) & 15] + HEX[v & 15];
-}
 
 function sha12(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 12);
@@ -97,7 +94,7 @@ function ja4Alpn(h: HelloSummary): string {
   const first = a[0];
   const last = a[a.length - 1];
   if (isAlnum(first) && isAlnum(last)) return String.fromCharCode(first, last);
-  return HEX[first >> 4] + HEX[last & 15];
+  return hex2(first)[0] + hex2(last)[1];
 }
 
 function twoDigits(n: number): string {

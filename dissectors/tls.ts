@@ -98,10 +98,12 @@ export interface Hello extends HelloSummary {
   ssl2: boolean;
   /** A ServerHello that is a HelloRetryRequest. */
   helloRetry: boolean;
-  /** The part that did not fit the message, when it was cut short (tshark: malformed). */
+  /** The message ended inside a field (tshark: malformed); such a hello gets no fingerprint. */
   malformed: boolean;
+  /** JA3 string and MD5 (ClientHello), JA3S string and MD5 (ServerHello); '' when malformed or SSLv2. */
   ja3Full: string;
   ja3: string;
+  /** JA4 of a ClientHello. */
   ja4: Ja4 | null;
 }
 

@@ -17,6 +17,10 @@ import { chunkedLast, contentLength, headerValue, looksLikeMessageStart, parseHe
 export const MAX_HEAD = 64 * 1024;
 /** Largest chunk-size line (with extensions) or trailer section. */
 const MAX_LINE = 8 * 1024;
+/** Most requests waiting for responses (a one-sided capture never answers them); the oldest go first. */
+const MAX_PENDING = 1024;
+/** Most interim responses kept per request. */
+const MAX_INTERIM = 16;
 
 const enum St {
   /** Between messages: skips the empty lines RFC 9112 2.2 allows before a start line. */
@@ -83,6 +87,8 @@ export class HttpConnectionParser implements StreamSink {
   private readonly dirs: [Direction, Direction] = [new Direction(0), new Direction(1)];
   /** Requests whose head was read, oldest first, waiting for their final response. */
   private readonly pending: HttpMessage[] = [];
+  /** Requests dropped from the front of `pending` for MAX_PENDING, still owed a response. */
+  private forgotten = 0;
 
   constructor(readonly stream: number, private readonly listener: HttpParserListener) {}
 
@@ -273,6 +279,11 @@ export class HttpConnectionParser implements StreamSink {
     const chunked = chunkedLast(h.headers);
     const length = contentLength(h.headers);
     if (h.isRequest) {
+      if (this.pending.length >= MAX_PENDING) {
+        // Forgotten, not skipped: the response that answers it still takes its turn, unpaired.
+        this.pending.shift();
+        this.forgotten++;
+      }
       this.pending.push(m);
       if (chunked === true) return this.frameBody(d, 'chunked', 0, t);
       // A request whose transfer coding is not chunked cannot be framed (RFC 9112 6.3 item 4);
@@ -288,12 +299,16 @@ export class HttpConnectionParser implements StreamSink {
     }
 
     // A response: pair it with the oldest request still waiting, sent before it began.
-    const req = this.pending.length > 0 && this.pending[0].headFrame <= m.firstFrame ? this.pending[0] : null;
+    const status = h.status;
+    const interim = status >= 100 && status < 200;
+    let req: HttpMessage | null = null;
+    if (this.forgotten > 0) {
+      if (!interim) this.forgotten--;
+    } else if (this.pending.length > 0 && this.pending[0].headFrame <= m.firstFrame) req = this.pending[0];
     m.peer = req;
     if (req !== null && this.dirs[req.dir].msg !== req) m.requestFrame = req.lastFrame;
-    const status = h.status;
-    if (status >= 100 && status < 200) {
-      if (req !== null) req.interim.push(m);
+    if (interim) {
+      if (req !== null && req.interim.length < MAX_INTERIM) req.interim.push(m);
       if (status === 101) return this.tunnel(d, t);
       return this.frameBody(d, 'none', 0, t);
     }
@@ -420,6 +435,7 @@ export class HttpConnectionParser implements StreamSink {
       this.endMessage(d, false, t);
     }
     this.pending.length = 0;
+    this.forgotten = 0;
     d.st = St.Lost;
   }
 

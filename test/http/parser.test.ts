@@ -206,6 +206,26 @@ describe('gaps', () => {
   });
 });
 
+describe('bounded pairing', () => {
+  it('forgets the oldest of too many unanswered requests, and their responses pair with nothing, not with later requests', () => {
+    const n = 1100;
+    let reqs = '';
+    let resps = '';
+    for (let k = 0; k < n; k++) {
+      reqs += `GET /${k} HTTP/1.1\r\n\r\n`;
+      resps += `HTTP/1.1 200 r${k}\r\nContent-Length: 0\r\n\r\n`;
+    }
+    const pairs: string[] = [];
+    const p = new HttpConnectionParser(0, { message: (m) => { if (!m.isRequest) pairs.push(`${m.peer?.uri ?? '-'} ${m.reason}`); } });
+    p.chunk({ dir: 0, seq: 0, bytes: enc(reqs), time: t(1) });
+    p.chunk({ dir: 1, seq: 0, bytes: enc(resps), time: t(2) });
+    expect(pairs).toHaveLength(n);
+    const unpaired = pairs.filter((x) => x.startsWith('- '));
+    expect(unpaired.length).toBe(n - 1024);
+    for (let k = n - 1024; k < n; k++) expect(pairs[k]).toBe(`/${k} r${k}`);
+  });
+});
+
 describe('reordering', () => {
   it('marks a message whose bytes were captured out of order (a retransmission filled a hole before buffered bytes)', () => {
     // Frame 3's bytes were held for the hole that frame 4's retransmission filled: delivered 4, then 3.

@@ -97,16 +97,32 @@ function follow(opts: FollowOptions, filter: string): number {
     n = picked.values().next().value as number;
   }
   const out = new TextSink(1);
-  const error = printFollow(opts.read, n, opts.format, opts.json === true, (text) => out.write(text));
+  const { error, unprinted } = printFollow(opts.read, n, opts.format, opts.json === true, (text) => out.write(text));
   out.flush();
+  if (unprinted[0] + unprinted[1] > 0) {
+    process.stderr.write(errorLine(`follow: stream ${n}: ${unprinted[0]} + ${unprinted[1]} bytes (node 0, node 1) held after a hole nothing acknowledged were not printed, as tshark does not; --json shows them`) + '\n');
+  }
   return error === null ? 0 : reportFailure('follow', error);
+}
+
+export interface FollowResult {
+  /** What cut a damaged file short. */
+  error: CaptureFileError | null;
+  /** Bytes of each direction (as Node 0/1) held after a hole nothing acknowledged: tshark never prints them, nor do we but in JSON. */
+  unprinted: [number, number];
 }
 
 /**
  * Writes stream n of a capture as tshark's follow prints it (or, json, one object per chunk and a
- * summary) through write; returns the error that cut a damaged file short, if any.
+ * summary) through write.
+ *
+ * tshark prints a missing-bytes record for a hole the receiver acknowledged, and nothing of the
+ * bytes after a hole nothing acknowledged (they stay held to the end). Our reassembler also moves
+ * past a hole at the end of the capture, on RST and over its memory limits: in text, a direction
+ * is not printed from such a hole on (as tshark), the bytes are counted in `unprinted`; in JSON
+ * every chunk and gap is listed, those with "held": true.
  */
-export function printFollow(file: string, n: number, fmt: FollowFormat, json: boolean, write: (text: string) => void): CaptureFileError | null {
+export function printFollow(file: string, n: number, fmt: FollowFormat, json: boolean, write: (text: string) => void): FollowResult {
   const printer = new FollowPrinter(fmt);
   let conn: Connection | null = null;
   // tshark's Node 0 sent the first segment its follow tap saw (header wholly captured and valid);
@@ -119,6 +135,10 @@ export function printFollow(file: string, n: number, fmt: FollowFormat, json: bo
   const missing = [0, 0];
   const events: string[] = [];
   let completed = 0;
+  let ended = false;
+  /** Per direction (as Node 0/1): past a hole tshark would hold the bytes after. */
+  const held = [false, false];
+  const unprinted: [number, number] = [0, 0];
   // Once the stream exists, only frames holding its addresses (and ports, or a fragment) can add to it or reuse its ports.
   let bytesOf: ConnectionBytes | null = null;
   const setNodes = (c: Connection, sender: 0 | 1): void => {
@@ -134,15 +154,19 @@ export function printFollow(file: string, n: number, fmt: FollowFormat, json: bo
     if (r.missing > 0) {
       gaps[dir]++;
       missing[dir] += r.missing;
+      // Only a hole the receiver acknowledged (while reading) is one tshark moves past.
+      if (r.reason !== 'end' || ended) held[dir] = true;
     } else {
       chunks[dir]++;
       bytes[dir] += r.bytes.length;
+      if (held[dir]) unprinted[dir] += r.bytes.length;
     }
     if (!json) {
-      write(printer.record(dir, r.bytes));
+      if (!held[dir]) write(printer.record(dir, r.bytes));
       return;
     }
     const o: Record<string, unknown> = { stream: n, dir, src: nodes![dir], dst: nodes![1 - dir], frame: r.time.frame, time: time(r.time) };
+    if (held[dir]) o.held = true;
     if (r.missing > 0) Object.assign(o, { gap: r.missing, reason: r.reason });
     else {
       o.offset = bytes[dir] - r.bytes.length;
@@ -160,6 +184,7 @@ export function printFollow(file: string, n: number, fmt: FollowFormat, json: bo
       return followSink(emit, (e) => events.push(e.type), () => completed++);
     },
     relevant: (f) => (bytesOf === null ? 'yes' : relevanceTo(f, bytesOf)),
+    onEnd: () => { ended = true; },
     onFrame: (_selected, t) => {
       if (nodes === null && conn !== null) {
         for (const seg of t.segments) if (nodes === null && seg.conn === conn && !seg.tcp.truncated && seg.tcp.invalid === null) setNodes(conn, seg.dir);
@@ -170,13 +195,13 @@ export function printFollow(file: string, n: number, fmt: FollowFormat, json: bo
   });
   if (json) {
     write(JSON.stringify({
-      summary: { stream: n, filter: streamFilter(n), nodes, format: fmt, chunks, bytes, gaps, missing, events: countEvents(events) },
+      summary: { stream: n, filter: streamFilter(n), nodes, format: fmt, chunks, bytes, gaps, missing, held: unprinted, events: countEvents(events) },
     }) + '\n');
   } else {
     if (nodes === null) write(followHeader(fmt, streamFilter(n), null));
     write(FOLLOW_SEPARATOR + '\n');
   }
-  return res.error;
+  return { error: res.error, unprinted };
 }
 
 function countEvents(types: string[]): Record<string, number> {

@@ -26,6 +26,8 @@ export interface TrackFileOptions extends ConnTrackOptions {
    * `streams` hold its stream numbers); returning false stops the reading.
    */
   onFrame?: (selected: boolean, tracker: ConnTracker, frame: Frame) => boolean;
+  /** Called after the last frame, before the connections' reassembly is flushed. */
+  onEnd?: () => void;
   /**
    * Which frames to decode and track (the others are not given to onFrame either): all ('yes'),
    * none ('no'), or only those holding an IP fragment ('if-fragment'). Default: all.
@@ -88,6 +90,7 @@ export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileR
   } finally {
     reader.close();
   }
+  opts.onEnd?.();
   tracker.finish();
   return result;
 }

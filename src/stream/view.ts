@@ -71,7 +71,10 @@ export class StreamView {
     if (tcp < 0) return p;
     const seg = this.segmentOf(layers[tcp] as TcpLayer);
     const claimed = seg !== undefined && d.protocolOf(seg.conn) != null;
-    if (!claimed && messages.length === 0) return p;
+    if (messages.length === 0) {
+      // Nothing above TCP to hide: a pure ACK needs no view.
+      if (!claimed || (tcp === layers.length - 1 && p.payloadOf(layers[tcp]).length === 0)) return p;
+    }
     const view = new Packet(p.frame, p.buf);
     for (let i = 0; i <= tcp; i++) view.layers.push(layers[i]);
     view.layers.push(appLayers(p, messages));

@@ -89,6 +89,12 @@ export class HttpConnectionParser implements StreamSink {
   private readonly pending: HttpMessage[] = [];
   /** Requests dropped from the front of `pending` for MAX_PENDING, still owed a response. */
   private forgotten = 0;
+  /**
+   * Framing was lost in a direction: how many requests or responses went with it is unknown, so
+   * the next final response pairs with the latest request sent before it began, as Wireshark
+   * pairs them (right unless requests were pipelined across the loss), not with the oldest.
+   */
+  private pairingLost = false;
 
   constructor(readonly stream: number, private readonly listener: HttpParserListener) {}
 
@@ -302,9 +308,20 @@ export class HttpConnectionParser implements StreamSink {
     const status = h.status;
     const interim = status >= 100 && status < 200;
     let req: HttpMessage | null = null;
-    if (this.forgotten > 0) {
+    const pending = this.pending;
+    if (this.pairingLost) {
+      let k = pending.length - 1;
+      while (k >= 0 && pending[k].headFrame > m.firstFrame) k--;
+      if (k >= 0) {
+        req = pending[k];
+        if (!interim) {
+          pending.splice(0, k);
+          this.pairingLost = false;
+        }
+      }
+    } else if (this.forgotten > 0) {
       if (!interim) this.forgotten--;
-    } else if (this.pending.length > 0 && this.pending[0].headFrame <= m.firstFrame) req = this.pending[0];
+    } else if (pending.length > 0 && pending[0].headFrame <= m.firstFrame) req = pending[0];
     m.peer = req;
     if (req !== null && this.dirs[req.dir].msg !== req) m.requestFrame = req.lastFrame;
     if (interim) {
@@ -313,7 +330,7 @@ export class HttpConnectionParser implements StreamSink {
       return this.frameBody(d, 'none', 0, t);
     }
     if (req !== null) {
-      this.pending.shift();
+      pending.shift();
       req.peer = m;
       if (req.method === 'CONNECT' && status < 300) return this.tunnel(d, t);
     }
@@ -427,15 +444,15 @@ export class HttpConnectionParser implements StreamSink {
 
   /**
    * Framing lost (malformed input, or a gap): the message in progress ends incomplete, pairing
-   * restarts, and the direction waits for a chunk that starts like a message.
+   * falls back to the latest request, and the direction waits for a chunk that starts like a message.
    */
   private lose(d: Direction, t: SegmentTime, malformed: boolean): void {
     if (d.msg !== null) {
       d.msg.malformed = malformed;
       this.endMessage(d, false, t);
     }
-    this.pending.length = 0;
     this.forgotten = 0;
+    this.pairingLost = true;
     d.st = St.Lost;
   }
 

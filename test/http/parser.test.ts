@@ -189,6 +189,23 @@ describe('gaps', () => {
     expect(got).toEqual(['0 GET /a @4 none head=55 body=0 content=0 peer=-', '1 200 @5 length head=64 body=5 content=5 peer=GET /a']);
   });
 
+  it('after requests and responses were lost, pairs the next response with the latest request before it, as Wireshark does', () => {
+    const got = run([
+      { dir: 0, data: GET, frame: 1 },
+      { dir: 1, data: OK_LEN, frame: 2 },
+      { dir: 0, gap: 55, frame: 3 },
+      { dir: 0, data: 'GET /b HTTP/1.1\r\n\r\n', frame: 4 },
+      { dir: 1, gap: 64, frame: 5 },
+      { dir: 1, data: OK_LEN, frame: 6 },
+    ]);
+    expect(got).toEqual([
+      '0 GET /a @1 none head=55 body=0 content=0 peer=-',
+      '1 200 @2 length head=64 body=5 content=5 peer=GET /a',
+      '0 GET /b @4 none head=19 body=0 content=0 peer=-',
+      '1 200 @6 length head=64 body=5 content=5 peer=GET /b',
+    ]);
+  });
+
   it('after a gap in the responses, pairs no response with a request sent after it began', () => {
     const got = run([
       { dir: 0, data: GET, frame: 1 },

@@ -25,7 +25,7 @@ const UNDECODED = new Set([
   'libpcap/tests/filter/AH-IPcomp-IPv4.pcap', 'libpcap/tests/filter/AH-IPcomp-IPv6.pcap',
   'libpcap/tests/filter/arcnet-rfc1051-arp-icmp-http.pcap', 'libpcap/tests/filter/arcnet-rfc1201-arp-icmp-http.pcap',
   'libpcap/tests/filter/geneve.pcap', 'tcpdump/geneve.pcap', 'libpcap/tests/filter/http_PPI.pcap',
-  'pcapplusplus/PcapExamples/one_http_stream_rst.pcap',
+  'pcapplusplus/PcapExamples/one_http_stream_rst.pcap', 'pcapplusplus/ExamplesTest/tcp-reassembly.pcap',
 ]);
 
 function* walk(d: string): Generator<string> {

@@ -217,6 +217,18 @@ describe.skipIf(!built)('wirescope follow command line', () => {
     }
   });
 
+  it.skipIf(!hasCorpus || !hasTshark)('bytes after a hole nothing acknowledged: not printed (as tshark), said on stderr, listed by --json', () => {
+    const file = path.join(corpusDir, 'pcapplusplus/PcapExamples/unidirectional_tcp_stream_with_missing_packet.pcap');
+    const r = run('node', [wirescopeBin, 'follow', '-r', file, '--stream', '0', '--format', 'raw']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(tsharkFollow(file, 'raw', 1).get(0));
+    expect(r.stderr).toMatch(/^wirescope: follow: stream 0: \d+ \+ 0 bytes \(node 0, node 1\) held after a hole nothing acknowledged were not printed, as tshark does not; --json shows them\n$/);
+    const objs = run('node', [wirescopeBin, 'follow', '-r', file, '--stream', '0', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = objs.pop()!.summary as { held: [number, number] };
+    expect(summary.held[0]).toBeGreaterThan(0);
+    expect(objs.filter((o) => o.held === true && o.length !== undefined).reduce((s, o) => s + (o.length as number), 0)).toBe(summary.held[0]);
+  });
+
   it('usage errors and unreadable files are one line and status 1', () => {
     for (const args of [['-r', fixture('http.pcap')], ['-r', fixture('http.pcap'), '--stream', 'x'], ['-r', fixture('http.pcap'), '--stream', '0', '--format', 'yaml'],
       ['-r', '/nonexistent.pcap', '--stream', '0'], ['-r', fixture('http.pcap'), 'port 8o']]) {

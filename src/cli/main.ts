@@ -22,7 +22,13 @@ packet as tcpdump does. Options follow tcpdump's; -T fields -e FIELD follows tsh
   --json  one JSON object per packet     -T fields -e FIELD ...  tab-separated fields
 Live capture (root, or node with cap_net_raw,cap_net_admin): -D lists interfaces; -i IF|N|any;
   -s N snaplen (<= 65535)  -B KiB kernel buffer  -U/-l packet/line-buffered output
-  -C MB / -G SECONDS / -W N  rotate -w files as tcpdump does    -Z USER  user to run as`;
+  -C MB / -G SECONDS / -W N  rotate -w files as tcpdump does    -Z USER  user to run as
+Commands (wirescope COMMAND --help for each):
+  follow -r FILE (--stream N | FILTER)  a TCP conversation, as tshark -z follow,tcp
+  conns -r FILE      TCP connections        http -r FILE   HTTP transactions
+  tls -r FILE        TLS hellos, JA3/JA4    ping HOST      as iputils ping
+  traceroute HOST    as traceroute(8)       arping IP      as iputils arping
+  handshake HOST PORT   a TCP SYN probe, as hping3 -S`;
 
 export function main(argv: string[]): number | Promise<number> {
   let opts: Options;

@@ -8,15 +8,16 @@
  *
  * TCP tracking (src/stream/view.ts) runs only when a column needs it: tcp.stream and tcp.analysis.*
  * (TRACKER_FIELDS, read at each TCP layer), frame.protocols and the fields of application protocols
- * over TCP (which also need reassembly: a message shows on the frame that completed it, and the
- * segments before it show no payload protocol). Plain columns stay on the untracked fast path.
+ * over TCP (which also need reassembly: a message shows on the frame that brought its last bytes,
+ * and the segments before it show no payload protocol; a line waits while bytes its messages may
+ * need are held behind a missing segment). Plain columns stay on the untracked fast path.
  */
 import { dissectors, type Dissector, type FieldValue, type Layer, type Packet } from '../core/dissector.js';
 import { Defragmenter } from '../ip/defrag.js';
-import { FRAME_FIELDS, FrameClock, nestedOf } from './frame-fields.js';
+import { FRAME_FIELDS, FrameClock, frameProtocols, nestedOf } from './frame-fields.js';
 import { TcpLayer } from '../../dissectors/tcp.js';
 import { ANALYSIS } from '../tcp/conntrack.js';
-import { StreamView } from '../stream/view.js';
+import { claimedView, StreamView, type FrameBuilder } from '../stream/view.js';
 import { withDnsHeuristic } from '../stream/dns-heuristic.js';
 import { appProtocols } from '../stream/registry.js';
 import '../stream/protocols.js';
@@ -37,7 +38,7 @@ interface FrameColumn {
   get: FrameGetter;
 }
 
-type TrackerGetter = (l: TcpLayer, v: StreamView) => FieldValue;
+type TrackerGetter = (l: TcpLayer, v: StreamView<unknown>) => FieldValue;
 
 /** A tshark analysis flag (an FT_NONE field or expert item: tshark prints 1 where it is present). */
 function analysisFlag(bits: number): TrackerGetter {
@@ -83,22 +84,80 @@ function isAppField(n: string): boolean {
   return false;
 }
 
-export class FieldsOut {
+/** Where released lines go (TextSink has it). */
+export interface LineOut {
+  writeLine(s: string): void;
+}
+
+/** One output line being built: its cells and the occurrences in each. */
+class Line {
+  readonly cells: string[];
+  readonly counts: Uint32Array;
+  /** Occurrences of the layers above TCP, while the frame's connection is undecided (they show only if no protocol takes it). */
+  upper: Line | null = null;
+  /** frame.protocols of the frame up to TCP (for a claimed segment), and of the frame itself. */
+  protocolsClaimed = '';
+  protocolsOwn = '';
+
+  constructor(n: number) {
+    this.cells = new Array<string>(n).fill('');
+    this.counts = new Uint32Array(n);
+  }
+
+  reset(): this {
+    this.cells.fill('');
+    this.counts.fill(0);
+    this.upper = null;
+    return this;
+  }
+
+  add(col: number, v: FieldValue): void {
+    if (v === undefined || v === null) return;
+    if (Array.isArray(v)) {
+      for (let k = 0; k < v.length; k++) this.addText(col, typeof v[k] === 'string' ? (v[k] as string) : String(v[k]));
+    } else if (typeof v === 'string') this.addText(col, v);
+    else if (typeof v === 'boolean') this.addText(col, v ? '1' : '0');
+    else this.addText(col, String(v));
+  }
+
+  addText(col: number, s: string): void {
+    const t = escapeControls(s);
+    this.cells[col] = this.counts[col]++ === 0 ? t : this.cells[col] + ',' + t;
+  }
+
+  /** Appends the occurrences of o after this line's own. */
+  append(o: Line): void {
+    for (let col = 0; col < this.cells.length; col++) {
+      if (o.counts[col] === 0) continue;
+      this.cells[col] = this.counts[col] === 0 ? o.cells[col] : this.cells[col] + ',' + o.cells[col];
+      this.counts[col] += o.counts[col];
+    }
+  }
+}
+
+export class FieldsOut implements FrameBuilder<Line> {
   private readonly frameColumns: FrameColumn[] = [];
+  /** frame.protocols columns: filled when the frame is complete (its messages name protocols). */
+  private readonly protocolColumns: number[] = [];
   /** Columns each dissector fills, found on first sight of the dissector. */
   private readonly layerColumns = new Map<Dissector<any>, LayerColumn[]>();
-  private readonly cells: string[];
-  /** Occurrences seen in the current packet, per column (a value may be the empty string). */
-  private readonly counts: Uint32Array;
+  /** The line of a frame that is not held. */
+  private readonly scratch: Line;
   private readonly clock = new FrameClock();
   private readonly defrag = new Defragmenter();
   /** TCP tracking, when a column needs it. */
-  private readonly streams: StreamView | null = null;
+  private readonly streams: StreamView<Line> | null = null;
   /** Tracker columns, filled at TCP layers. */
   private readonly trackerColumns: Array<{ col: number; get: TrackerGetter }> = [];
+  /** Where the lines of write() go, until it returns. */
+  private out: LineOut | null = null;
+  private last = '';
 
-  /** Throws FieldListError for an empty list or an unknown name. Call after the dissectors are imported. */
-  constructor(readonly names: readonly string[]) {
+  /**
+   * Throws FieldListError for an empty list or an unknown name. Call after the dissectors are imported.
+   * warn: says when the lines waiting for a hole's bytes were too many and the hole was given up.
+   */
+  constructor(readonly names: readonly string[], warn?: (message: string) => void) {
     if (names.length === 0) throw new FieldListError('-T fields was given without any -e FIELD');
     const known = new Set(knownFieldNames());
     for (const n of names) {
@@ -107,44 +166,101 @@ export class FieldsOut {
     let apps = false;
     names.forEach((n, col) => {
       const get = FRAME_FIELDS[n];
-      if (get !== undefined) this.frameColumns.push({ col, get });
+      if (n === 'frame.protocols') this.protocolColumns.push(col);
+      else if (get !== undefined) this.frameColumns.push({ col, get });
       const track = TRACKER_FIELDS[n];
       if (track !== undefined) this.trackerColumns.push({ col, get: track });
       if (n === 'frame.protocols' || isAppField(n)) apps = true;
     });
-    if (apps || this.trackerColumns.length > 0) this.streams = new StreamView({ apps });
-    this.cells = new Array<string>(names.length).fill('');
-    this.counts = new Uint32Array(names.length);
+    if (apps || this.trackerColumns.length > 0) this.streams = new StreamView<Line>(this, { apps, warn });
+    this.scratch = new Line(names.length);
   }
 
-  /** One packet's line, without the newline. Packets must come in input order (times, reassembly). */
+  /**
+   * Writes the lines of the packets complete so far to out, in input order. A packet whose messages
+   * may still come out of a stream (bytes held behind a missing segment) waits, and the packets
+   * after it; finish() writes what still waits. Packets must come in input order.
+   */
+  write(decoded: Packet, out: LineOut): void {
+    const p = withDnsHeuristic(this.defrag.push(decoded));
+    this.out = out;
+    if (this.streams !== null) this.streams.push(p);
+    else this.end(this.start(p, -1, false, false), false, '');
+    this.out = null;
+  }
+
+  /** End of input: writes the lines still waiting. */
+  finish(out: LineOut): void {
+    this.out = out;
+    this.streams?.finish();
+    this.out = null;
+  }
+
+  /**
+   * One packet's line, without the newline, at once: messages go on the packet being formatted
+   * when theirs was formatted already (no packet waits for a hole to be filled). write() places
+   * them as tshark does.
+   */
   format(decoded: Packet): string {
-    const defragmented = withDnsHeuristic(this.defrag.push(decoded));
-    const p = this.streams !== null ? this.streams.push(defragmented) : defragmented;
+    if (this.streams !== null) this.streams.maxHeld = 0;
+    this.write(decoded, this);
+    return this.last;
+  }
+
+  /** format()'s LineOut. */
+  writeLine(s: string): void {
+    this.last = s;
+  }
+
+  start(p: Packet, tcp: number, claimed: boolean | undefined, held: boolean): Line {
+    const line = held ? new Line(this.names.length) : this.scratch.reset();
     this.clock.next(p.frame);
-    this.cells.fill('');
-    this.counts.fill(0);
     for (let k = 0; k < this.frameColumns.length; k++) {
       const c = this.frameColumns[k];
-      this.add(c.col, c.get(p, this.clock));
+      line.add(c.col, c.get(p, this.clock));
     }
-    this.collect(p);
-    return this.cells.join('\t');
+    const protocols = this.protocolColumns.length > 0;
+    if (tcp < 0 || claimed === false) {
+      this.collect(p, line, 0, p.layers.length);
+      if (protocols) line.protocolsOwn = frameProtocols(p);
+      return line;
+    }
+    this.collect(p, line, 0, tcp + 1);
+    if (protocols) line.protocolsClaimed = frameProtocols(claimedView(p, tcp));
+    if (claimed === undefined) {
+      line.upper = new Line(this.names.length);
+      this.collect(p, line.upper, tcp + 1, p.layers.length);
+      if (protocols) line.protocolsOwn = frameProtocols(p);
+    }
+    return line;
   }
 
-  /** Adds every field occurrence of p's layers, nested packets at their layer. */
-  private collect(p: Packet): void {
+  message(line: Line, q: Packet): void {
+    this.collect(q, line, 0, q.layers.length);
+  }
+
+  end(line: Line, claimed: boolean, protocols: string): void {
+    if (!claimed && line.upper !== null) line.append(line.upper);
+    if (this.protocolColumns.length > 0) {
+      const own = !claimed ? line.protocolsOwn : protocols === '' ? line.protocolsClaimed : line.protocolsClaimed + ':' + protocols;
+      for (const col of this.protocolColumns) line.addText(col, own);
+    }
+    this.out!.writeLine(line.cells.join('\t'));
+  }
+
+  /** Adds every field occurrence of p's layers [from, to), nested packets at their layer. */
+  private collect(p: Packet, line: Line, from: number, to: number): void {
     const layers = p.layers;
-    for (let i = 0; i < layers.length; i++) {
+    for (let i = from; i < to; i++) {
       const l = layers[i];
       const cols = this.columnsOf(l.dissector);
-      for (let k = 0; k < cols.length; k++) this.add(cols[k].col, cols[k].get(l, p));
+      for (let k = 0; k < cols.length; k++) line.add(cols[k].col, cols[k].get(l, p));
       if (l instanceof TcpLayer && this.streams !== null) {
         const tc = this.trackerColumns;
-        for (let k = 0; k < tc.length; k++) this.add(tc[k].col, tc[k].get(l, this.streams));
+        for (let k = 0; k < tc.length; k++) line.add(tc[k].col, tc[k].get(l, this.streams));
       }
       const nested = nestedOf(l);
-      if (nested !== undefined) for (let k = 0; k < nested.length; k++) this.collect(nested[k]);
+      if (nested !== undefined) for (let k = 0; k < nested.length; k++) this.collect(nested[k], line, 0, nested[k].layers.length);
     }
   }
 
@@ -157,20 +273,6 @@ export class FieldsOut {
       this.layerColumns.set(d, cols);
     }
     return cols;
-  }
-
-  private add(col: number, v: FieldValue): void {
-    if (v === undefined || v === null) return;
-    if (Array.isArray(v)) {
-      for (let k = 0; k < v.length; k++) this.addText(col, typeof v[k] === 'string' ? (v[k] as string) : String(v[k]));
-    } else if (typeof v === 'string') this.addText(col, v);
-    else if (typeof v === 'boolean') this.addText(col, v ? '1' : '0');
-    else this.addText(col, String(v));
-  }
-
-  private addText(col: number, s: string): void {
-    const t = escapeControls(s);
-    this.cells[col] = this.counts[col]++ === 0 ? t : this.cells[col] + ',' + t;
   }
 }
 

@@ -7,7 +7,7 @@
  * sniff() accepts the first bytes of a direction (whichever direction has enough bytes first; the
  * other is tried when the first is refused). Until then the connection's chunks and events are
  * held (copied, a few KiB at most) and replayed to the chosen parser. A connection no protocol
- * takes is left alone. Messages the parsers emit are collected in `messages` until the caller
+ * takes is left alone. While bytes are held so, messages may still come out of them (holds()). Messages the parsers emit are collected in `messages` until the caller
  * takes them: with one ConnTracker.push per frame, the frame that completed them.
  */
 import type { Connection } from '../tcp/conntrack.js';
@@ -44,13 +44,19 @@ export class AppDispatcher {
   readonly messages: AppMessage[] = [];
   /** The protocol chosen for each connection held by the tracker (null: none). */
   private readonly chosen = new WeakMap<Connection, AppProtocol | null>();
+  /** The dispatch of each connection still undecided. */
+  private readonly undecided = new WeakMap<Connection, ConnectionDispatch>();
   /** Bytes a direction must have before it is sniffed: the most any protocol asks for. */
   readonly sniffBytes: number;
   readonly emit = (m: AppMessage): void => {
     this.messages.push(m);
   };
   /** For ConnTrackOptions.sink. */
-  readonly sink = (c: Connection): StreamSink => new ConnectionDispatch(this, c);
+  readonly sink = (c: Connection): StreamSink => {
+    const x = new ConnectionDispatch(this, c);
+    if (!this.chosen.has(c)) this.undecided.set(c, x);
+    return x;
+  };
 
   constructor(readonly protocols: readonly AppProtocol[] = registered) {
     let n = SNIFF_BYTES;
@@ -66,6 +72,15 @@ export class AppDispatcher {
   /** Records the choice for c (ConnectionDispatch). */
   choose(c: Connection, p: AppProtocol | null): void {
     this.chosen.set(c, p);
+    this.undecided.delete(c);
+  }
+
+  /**
+   * Whether connection c is undecided with bytes held that a protocol may still decode (neither
+   * direction refused yet): messages may then come out later on the frames that brought them.
+   */
+  holds(c: Connection): boolean {
+    return this.undecided.get(c)?.mayDecode() === true;
   }
 
   /** Empties `messages`, returning what it held (a new array). */
@@ -139,6 +154,10 @@ class ConnectionDispatch implements StreamSink {
       else this.sniffState[dir] = Sniff.Ended;
     }
     if (this.target === null && this.sniffState[0] !== Sniff.Waiting && this.sniffState[1] !== Sniff.Waiting) this.ignore();
+  }
+
+  mayDecode(): boolean {
+    return this.heldBytes > 0 && this.sniffState[0] !== Sniff.Refused && this.sniffState[1] !== Sniff.Refused;
   }
 
   private sniff(dir: 0 | 1): void {

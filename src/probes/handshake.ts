@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { Ipv6Layer } from '../../dissectors/ipv6.js';
 import { TH } from '../../dissectors/tcp.js';
 import type { PacketView, ProbeFrame } from './engine.js';
+import { Sleeper } from './sleeper.js';
 import { hpingSyn, tcpSegment, type IpLayerOf, type Probe } from './probe-builders.js';
 import { hpingFlags, hpingIcmpPrefix, icmpErrorOf, tcpVerdict, type IcmpError, type PortVerdict } from './probe-replies.js';
 import type { Layer } from '../core/dissector.js';
@@ -117,7 +118,7 @@ export class Handshake {
   private readonly bySport = new Map<number, HandshakeProbe>();
   private received = 0;
   private stopped = false;
-  private wake: (() => void) | null = null;
+  private readonly sleeper = new Sleeper();
   /** All probes are sent: an answer to the last one ends the wait (an interval is never cut short). */
   private lingering = false;
   private readonly waiters = new Set<Waiter>();
@@ -136,7 +137,7 @@ export class Handshake {
   /** Ends the run early (SIGINT): no more probes, no more waiting. */
   stop(): void {
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.wake();
     this.cancelWaiters();
   }
 
@@ -180,18 +181,7 @@ export class Handshake {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, Math.max(0, ms));
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
+    return this.stopped ? Promise.resolve() : this.sleeper.sleep(ms);
   }
 
   /** The next frame match accepts within ms, or null. */
@@ -243,7 +233,7 @@ export class Handshake {
     // The half-open connection is closed at once (--full goes on instead).
     if (tcp && r.verdict === 'open' && !this.o.full && !r.dup) this.segment(pb, TH.RST, tcp.ack, 0);
     void this.sink.reply(pb, r);
-    if (this.lingering && this.received >= this.probes.length) this.wake?.();
+    if (this.lingering && this.received >= this.probes.length) this.sleeper.wake();
   }
 
   /** --full: SYN-ACK, ACK, FIN, the peer's ACK and FIN, the last ACK. */

@@ -19,6 +19,7 @@ import { IPPROTO } from '../../dissectors/ipv6.js';
 import { Ipv4Layer } from '../../dissectors/ipv4.js';
 import { ipv4Of } from '../output/format.js';
 import { formatText, type ProbeFrame } from './engine.js';
+import { Sleeper } from './sleeper.js';
 import { openPath, resolveHost, solicit, nextHop, type Family, type Route } from './path.js';
 
 export interface PingOptions {
@@ -204,13 +205,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
       : `PING ${o.host}(${dst.address}${dst.zone !== undefined ? '%' + dst.zone : ''}) ${from}${o.size} data bytes\n`);
   }
 
-  let wake: (() => void) | null = null;
-  const kick = (): void => { const w = wake; wake = null; w?.(); };
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
-    // setTimeout takes at most 2^31-1 ms (an infinite wait, -W 0, ends only by signal or deadline).
-    const t = setTimeout(() => { wake = null; resolve(); }, Math.min(Math.max(0, ms), 0x7fffffff));
-    wake = () => { clearTimeout(t); resolve(); };
-  });
+  const sleeper = new Sleeper();
   // Lines are printed in arrival order; a hostname lookup must not reorder them.
   let printing = Promise.resolve();
   const print = (make: () => Promise<string>): void => { printing = printing.then(make).then((s) => write(s)); };
@@ -247,7 +242,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
       if (o.json) emit({ type: 'error', seq: r.seq, from, icmp_type: r.type, icmp_code: r.code, message: r.text });
       else if (!o.quiet) print(async () => stamp(f.at) + `From ${await nameOf(from)} icmp_seq=${r.seq} ${r.text}\n`);
     }
-    kick();
+    sleeper.wake();
   };
   engine.listen(onFrame);
 
@@ -283,7 +278,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
       if (o.json) emit({ type: 'error', seq, from: route.src, message: text });
       else if (!o.quiet) print(async () => stamp(performance.now()) + `From ${route.src} icmp_seq=${seq} ${text}\n`);
     }
-    kick();
+    sleeper.wake();
   };
 
   const sendProbe = (): void => {
@@ -300,7 +295,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
   };
 
   let interrupted = false;
-  const onSignal = (): void => { interrupted = true; kick(); };
+  const onSignal = (): void => { interrupted = true; sleeper.wake(); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const start = performance.now();
@@ -325,7 +320,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
           if (o.count && st.transmitted >= o.count && !o.deadline) continue;
         }
         // Yields even when the next probe is due at once (-i 0), so replies and signals are handled.
-        await sleep(Math.min(nextSend, deadlineAt) - performance.now());
+        await sleeper.sleep(Math.min(nextSend, deadlineAt) - performance.now());
         continue;
       }
       if (exitAt < 0) {
@@ -334,7 +329,7 @@ export async function ping(o: PingOptions, write: Write, fail: (line: string) =>
         exitAt = now + wait;
       }
       if (now >= exitAt) break;
-      await sleep(Math.min(exitAt, deadlineAt) - now);
+      await sleeper.sleep(Math.min(exitAt, deadlineAt) - now);
     }
   } finally {
     process.removeListener('SIGINT', onSignal);

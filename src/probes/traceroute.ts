@@ -15,6 +15,7 @@ import { Ipv6Layer } from '../../dissectors/ipv6.js';
 import { ICMP_ECHOREPLY } from '../../dissectors/icmp.js';
 import { ICMP6, ICMP6_TYPE } from '../../dissectors/icmpv6.js';
 import type { PacketView } from './engine.js';
+import { Sleeper } from './sleeper.js';
 import { echoProbe, tracerouteSyn, udpProbe, TRACEROUTE_TCP_PORT, TRACEROUTE_UDP_PORT, type IpLayerOf, type Probe } from './probe-builders.js';
 import { icmpErrorOf, tracerouteAnnotation } from './probe-replies.js';
 
@@ -100,7 +101,7 @@ export class Traceroute {
   private readonly firstKey: number;
   /** ICMP identifier (the process id, as traceroute -I) and the TCP probes' first source port. */
   private readonly ident: number;
-  private wake: (() => void) | null = null;
+  private readonly sleeper = new Sleeper();
   /** An answer came in since the loop last looked (while it printed, say): do not sleep. */
   private answered = false;
 
@@ -169,7 +170,7 @@ export class Traceroute {
         if (!next) next = pb.sendAt + this.timeoutOf(n);
         if (++num >= this.o.simProbes) break;
       }
-      if (next && !this.answered) await this.sleep(next - this.now());
+      if (next && !this.answered) await this.sleeper.sleep(next - this.now());
     }
     return end;
   }
@@ -188,19 +189,6 @@ export class Traceroute {
     return (this.firstKey + i) & 0xffff;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, Math.max(0, ms));
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
 
   /** A received frame: if it answers a probe, record it and let the loop go on. */
   onFrame(v: PacketView, at: number): void {
@@ -212,7 +200,7 @@ export class Traceroute {
     pb.recvTtl = v.ip instanceof Ipv6Layer ? v.ip.hlim : v.ip?.ttl ?? 0;
     pb.done = true;
     this.answered = true;
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   /** The probe v answers (and marks it final with its annotation), or null. */

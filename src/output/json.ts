@@ -11,7 +11,7 @@ import { Defragmenter } from '../ip/defrag.js';
 import { formatEpoch, frameProtocols, nestedOf } from './frame-fields.js';
 import { hex2 } from './format.js';
 import { TcpLayer } from '../../dissectors/tcp.js';
-import { AppLayers, claimedView, StreamView, type FrameBuilder } from '../stream/view.js';
+import { claimedView, StreamView, type FrameBuilder } from '../stream/view.js';
 import type { LineOut } from './fields.js';
 import { withDnsHeuristic } from '../stream/dns-heuristic.js';
 import '../stream/protocols.js';
@@ -127,17 +127,10 @@ function layersText(p: Packet, tcpNotes: TcpNotes, from: number, to: number): st
   return JSON.stringify(layersOf(p, tcpNotes, [], from, to), jsonValue).slice(1, -1);
 }
 
-/**
- * p's layers as objects, each with its nested packets inside it; the application messages of a
- * stream (AppLayers) as layers of their own, in order.
- */
+/** p's layers [from, to) as objects, each with its nested packets inside it. */
 export function layersOf(p: Packet, tcpNotes?: TcpNotes, out: JsonObject[] = [], from = 0, to = p.layers.length): JsonObject[] {
   for (let i = from; i < to; i++) {
     const l = p.layers[i];
-    if (l instanceof AppLayers) {
-      for (const q of l.nested) layersOf(q, tcpNotes, out);
-      continue;
-    }
     const o: JsonObject = { layer: l.dissector.name };
     Object.assign(o, l.dissector.json ? l.dissector.json(l, p) : ownFields(l));
     if (tcpNotes !== undefined && l instanceof TcpLayer) tcpNotes(l, o);

@@ -19,6 +19,7 @@
  * each message as it is placed, while the message's bytes are valid.
  */
 import { Layer, makeLayer, Packet, type Dissector } from '../core/dissector.js';
+import type { Frame } from '../core/frame.js';
 import type { ProtocolsLayer } from '../output/frame-fields.js';
 import { TcpLayer } from '../../dissectors/tcp.js';
 import { ConnTracker, type TrackedSegment } from '../tcp/conntrack.js';
@@ -27,11 +28,12 @@ import { seqAdd } from '../tcp/seq.js';
 import type { AppMessage } from './app.js';
 import { AppDispatcher } from './registry.js';
 
-/** The application messages placed on a frame, nested below its TCP layer (for JSON's layer walk). */
+/**
+ * Where the application messages of a claimed segment go, below its TCP layer: in claimedView, it
+ * holds none, so frame.protocols reads the segment's layers up to TCP and no payload after them.
+ */
 export class AppLayers extends Layer {
-  /** One packet per message, each over the message's own bytes. */
   nested: Packet[] = [];
-  /** What the messages add to frame.protocols (see FramePlacement). */
   protocols = '';
   readonly protocolsCoverNested = true;
 }
@@ -104,6 +106,8 @@ export class StreamView<E> {
   gaveUp = 0;
   misplaced = 0;
   maxHeld: number;
+  /** The frame of the last packet pushed (a message placed at end of input is carried by it; its data is not read). */
+  private lastFrame: Frame | null = null;
   private readonly warn: (message: string) => void;
 
   constructor(private readonly builder: FrameBuilder<E>, opts: StreamViewOptions) {
@@ -119,6 +123,7 @@ export class StreamView<E> {
   /** Tracks p (after IP defragmentation, in input order); the builder gets the frames as they complete. */
   push(p: Packet): void {
     this.tracker.push(p);
+    this.lastFrame = p.frame;
     const d = this.dispatcher;
     const b = this.builder;
     if (d === null) {
@@ -149,8 +154,11 @@ export class StreamView<E> {
       return;
     }
     this.held.push(cur);
-    if (this.held.length > this.maxHeld) this.giveUp(p);
     this.release();
+    while (this.held.length > this.maxHeld) {
+      this.giveUp(p);
+      this.release();
+    }
   }
 
   /** The tracker's record of TCP layer l of the last packet pushed (undefined: l carried no analysed segment). */
@@ -167,7 +175,7 @@ export class StreamView<E> {
     const held = this.held;
     for (let k = 0; k < held.length; k++) this.end(held[k]);
     held.length = 0;
-    if (this.gaveUp > 1) this.warn(`${this.gaveUp} frames in all were written before a hole held back their messages could be filled`);
+    if (this.gaveUp > 1) this.warn(`${this.gaveUp} holes in all were given up as lost to bound the frames waiting for them`);
   }
 
   /** Whether messages may still land on a frame of seg's direction: bytes of it are held out of order, or sniffing holds the connection's. */
@@ -203,17 +211,12 @@ export class StreamView<E> {
           else continue;
         }
       }
-      const q = new Packet((p ?? this.frameHolder(m)).frame, m.layer.buf);
+      const q = new Packet(p !== null ? p.frame : this.lastFrame!, m.layer.buf);
       q.layers.push(m.layer);
       this.builder.message(to.record, q);
       name(to, m);
     }
     messages.length = 0;
-  }
-
-  /** A packet to carry a message placed at end of input (its frame's data is not read). */
-  private frameHolder(m: AppMessage): Packet {
-    return new Packet({ number: m.time.frame, tsSec: m.time.sec, tsNsec: m.time.nsec, data: m.layer.buf, capLen: 0, origLen: 0, linkType: -1, ifIndex: 0 } as never, m.layer.buf);
   }
 
   /** Ends the waiting frames at the head whose messages are all known. */

@@ -7,8 +7,9 @@
  * sniff() accepts the first bytes of a direction (whichever direction has enough bytes first; the
  * other is tried when the first is refused). Until then the connection's chunks and events are
  * held (copied, a few KiB at most) and replayed to the chosen parser. A connection no protocol
- * takes is left alone. While bytes are held so, messages may still come out of them (holds()). Messages the parsers emit are collected in `messages` until the caller
- * takes them: with one ConnTracker.push per frame, the frame that completed them.
+ * takes is left alone. While bytes are held so, messages may still come out of them (holds()).
+ * Messages the parsers emit are collected in `messages` until the caller takes them; each names
+ * the frame that brought its last bytes (time.frame), which is not always the frame just pushed.
  */
 import type { Connection } from '../tcp/conntrack.js';
 import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';

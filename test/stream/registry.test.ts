@@ -66,6 +66,24 @@ describe('AppDispatcher', () => {
     expect(log).toEqual(['x open 1', 'x 0 XY', 'x 0 overlap-conflict', 'x 1 Q', 'x 0 Zzzzzz', 'x 1 after']);
   });
 
+  it('says whether held bytes may still become messages: while undecided and no direction refused', () => {
+    const d = new AppDispatcher([recorder('x', [], 'XYZ', []), recorder('p', [80], 'P', [])]);
+    const c = conn(5, 40000, 9999);
+    const s = d.sink(c);
+    expect(d.holds(c)).toBe(false);
+    feed(s, 0, 'XY');
+    expect(d.holds(c)).toBe(true);
+    feed(s, 1, 'no such protocol');
+    expect(d.holds(c)).toBe(false);
+    const chosen = conn(6, 40000, 9999);
+    const t = d.sink(chosen);
+    feed(t, 0, 'XYZ and more');
+    expect(d.holds(chosen)).toBe(false);
+    const byPort = conn(7, 40000, 80);
+    d.sink(byPort);
+    expect(d.holds(byPort)).toBe(false);
+  });
+
   it('tries the other direction when the first is refused, and sniffs a direction that ended short', () => {
     const log: string[] = [];
     const d = new AppDispatcher([recorder('s', [], 'HELLO', log)]);

@@ -174,8 +174,9 @@ export class DirectionReassembler {
   acked(ack: number, time: SegmentTime): void {
     if (!this.started || this.done || this.pending.length === 0) return;
     if (!seqGt(ack, this.nextSeq)) return;
-    // Everything below ack was received by the peer; if we hold data at or beyond the hole, it is final.
-    if (seqLe(this.pending[0].seq, ack)) this.skipTo(this.pending[0].seq, 'end', time);
+    // Everything below ack was received by the peer: every hole under it is final (tshark moves
+    // past all of them at once, and only for an ACK beyond the start of the data held after one).
+    while (this.pending.length > 0 && seqGt(ack, this.pending[0].seq)) this.skipTo(this.pending[0].seq, 'end', time);
     if (this.sawFin && this.nextSeq === this.finSeq) this.finish('fin', time);
   }
 

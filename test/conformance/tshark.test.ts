@@ -107,13 +107,21 @@ function wirescopeFields(file: string, names: string[]): Map<number, string[]> {
     writeFileSync(input, gunzipSync(readFileSync(file)));
   }
   const out = new FieldsOut(asked);
+  // Lines come out in frame order, some after later frames were read (as the command writes them).
+  const numbers: number[] = [];
+  const sink = {
+    writeLine: (line: string): void => {
+      const cells = line.split('\t');
+      lines.set(numbers[lines.size], column.map((k) => (k < 0 ? '' : cells[k])));
+    },
+  };
   try {
     // Wireshark keeps records longer than the snapshot length whole; so does this comparison.
     const reader = openCapture(input, { clipToSnaplen: false });
     try {
       for (let f = reader.next(); f !== null; f = reader.next()) {
-        const cells = out.format(decodeFrame(f)).split('\t');
-        lines.set(f.number, column.map((k) => (k < 0 ? '' : cells[k])));
+        numbers.push(f.number);
+        out.write(decodeFrame(f), sink);
       }
     } finally {
       reader.close();
@@ -123,6 +131,7 @@ function wirescopeFields(file: string, names: string[]): Map<number, string[]> {
   } finally {
     if (tmp !== null) rmSync(tmp, { recursive: true, force: true });
   }
+  out.finish(sink);
   return lines;
 }
 

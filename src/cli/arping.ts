@@ -2,8 +2,8 @@
  * `wirescope arping IP`: ARP requests built by the ARP and Ethernet encoders and sent through
  * libpcap, with iputils arping's options, output and exit statuses (src/probes/arping.ts).
  */
-import { Command, CommanderError } from 'commander';
 import { errorLine } from '../output/errors.js';
+import { command, invalidArgument, parseCommand } from './command-line.js';
 import { hasRawAccess, rawAccessNeeded } from '../probes/privileges.js';
 import { arping, type ArpingOptions } from '../probes/arping.js';
 
@@ -11,14 +11,14 @@ function int(flag: string, min: number): (s: string) => number {
   return (s) => {
     const n = Number(s);
     if (!/^\d+$/.test(s.trim()) || n < min || n > 2 ** 31 - 1) {
-      throw new CommanderError(2, 'arping.invalid', `arping: invalid argument for ${flag}: '${s}'`);
+      throw invalidArgument(`invalid argument for ${flag}: '${s}'`);
     }
     return n;
   };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cmd = new Command('wirescope arping')
+  const cmd = command('arping')
     .description('ARP requests to IP, as iputils arping')
     .argument('<destination>', 'IPv4 address or host name')
     .option('-c <count>', 'stop after sending count requests', int('-c', 1))
@@ -33,19 +33,9 @@ export async function run(argv: string[]): Promise<number> {
     .option('-b', 'keep broadcasting (no unicast after a reply)')
     .option('-q', 'quiet')
     .option('-v', 'print each frame sent and received (capture printer)')
-    .option('--json', 'one JSON object per probe and reply, then a summary')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {} });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0) return 0;
-      process.stderr.write(errorLine(e.message.replace(/^error: /, 'arping: ')) + '\n');
-      return 2;
-    }
-    throw e;
-  }
+    .option('--json', 'one JSON object per probe and reply, then a summary');
+  const early = parseCommand(cmd, argv, 'probe');
+  if (early !== null) return early;
   if (!hasRawAccess()) {
     process.stderr.write(errorLine(rawAccessNeeded('arping')) + '\n');
     return 2;

@@ -5,42 +5,10 @@
  * every frame, as in tshark.
  */
 import Table from 'cli-table3';
-import { Command, CommanderError } from 'commander';
 import { errorLine } from '../output/errors.js';
 import { TextSink } from '../output/sink.js';
-import { FilterError } from '../filter/index.js';
-import { CaptureFileError } from '../pcap/reader.js';
+import { command, parseCommand, reportFailure } from './command-line.js';
 import { connectionTable, type ConnSummary } from '../tcp/conns.js';
-
-/**
- * Parses a subcommand's argv with commander; a usage error or --help ends it with the status to
- * return (errors as one line on stderr), else null.
- */
-export function parseCommand(cmd: Command, argv: string[]): number | null {
-  cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  try {
-    cmd.parse(argv, { from: 'user' });
-    return null;
-  } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    if (e.exitCode === 0) return 0;
-    process.stderr.write(errorLine(`${cmd.name()}: ${e.message.replace(/^error: /, '')}`) + '\n' + cmd.helpInformation());
-    return 1;
-  }
-}
-
-/** Expected failures (unreadable file, bad filter) as one line and status 1; anything else is a bug. */
-export function reportFailure(command: string, e: unknown): number {
-  if (e instanceof CaptureFileError) {
-    process.stderr.write(errorLine(e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`) + '\n');
-    return 1;
-  }
-  if (e instanceof FilterError) {
-    process.stderr.write(errorLine(`${command}: ${e.message}`) + '\n');
-    return 1;
-  }
-  throw e;
-}
 
 const STATE_HEAD = ['Stream', 'Node 0', 'Node 1', 'State 0', 'State 1', 'Frames ->', 'Bytes ->', 'Frames <-', 'Bytes <-',
   'Duration', 'Handshake RTT', 'Retrans', 'Gaps', 'Closed by'];
@@ -75,7 +43,7 @@ export function formatTable(rows: readonly ConnSummary[]): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cmd = new Command('conns')
+  const cmd = command('conns')
     .description('TCP connections of a capture: endpoints, states, frames/bytes each way, duration, handshake RTT, retransmissions, gaps, who closed')
     .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
     .option('--json', 'one JSON object per connection')

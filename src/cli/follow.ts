@@ -16,7 +16,7 @@ import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, FollowPrinter, followHeader, followSi
 import type { StreamSink } from '../tcp/reassembler.js';
 import type { Connection } from '../tcp/conntrack.js';
 import type { CaptureFileError } from '../pcap/reader.js';
-import { parseCommand, reportFailure } from './conns.js';
+import { command, parseCommand, reportFailure } from './command-line.js';
 
 interface FollowOptions {
   read: string;
@@ -56,7 +56,7 @@ function selectStreams(file: string, filter: string, all: boolean): Set<number> 
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cmd = new Command('follow')
+  const cmd = command('follow')
     .description('one TCP stream reassembled, as tshark -q -z follow,tcp,FORMAT,N prints it')
     .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng)')
     .option('--stream <n>', 'the stream to follow (tcp.stream)', streamNumber)

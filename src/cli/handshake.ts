@@ -2,8 +2,8 @@
  * `wirescope handshake HOST PORT`: hping3 -S's SYN probe (open / closed / filtered), or with --full
  * a complete three-way handshake and close with each step's timing (src/probes/handshake.ts).
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { parseCommand } from './conns.js';
+import { InvalidArgumentError } from 'commander';
+import { command, parseCommand } from './command-line.js';
 import { errorLine } from '../output/errors.js';
 import { openPath, resolveHost, type Family } from '../probes/path.js';
 import { formatText } from '../probes/engine.js';
@@ -37,7 +37,7 @@ function count(s: string): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cmd = new Command('handshake')
+  const cmd = command('handshake')
     .description('probe a TCP port with SYNs as hping3 -S does (SYN-ACK: open, RST: closed, ICMP unreachable or nothing: filtered); --full completes and closes a real handshake')
     .option('-c, --count <count>', 'stop after this many probes (default: until interrupted; 1 with --full)', count)
     .option('-i, --interval <wait>', 'between probes: seconds, or uN microseconds (default 1)', interval)

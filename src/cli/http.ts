@@ -6,11 +6,10 @@
  * A filter selects the connections with a frame it matches, as in `wirescope conns`.
  */
 import Table from 'cli-table3';
-import { Command } from 'commander';
 import { errorLine } from '../output/errors.js';
 import { TextSink } from '../output/sink.js';
 import { httpTransactions, type HttpTransaction } from '../http/transactions.js';
-import { parseCommand, reportFailure } from './conns.js';
+import { command, parseCommand, reportFailure } from './command-line.js';
 
 const HEAD = ['Stream', 'Method', 'Host', 'URI', 'Status', 'Request', 'Response', 'Time'];
 /** Longer URIs are cut in the table (--json has them whole). */
@@ -44,7 +43,7 @@ export function formatTable(rows: readonly HttpTransaction[]): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cmd = new Command('http')
+  const cmd = command('http')
     .description('HTTP/1.x transactions of a capture: stream, method, host, URI, status, request/response sizes, response time')
     .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
     .option('--json', 'one JSON object per transaction')

@@ -2,9 +2,9 @@
  * `wirescope ping HOST`: ICMP echo built by the dissectors' encoders and sent through libpcap,
  * with iputils ping's options, output and exit statuses (src/probes/ping.ts).
  */
-import { Command, CommanderError } from 'commander';
 import { isIP } from 'node:net';
 import { errorLine } from '../output/errors.js';
+import { command, invalidArgument, parseCommand } from './command-line.js';
 import { hasRawAccess, rawAccessNeeded } from '../probes/privileges.js';
 import { ping, type PingOptions } from '../probes/ping.js';
 
@@ -13,14 +13,14 @@ function num(flag: string, min: number, max: number, integer: boolean): (s: stri
   return (s) => {
     const n = Number(s);
     if (s.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw new CommanderError(2, 'ping.invalid', `ping: invalid argument for ${flag}: '${s}' (${min}..${max})`);
+      throw invalidArgument(`invalid argument for ${flag}: '${s}' (${min}..${max})`);
     }
     return n;
   };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cmd = new Command('wirescope ping')
+  const cmd = command('ping')
     .description('ICMP echo to HOST, as iputils ping')
     .argument('<host>', 'host name or address')
     .option('-c <count>', 'stop after sending count probes', num('-c', 1, 2 ** 31 - 1, true))
@@ -36,19 +36,9 @@ export async function run(argv: string[]): Promise<number> {
     .option('-v', 'print each frame sent and received (capture printer)')
     .option('-4', 'IPv4 only')
     .option('-6', 'IPv6 only')
-    .option('--json', 'one JSON object per probe and reply, then a summary')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {} });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0) return 0;
-      process.stderr.write(errorLine(e.message.replace(/^error: /, 'ping: ')) + '\n');
-      return 2;
-    }
-    throw e;
-  }
+    .option('--json', 'one JSON object per probe and reply, then a summary');
+  const early = parseCommand(cmd, argv, 'probe');
+  if (early !== null) return early;
   const f = cmd.opts<Record<string, unknown>>();
   if (f['4'] && f['6']) {
     process.stderr.write(errorLine('ping: only one of -4 and -6 may be given') + '\n');

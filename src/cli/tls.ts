@@ -6,11 +6,10 @@
  * A filter selects the connections with a frame it matches.
  */
 import Table from 'cli-table3';
-import { Command } from 'commander';
 import { hex16 } from '../../dissectors/tls.js';
 import { TextSink } from '../output/sink.js';
 import { tlsTable, type TlsSummary } from '../tls/capture.js';
-import { parseCommand, reportFailure } from './conns.js';
+import { command, parseCommand, reportFailure } from './command-line.js';
 
 const VERSION_NAMES: Record<number, string> = {
   0x0002: 'SSLv2', 0x0300: 'SSLv3', 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3',
@@ -37,7 +36,7 @@ export function formatTlsTable(rows: readonly TlsSummary[]): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const cmd = new Command('tls')
+  const cmd = command('tls')
     .description('TLS connections of a capture: client/server, SNI, ALPN offered/selected, version, cipher, JA3, JA3S, JA4')
     .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
     .option('--json', 'one JSON object per connection (with JA3/JA3S strings, JA4_r, certificates, alerts)')

@@ -2,8 +2,8 @@
  * `wirescope traceroute HOST`: traceroute(8)'s trace (UDP probes by default, -I ICMP echo, -T TCP
  * SYN) with its options and output, built and decoded by wirescope's dissectors (src/probes/traceroute.ts).
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { parseCommand } from './conns.js';
+import { InvalidArgumentError } from 'commander';
+import { command, parseCommand } from './command-line.js';
 import { errorLine } from '../output/errors.js';
 import { openPath, resolveHost, type Family } from '../probes/path.js';
 import { hostName, lacksRawAccess, probeFailure } from '../probes/probe-cli.js';
@@ -31,7 +31,7 @@ function waitSpecs(s: string): number[] {
 /** getnameinfo without NI_NUMERICHOST, as traceroute prints hop names: the name, or null. */
 
 export async function run(argv: string[]): Promise<number> {
-  const cmd = new Command('traceroute')
+  const cmd = command('traceroute')
     .description('print the route packets take to HOST, as traceroute(8): UDP probes, or ICMP echo (-I), or TCP SYN (-T)')
     .option('-4', 'use IPv4')
     .option('-6', 'use IPv6')

@@ -144,11 +144,23 @@ export const icmp: Dissector<IcmpLayer> = {
 
   print(p: Packet, i: number, out: TextOut) {
     const l = p.layers[i] as IcmpLayer;
-    const text = describe(l);
-    if (text === Cut.Get) { abandon(out, 'icmp'); return; }
-    if (text === Cut.Check) { out.trunc('icmp'); return; }
+    const type = l.type;
+    if ((type === ICMP_ECHO || type === ICMP_ECHOREPLY) && l.capLen >= 8) {
+      // The commonest line, written without building its text first.
+      out.put(type === ICMP_ECHO ? 'ICMP echo request, id ' : 'ICMP echo reply, id ');
+      out.num(l.ident);
+      out.put(', seq ');
+      out.num(l.seq);
+    } else {
+      const text = describe(l);
+      if (text === Cut.Get) { abandon(out, 'icmp'); return; }
+      if (text === Cut.Check) { out.trunc('icmp'); return; }
+      out.put('ICMP ');
+      out.put(text);
+    }
     const plen = l.length;
-    out.s += 'ICMP ' + text + ', length ' + plen;
+    out.put(', length ');
+    out.num(plen);
     const v = out.opts.v;
     if (!v) return;
     if (!l.fragmented && plen <= l.capLen) {
@@ -334,10 +346,9 @@ function describe(l: IcmpLayer): string | Cut {
   const type = l.type, code = l.code;
   switch (type) {
     case ICMP_ECHO:
-    case ICMP_ECHOREPLY: {
-      if (l.capLen < 8) return Cut.Get;
-      return 'echo ' + (type === ICMP_ECHO ? 'request' : 'reply') + ', id ' + l.ident + ', seq ' + l.seq;
-    }
+    case ICMP_ECHOREPLY:
+      // print() writes a whole echo header itself: here it was cut short.
+      return Cut.Get;
     case ICMP_UNREACH:
       return unreachable(l);
     case ICMP_REDIRECT: {

@@ -2,6 +2,7 @@
  * IP protocol numbers as tcpdump names them, and the interface transport printers need from
  * the network layer below them (IPv4 or IPv6).
  */
+import type { TextOut } from '../src/output/text.js';
 
 /** tcpdump's ipproto_values: the name in "-v" output ("proto TCP (6)", "next-header UDP (17)"). */
 const NAMES = new Map<number, string>([
@@ -47,6 +48,8 @@ export interface NetworkLayer {
   /** Source and destination addresses as printed. */
   readonly srcAddr: string;
   readonly dstAddr: string;
+  /** Writes srcAddr (dst false) or dstAddr (dst true) to the text output. */
+  putAddr(out: TextOut, dst: boolean): void;
   /** 4 or 6. */
   readonly ipVersion: number;
   /** Adds the pseudo-header of an upper-layer packet of `length` bytes and protocol `proto` to a checksum sum. */

@@ -29,6 +29,9 @@ const OPT_NAMES = new Map<number, string>([
   [OPT_SSRR, 'SSRR'], [OPT_LSRR, 'LSRR'], [OPT_RA, 'RA'], [82, 'traceroute'],
 ]);
 
+/** The options of a header without options: one empty array shared by all (a typed array per layer is costly). */
+const NO_OPTIONS = new Uint8Array(0);
+
 /** Why decoding stopped at a header that contradicts itself (tcpdump prints these instead of the header). */
 export type Ipv4Invalid = 'version' | 'truncated-ip' | 'bad-hlen' | 'bad-len';
 
@@ -48,7 +51,7 @@ export class Ipv4Layer extends Layer implements NetworkLayer {
   src = 0;
   dst = 0;
   /** Option bytes (header past 20 bytes), as far as they were captured. */
-  options: Uint8Array = new Uint8Array(0);
+  options: Uint8Array = NO_OPTIONS;
   /** Bytes captured from the start of this header (the view it was decoded from). */
   capLen = 0;
   /** tcpdump's ip_finddst: the last hop of a source route option (the pseudo-header's destination); -1: dst. */
@@ -67,6 +70,7 @@ export class Ipv4Layer extends Layer implements NetworkLayer {
 
   get srcAddr(): string { return ipv4Of(this.src); }
   get dstAddr(): string { return ipv4Of(this.dst); }
+  putAddr(out: TextOut, dst: boolean): void { out.ipv4(dst ? this.dst : this.src); }
   /** Fragment offset in bytes. */
   get fragOffset(): number { return (this.flagsFrag & IP4_OFFMASK) * 8; }
   /** The payload above is a fragment with more to come; false on the copy that carries a reassembled datagram. */
@@ -165,7 +169,7 @@ export const ipv4: Dissector<Ipv4Layer> = {
       out.s += (l.version === 6 ? 'IP6, wrong link-layer encapsulation' : 'IP' + l.version) + ' (invalid)';
       return;
     }
-    if (!o.e) out.s += 'IP ';
+    if (!o.e) out.put('IP ');
     if (l.truncated && l.capLen < IP4.HEADER_LEN) { out.trunc('ip'); return; }
     if (l.invalid === 'truncated-ip') { out.s += 'truncated-ip ' + l.length; return; }
     if (l.invalid === 'bad-hlen') { out.s += 'bad-hlen ' + l.ihl; return; }
@@ -204,11 +208,15 @@ export const ipv4: Dissector<Ipv4Layer> = {
     if ((l.flagsFrag & IP4_OFFMASK) !== 0) {
       // A later fragment: no transport header to print.
       const name = o.n ? null : protoKeyword(l.proto);
-      out.s += l.srcAddr + ' > ' + l.dstAddr + ':' + (name === null ? ' ip-proto-' + l.proto : ' ' + name);
+      putAddrs(out, l, ':');
+      if (name === null) {
+        out.put(' ip-proto-');
+        out.num(l.proto);
+      } else out.put(' ' + name);
       return;
     }
     const pr = l.proto;
-    if (pr !== 6 && pr !== 17 && pr !== 132 && pr !== 33) out.s += l.srcAddr + ' > ' + l.dstAddr + ': ';
+    if (pr !== 6 && pr !== 17 && pr !== 132 && pr !== 33) putAddrs(out, l, ': ');
     if (l.capLen < l.ihl) {
       out.s += ' [remaining caplen(' + (capEnd - l.off) + ') < header length(' + l.ihl + ')]';
       abandon(out, 'ip');
@@ -269,6 +277,14 @@ export const ipv4: Dissector<Ipv4Layer> = {
     return j;
   },
 };
+
+/** Writes "src > dst" and what follows. */
+function putAddrs(out: TextOut, l: Ipv4Layer, after: string): void {
+  out.ipv4(l.src);
+  out.put(' > ');
+  out.ipv4(l.dst);
+  out.put(after);
+}
 
 /** tshark shows the header's fields up to byte `end`: captured, and before any point it stops at. */
 function upTo(l: Ipv4Layer, end: number): boolean {

@@ -73,6 +73,7 @@ export class Ipv6Layer extends Layer implements NetworkLayer {
   set dst(a: string) { this.own().set(parseIpv6(a), this.off + IP6.DST); }
   get srcAddr(): string { return this.src; }
   get dstAddr(): string { return this.dst; }
+  putAddr(out: TextOut, dst: boolean): void { out.ipv6(this.buf, this.off + (dst ? IP6.DST : IP6.SRC)); }
 
   /**
    * The pseudo-header's destination when a routing header names one (RFC 8200 8.1). Decoding
@@ -281,7 +282,7 @@ export const ipv6: Dissector<Ipv6Layer> = {
     const o = out.opts;
     if (l.truncated) { out.trunc('ip6'); return; }
     if (l.invalid === 'length') { out.s += 'truncated-ip6 ' + l.length; return; }
-    if (!o.e) out.s += 'IP6 ';
+    if (!o.e) out.put('IP6 ');
     if (l.invalid === 'version') { out.s += 'version error: ' + l.version + ' != 6'; return; }
     if (l.plen !== 0 && l.plen + IP6.HEADER_LEN > l.length) out.s += 'truncated-ip6 - ' + (l.plen + IP6.HEADER_LEN - l.length) + ' bytes missing!';
     if (o.v) {
@@ -291,7 +292,12 @@ export const ipv6: Dissector<Ipv6Layer> = {
       out.s += 'hlim ' + l.hlim + ', next-header ' + ipProtoName(l.nxt) + ' (' + l.nxt + ') payload length: ' + l.plen + ') ';
     }
     const nh = l.nxt;
-    if (nh !== IPPROTO.TCP && nh !== IPPROTO.UDP && nh !== IPPROTO.DCCP && nh !== IPPROTO.SCTP) out.s += l.src + ' > ' + l.dst + ': ';
+    if (nh !== IPPROTO.TCP && nh !== IPPROTO.UDP && nh !== IPPROTO.DCCP && nh !== IPPROTO.SCTP) {
+      l.putAddr(out, false);
+      out.put(' > ');
+      l.putAddr(out, true);
+      out.put(': ');
+    }
     printNext(p, i, 6, nh, l.payloadLen, out);
   },
 
@@ -792,11 +798,16 @@ export const fragment: Dissector<Ipv6FragmentLayer> = {
     // frag6_print reads everything it prints before printing anything.
     if (l.off + (out.opts.v ? IP6_FRAG.HEADER_LEN : IP6_FRAG.IDENT) > end) { abandon(out, 'frag6'); return; }
     const ip = l.ip!;
-    out.s += 'frag (';
-    if (out.opts.v) out.s += '0x' + hexPad(l.identification, 8) + ':';
-    out.s += l.fragOffset + '|' + unsignedDifference(IP6.HEADER_LEN + ip.plen, l.off - ip.off + IP6_FRAG.HEADER_LEN) + ')';
+    out.put('frag (');
+    if (out.opts.v) out.put('0x' + hexPad(l.identification, 8) + ':');
+    out.num(l.fragOffset);
+    out.put('|');
+    const fragLen = IP6.HEADER_LEN + ip.plen - (l.off - ip.off + IP6_FRAG.HEADER_LEN);
+    if (fragLen >= 0) out.num(fragLen);
+    else out.put(unsignedDifference(fragLen));
+    out.put(')');
     if (l.fragOffset !== 0) return;
-    out.s += ' ';
+    out.put(' ');
     if (l.off + IP6_FRAG.HEADER_LEN >= end) return;
     printAfterExtension(p, i, l, l.nxt, out);
   },
@@ -817,10 +828,9 @@ export const fragment: Dissector<Ipv6FragmentLayer> = {
   },
 };
 
-/** a - b as C's size_t arithmetic prints it: a negative difference wraps to 2^64 - n. */
-function unsignedDifference(a: number, b: number): string {
-  const d = a - b;
-  return d >= 0 ? String(d) : (18446744073709551616n + BigInt(d)).toString();
+/** A negative difference as C's size_t arithmetic prints it: wrapped to 2^64 - n. */
+function unsignedDifference(d: number): string {
+  return (18446744073709551616n + BigInt(d)).toString();
 }
 
 export const ah: Dissector<AhLayer> = {

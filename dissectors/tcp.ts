@@ -7,7 +7,7 @@ import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import type { TextOut } from '../src/output/text.js';
 import { hex2, ipv4At, ipv6At } from '../src/output/format.js';
 import type { NetworkLayer } from './ipproto.js';
-import { checksumShouldBe, hex4, isFragmented, networkIndex, outerNetwork, put16 } from './udp.js';
+import { checksumShouldBe, hex4, isFragmented, networkIndex, outerNetwork, put16, putEndpoints } from './udp.js';
 
 /** Field offsets, shared by decode and encode. */
 export const TCP = {
@@ -15,6 +15,8 @@ export const TCP = {
   HEADER_LEN: 20, MAX_HEADER_LEN: 60,
 } as const;
 export const IPPROTO_TCP = 6;
+/** The option bytes of a layer without options: one empty array shared by all (a typed array per layer is costly). */
+const NO_BYTES = new Uint8Array(0);
 
 /** Flag bits of the 12-bit flags field (the low 12 bits of bytes 12-13). */
 export const TH = { FIN: 0x01, SYN: 0x02, RST: 0x04, PUSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80, AE: 0x100 } as const;
@@ -48,7 +50,7 @@ export class TcpLayer extends Layer {
   checksum = 0;
   urgent = 0;
   /** Option bytes as captured (decode; may be cut short when the layer is truncated). */
-  optionBytes: Uint8Array = new Uint8Array(0);
+  optionBytes: Uint8Array = NO_BYTES;
   /** Options to encode, when building a segment; when null, encode writes optionBytes as they are. */
   options: TcpOption[] | null = null;
   /** Bytes of this layer that were captured (tcpdump's snapend), within what the IP layer claims. */
@@ -75,7 +77,8 @@ export const tcp: Dissector<TcpLayer> = {
     const hlen = l.dataOffset * 4;
     if (hlen < TCP.HEADER_LEN) { l.invalid = 'header length too small'; return; }
     if (hlen > l.length) { l.invalid = 'header length exceeds segment'; return; }
-    l.optionBytes = v.bytes(TCP.HEADER_LEN, Math.min(hlen, v.length) - TCP.HEADER_LEN);
+    // Most segments have no options: no subarray for them.
+    if (hlen > TCP.HEADER_LEN) l.optionBytes = v.bytes(TCP.HEADER_LEN, Math.min(hlen, v.length) - TCP.HEADER_LEN);
     l.hdrLen = hlen;
     v.check(TCP.HEADER_LEN, hlen - TCP.HEADER_LEN);
     l.payloadLen = l.length - hlen;
@@ -124,7 +127,7 @@ export const tcp: Dissector<TcpLayer> = {
       out.trunc('tcp');
       return;
     }
-    if (withAddrs) out.s += net.srcAddr + '.' + l.srcPort + ' > ' + net.dstAddr + '.' + l.dstPort + ': ';
+    if (withAddrs) putEndpoints(out, net, l.srcPort, l.dstPort);
     else out.s += l.srcPort + ' > ' + l.dstPort + ': ';
     if (l.caplen < TCP.HEADER_LEN) {
       out.trunc('tcp');
@@ -143,7 +146,7 @@ export const tcp: Dissector<TcpLayer> = {
       return;
     }
     const flags = l.flags & 0xff;
-    out.s += 'Flags [' + flagsText(flags) + ']';
+    out.put(FLAGS_FIELD[flags]);
     let seq = l.seq;
     let ack = l.ack;
     let rev = false;
@@ -169,22 +172,31 @@ export const tcp: Dissector<TcpLayer> = {
     }
     length -= hlen;
     if (o.v > 1 || length > 0 || (flags & (TH.SYN | TH.FIN | TH.RST))) {
-      out.s += ', seq ' + seq;
-      if (length > 0) out.s += ':' + ((seq + length) >>> 0);
+      out.put(', seq ');
+      out.num(seq);
+      if (length > 0) {
+        out.putChar(COLON);
+        out.num((seq + length) >>> 0);
+      }
     }
-    if (flags & TH.ACK) out.s += ', ack ' + ack;
-    out.s += ', win ' + l.window;
+    if (flags & TH.ACK) {
+      out.put(', ack ');
+      out.num(ack);
+    }
+    out.put(', win ');
+    out.num(l.window);
     if (flags & TH.URG) out.s += ', urg ' + l.urgent;
     let proto = 'tcp';
     if (hlen > TCP.HEADER_LEN) {
-      out.s += ', options [';
+      out.put(', options [');
       const r = printOptions(out, p.buf, l.off + TCP.HEADER_LEN, hlen - TCP.HEADER_LEN, l.off + l.caplen, flags, length, rev ? thseq : thack);
       if (r !== OPTS_OK) return;
       // The MPTCP printer leaves its name as tcpdump's current protocol for later truncation marks.
       if (sawMptcp) proto = 'mptcp';
-      out.s += ']';
+      out.putChar(RBRACKET);
     }
-    out.s += ', length ' + length;
+    out.put(', length ');
+    out.num(length);
     if (length === 0) return;
     // Options ended by EOL leave the rest of the header unread; tcpdump checks it before the payload.
     if (l.caplen < hlen) {
@@ -246,6 +258,8 @@ const FLAGS_TEXT: string[] = Array.from({ length: 256 }, (_, f) => {
   for (const [bit, c] of FLAG_LETTERS) if (f & bit) s += c;
   return s || 'none';
 });
+/** "Flags [S.]" as the TCP line has it. */
+const FLAGS_FIELD: string[] = FLAGS_TEXT.map((f) => 'Flags [' + f + ']');
 export function flagsText(flags8: number): string {
   return FLAGS_TEXT[flags8 & 0xff];
 }
@@ -392,9 +406,14 @@ const OPTION_NAMES = new Map<number, string>([
   [TCPOPT.MPTCP, 'mptcp'], [TCPOPT.FASTOPEN, 'tfo'], [TCPOPT.EXP2, 'exp'],
 ]);
 
+/** OPTION_NAMES as an array by kind: the printer looks one up per option. */
+const OPTION_NAME_BY_KIND: string[] = Array.from({ length: 256 }, (_, k) => OPTION_NAMES.get(k) ?? 'unknown-' + k);
+
 export function optionName(kind: number): string {
-  return OPTION_NAMES.get(kind) ?? 'unknown-' + kind;
+  return OPTION_NAME_BY_KIND[kind & 0xff];
 }
+
+const COMMA = 0x2c, COLON = 0x3a, LBRACE = 0x7b, RBRACE = 0x7d, RBRACKET = 0x5d;
 
 const OPTS_OK = 0;
 /** The options ended the packet's text ("[bad opt]" or a truncation mark). */
@@ -414,7 +433,7 @@ function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: numb
   let cp = start;
   let sep = false;
   while (hlen > 0) {
-    if (sep) out.s += ',';
+    if (sep) out.putChar(COMMA);
     if (cp >= capEnd) return truncJump(out);
     const opt = buf[cp++];
     let len: number;
@@ -427,20 +446,22 @@ function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: numb
     }
     hlen--;
     let datalen = 0;
-    out.s += optionName(opt);
+    out.put(optionName(opt));
     // LENCHECK(n): n more bytes belong to this header and were captured.
     switch (opt) {
       case TCPOPT.MSS:
         datalen = 2;
         if (datalen > hlen) return badOpt(out, sep);
         if (cp + 2 > capEnd) return truncData(out, sep);
-        out.s += ' ' + ((buf[cp] << 8) | buf[cp + 1]);
+        out.put(' ');
+        out.num((buf[cp] << 8) | buf[cp + 1]);
         break;
       case TCPOPT.WSCALE:
         datalen = 1;
         if (datalen > hlen) return badOpt(out, sep);
         if (cp + 1 > capEnd) return truncData(out, sep);
-        out.s += ' ' + buf[cp];
+        out.put(' ');
+        out.num(buf[cp]);
         break;
       case TCPOPT.SACK:
         datalen = len - 2;
@@ -454,7 +475,11 @@ function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: numb
             if (k + 8 > hlen) return badOpt(out, sep);
             if (cp + k + 8 > capEnd) return truncData(out, sep);
             const e = (u32At(buf, cp + k + 4) - sackBase) >>> 0;
-            out.s += '{' + s + ':' + e + '}';
+            out.putChar(LBRACE);
+            out.num(s);
+            out.putChar(COLON);
+            out.num(e);
+            out.putChar(RBRACE);
           }
         }
         break;
@@ -472,7 +497,10 @@ function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: numb
         datalen = 8;
         if (datalen > hlen) return badOpt(out, sep);
         if (cp + 8 > capEnd) return truncData(out, sep);
-        out.s += ' val ' + u32At(buf, cp) + ' ecr ' + u32At(buf, cp + 4);
+        out.put(' val ');
+        out.num(u32At(buf, cp));
+        out.put(' ecr ');
+        out.num(u32At(buf, cp + 4));
         break;
       case TCPOPT.MD5:
         datalen = 16;

@@ -89,7 +89,7 @@ export const udp: Dissector<UdpLayer> = {
       out.trunc('udp');
       return;
     }
-    if (withAddrs) out.s += net.srcAddr + '.' + l.srcPort + ' > ' + net.dstAddr + '.' + l.dstPort + ': ';
+    if (withAddrs) putEndpoints(out, net, l.srcPort, l.dstPort);
     else out.s += l.srcPort + ' > ' + l.dstPort + ': ';
     if (l.invalid === 'truncated-udp') {
       out.s += 'truncated-udp ' + l.length;
@@ -122,7 +122,10 @@ export const udp: Dissector<UdpLayer> = {
     }
     const dataLen = ulen - UDP.HEADER_LEN;
     if (dataLen > l.payloadLen && !fragmented) out.s += 'UDP, bad length ' + dataLen + ' > ' + l.payloadLen;
-    else out.s += 'UDP, length ' + dataLen;
+    else {
+      out.put('UDP, length ');
+      out.num(dataLen);
+    }
   },
 
   fields: {
@@ -136,6 +139,20 @@ export const udp: Dissector<UdpLayer> = {
     return { srcPort: l.srcPort, dstPort: l.dstPort, length: l.ulen, checksum: l.checksum };
   },
 };
+
+const DOT = 0x2e;
+
+/** Writes "src.sport > dst.dport: " as tcpdump's TCP and UDP printers start their lines. */
+export function putEndpoints(out: TextOut, net: NetworkLayer, sport: number, dport: number): void {
+  net.putAddr(out, false);
+  out.putChar(DOT);
+  out.num(sport);
+  out.put(' > ');
+  net.putAddr(out, true);
+  out.putChar(DOT);
+  out.num(dport);
+  out.put(': ');
+}
 
 /** Index of the nearest layer below i that is IPv4 or IPv6 (extension headers may sit between), or -1. */
 export function networkIndex(p: Packet, i: number): number {

@@ -45,7 +45,10 @@ export class FramePipeline {
   private readonly expr: string;
   private readonly writer: FrameWriter | null = null;
   private readonly sink: TextSink | null = null;
+  /** -T fields and --json: one string per packet. */
   private readonly format: ((p: Packet) => string) | null = null;
+  /** tcpdump text: lines gather as bytes in the TextOut and are written every FLUSH_BYTES. */
+  private readonly text: TextOut | null = null;
 
   /** Throws FilterError (bad expression) or FieldListError (bad -T/-e) before any output. */
   constructor(private readonly opts: Options, private readonly src: SourceInfo) {
@@ -55,7 +58,8 @@ export class FramePipeline {
     if (opts.write !== undefined) {
       this.writer = src.writer ?? new PcapWriter(opts.write, { linkType: src.linkType, snaplen: src.snaplen, packetBuffered: opts.packetBuffered });
     } else {
-      this.format = packetFormatter(opts);
+      if (opts.json || opts.outputType !== undefined) this.format = packetFormatter(opts);
+      else this.text = textOut(opts);
       this.sink = new TextSink(1);
       this.sink.lineBuffered = opts.lineBuffered || opts.packetBuffered;
     }
@@ -79,7 +83,9 @@ export class FramePipeline {
       }
       this.writer.write(f);
     } else {
-      if (!this.opts.countOnly) this.sink!.writeLine(this.format!(decodeFrame(f)));
+      if (this.text !== null) {
+        if (!this.opts.countOnly && (this.text.appendPacket(decodeFrame(f)) >= FLUSH_BYTES || this.sink!.lineBuffered)) this.writeText();
+      } else if (!this.opts.countOnly) this.sink!.writeLine(this.format!(decodeFrame(f)));
     }
     this.handled++;
     return this.handled < this.limit;
@@ -88,13 +94,24 @@ export class FramePipeline {
   /** Writes out whatever is buffered (safe to call at any time, e.g. on a signal). */
   flush(): void {
     this.writer?.flush();
+    this.writeText();
     this.sink?.flush();
   }
 
   close(): void {
     if (this.opts.countOnly && this.sink !== null) this.sink.writeLine(`${this.handled} packet${this.handled === 1 ? '' : 's'}`);
+    this.writeText();
     this.sink?.flush();
     this.writer?.close();
+  }
+
+  /** Writes out the text lines gathered so far (emptied first: after EPIPE they are dropped, not written again). */
+  private writeText(): void {
+    const t = this.text;
+    if (t === null || t.len === 0) return;
+    const n = t.len;
+    t.len = 0;
+    this.sink!.writeBytes(t.bytes, n);
   }
 
   /** The compiled filter for a link type (compiled once, on first sight), or null without an expression. */
@@ -117,20 +134,23 @@ export function filterExpression(opts: Options): string {
   return opts.expression.join(' ').trim();
 }
 
-/** The per-packet formatter the options ask for: tcpdump text, tshark fields, or JSON. */
+/** Bytes of text lines gathered before they are written. */
+const FLUSH_BYTES = 1 << 15;
+
+/** The per-packet formatter the options ask for: tshark fields or JSON. */
 function packetFormatter(opts: Options): (p: Packet) => string {
   if (opts.json) {
     const json = new JsonOut();
     return (p) => json.format(p);
   }
-  if (opts.outputType !== undefined) {
-    if (opts.outputType !== 'fields') throw new FieldListError(`unsupported -T type '${opts.outputType}' (only -T fields)`);
-    const fields = new FieldsOut(opts.fields);
-    return (p) => fields.format(p);
-  }
-  const text = new TextOut({
+  if (opts.outputType !== 'fields') throw new FieldListError(`unsupported -T type '${opts.outputType}' (only -T fields)`);
+  const fields = new FieldsOut(opts.fields);
+  return (p) => fields.format(p);
+}
+
+function textOut(opts: Options): TextOut {
+  return new TextOut({
     n: opts.n, v: opts.v, e: opts.e, q: opts.q, S: opts.S, t: opts.t, x: opts.x, X: opts.X, A: opts.A,
     number: opts.number, nano: opts.nano, K: opts.K,
   });
-  return (p) => text.formatPacket(p);
 }

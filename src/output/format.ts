@@ -55,11 +55,18 @@ function hex16(w: number): string {
 /** ipv6At's words: one array for every call instead of one per address printed. */
 const words = new Uint16Array(8);
 
-/** IPv6 address at buf[o] in RFC 5952 form (inet_ntop's), with IPv4-mapped/compatible tails. */
-export function ipv6At(buf: Uint8Array, o: number): string {
+/** ipv6Layout's result for an IPv4-mapped (::ffff:a.b.c.d) or IPv4-compatible (::a.b.c.d) address. */
+export const IPV6_MAPPED = -2;
+export const IPV6_COMPATIBLE = -3;
+
+/**
+ * Reads the IPv6 address at buf[o] into ipv6Words and says how inet_ntop prints it: IPV6_MAPPED,
+ * IPV6_COMPATIBLE, or the longest run of zero words (length >= 2, first one wins) that becomes
+ * "::", as start * 16 + length (-1 for none).
+ */
+export function ipv6Layout(buf: Uint8Array, o: number): number {
   const w = words;
   for (let i = 0; i < 8; i++) w[i] = (buf[o + 2 * i] << 8) | buf[o + 2 * i + 1];
-  // Longest run of zero words (length >= 2), first one wins.
   let bestStart = -1, bestLen = 0;
   for (let i = 0; i < 8; ) {
     if (w[i] !== 0) { i++; continue; }
@@ -71,8 +78,21 @@ export function ipv6At(buf: Uint8Array, o: number): string {
   // ::ffff:a.b.c.d and ::a.b.c.d (not :: or ::1), as inet_ntop prints them.
   if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
     if (bestLen === 6 && w[6] === 0 && (w[7] === 0 || w[7] === 1)) { /* :: and ::1 below */ }
-    else return (bestLen === 5 ? '::ffff:' : '::') + ipv4At(buf, o + 12);
+    else return bestLen === 5 ? IPV6_MAPPED : IPV6_COMPATIBLE;
   }
+  return bestStart < 0 ? -1 : bestStart * 16 + bestLen;
+}
+
+/** The words ipv6Layout read last. */
+export const ipv6Words: Readonly<Uint16Array> = words;
+
+/** IPv6 address at buf[o] in RFC 5952 form (inet_ntop's), with IPv4-mapped/compatible tails. */
+export function ipv6At(buf: Uint8Array, o: number): string {
+  const layout = ipv6Layout(buf, o);
+  if (layout === IPV6_MAPPED) return '::ffff:' + ipv4At(buf, o + 12);
+  if (layout === IPV6_COMPATIBLE) return '::' + ipv4At(buf, o + 12);
+  const w = words;
+  const bestStart = layout < 0 ? -1 : layout >> 4, bestLen = layout & 15;
   let s = '';
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) { s += '::'; i += bestLen - 1; continue; }

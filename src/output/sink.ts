@@ -44,6 +44,12 @@ export class TextSink {
     if (this.lineBuffered || this.pending.length >= FLUSH_AT) this.flush();
   }
 
+  /** Writes buf[0, end) after any pending text. */
+  writeBytes(buf: Uint8Array, end: number): void {
+    this.flush();
+    writeAll(this.fd, end === buf.length ? buf : buf.subarray(0, end));
+  }
+
   flush(): void {
     const s = this.pending;
     if (s === '') return;

@@ -4,7 +4,7 @@
  */
 import type { Packet } from '../core/dissector.js';
 import type { ByteView } from '../core/view.js';
-import { pad2, pad6, pad9 } from './format.js';
+import { IPV6_COMPATIBLE, IPV6_MAPPED, ipv6Layout, ipv6Words, pad2, pad6, pad9 } from './format.js';
 
 export interface TextOptions {
   /** -n count: 0 resolves names, 1+ prints numbers. */
@@ -35,14 +35,24 @@ export const defaultTextOptions: TextOptions = {
   n: 0, v: 0, e: false, q: false, S: false, t: 0, x: 0, X: 0, A: 0, number: false, nano: false, K: false,
 };
 
-/** The printer context handed to every dissector's print(): options, run state, and the output string. */
+/**
+ * The printer context handed to every dissector's print(): options, run state, and the output.
+ * Output goes two ways that keep their order: printers write ASCII text straight into bytes
+ * (put, num, ipv4), and may still append any text to `s`, which is encoded (UTF-8) into the
+ * bytes before the next direct write and at the end of the packet. Direct writes build no
+ * strings: on the common lines that is most of the cost of printing them.
+ */
 export class TextOut {
-  /** Text of the packet being printed. */
+  /** Text not yet moved into the bytes (printers may append to it freely). */
   s = '';
   /** Per-run state printers may keep (tcpdump keeps e.g. a TCP sequence-number table). Keyed by printer. */
   readonly state = new Map<string, unknown>();
   /** Bytes of the link-layer header (what -x without a second x skips). Set by link-layer printers. */
   linkHdrLen = 0;
+  /** Output bytes: the lines appended so far (appendPacket), or the packet being formatted. */
+  bytes: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  /** Bytes of `bytes` in use. */
+  len = 0;
   private prevSec = -1;
   private prevNsec = 0;
   private firstSec = -1;
@@ -59,6 +69,136 @@ export class TextOut {
   /** Prints layer i of p (the printers' way to go one layer deeper); nothing past the last layer. */
   printLayer(p: Packet, i: number): void {
     if (i < p.layers.length) p.layers[i].dissector.print(p, i, this);
+  }
+
+  /** Appends text (ASCII expected; anything else is written as UTF-8). */
+  put(t: string): void {
+    if (this.s !== '') this.spill();
+    const n = t.length;
+    if (this.len + n > this.bytes.length) this.grow(n);
+    const b = this.bytes;
+    let k = this.len;
+    for (let i = 0; i < n; i++) {
+      const c = t.charCodeAt(i);
+      if (c > 0x7f) {
+        this.len = k;
+        this.s = t.slice(i);
+        this.spill();
+        return;
+      }
+      b[k++] = c;
+    }
+    this.len = k;
+  }
+
+  /** Appends one ASCII character, by its code. */
+  putChar(c: number): void {
+    if (this.s !== '') this.spill();
+    if (this.len + 1 > this.bytes.length) this.grow(1);
+    this.bytes[this.len++] = c;
+  }
+
+  /** Appends a number in decimal (what String(n) gives). */
+  num(n: number): void {
+    if ((n >>> 0) !== n) { this.put(String(n)); return; }
+    if (this.s !== '') this.spill();
+    if (this.len + 10 > this.bytes.length) this.grow(10);
+    const b = this.bytes;
+    let k = this.len + (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 :
+      n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10);
+    this.len = k;
+    // Two digits per division, in 32-bit integer arithmetic (below 2^31; one step brings n there).
+    if (n >= 0x80000000) {
+      const q = Math.floor(n / 10);
+      b[--k] = 48 + n - q * 10;
+      n = q;
+    }
+    while (n >= 100) {
+      const q = (n / 100) | 0;
+      const r = n - q * 100;
+      b[--k] = DIGIT_LO[r];
+      b[--k] = DIGIT_HI[r];
+      n = q;
+    }
+    if (n >= 10) {
+      b[--k] = DIGIT_LO[n];
+      b[--k] = DIGIT_HI[n];
+    } else b[--k] = 48 + n;
+  }
+
+  /** Appends the dotted quad of a 32-bit address. */
+  ipv4(a: number): void {
+    if (this.s !== '') this.spill();
+    if (this.len + 15 > this.bytes.length) this.grow(15);
+    const b = this.bytes;
+    let k = this.len;
+    for (let j = 24; j >= 0; j -= 8) {
+      const at = ((a >>> j) & 0xff) * 4;
+      if (j < 24) b[k++] = 46;
+      const n = BYTE_DECIMAL[at];
+      b[k] = BYTE_DECIMAL[at + 1];
+      if (n > 1) b[k + 1] = BYTE_DECIMAL[at + 2];
+      if (n > 2) b[k + 2] = BYTE_DECIMAL[at + 3];
+      k += n;
+    }
+    this.len = k;
+  }
+
+  /** Appends the IPv6 address at buf[o] as format.ts's ipv6At writes it. */
+  ipv6(buf: Uint8Array, o: number): void {
+    const layout = ipv6Layout(buf, o);
+    if (layout === IPV6_MAPPED || layout === IPV6_COMPATIBLE) {
+      this.put(layout === IPV6_MAPPED ? '::ffff:' : '::');
+      this.ipv4(((buf[o + 12] << 24) | (buf[o + 13] << 16) | (buf[o + 14] << 8) | buf[o + 15]) >>> 0);
+      return;
+    }
+    if (this.s !== '') this.spill();
+    if (this.len + 39 > this.bytes.length) this.grow(39);
+    const b = this.bytes;
+    const w = ipv6Words;
+    const bestStart = layout < 0 ? -1 : layout >> 4, bestLen = layout & 15;
+    let k = this.len;
+    for (let i = 0; i < 8; i++) {
+      if (i === bestStart) { b[k++] = COLON; b[k++] = COLON; i += bestLen - 1; continue; }
+      if (i > 0 && i !== bestStart + bestLen) b[k++] = COLON;
+      const v = w[i];
+      if (v >= 0x1000) b[k++] = HEX_DIGIT[v >> 12];
+      if (v >= 0x100) b[k++] = HEX_DIGIT[(v >> 8) & 15];
+      if (v >= 0x10) b[k++] = HEX_DIGIT[(v >> 4) & 15];
+      b[k++] = HEX_DIGIT[v & 15];
+    }
+    this.len = k;
+  }
+
+  /** Appends n (0 <= n < 10^width, width even) in decimal, zero-padded to width digits. */
+  private digits(n: number, width: number): void {
+    if (this.s !== '') this.spill();
+    if (this.len + width > this.bytes.length) this.grow(width);
+    const b = this.bytes;
+    let k = this.len + width;
+    this.len = k;
+    for (let j = 0; j < width; j += 2) {
+      const q = (n / 100) | 0;
+      const r = n - q * 100;
+      b[--k] = DIGIT_LO[r];
+      b[--k] = DIGIT_HI[r];
+      n = q;
+    }
+  }
+
+  /** Moves `s` into the bytes. */
+  private spill(): void {
+    const t = this.s;
+    this.s = '';
+    if (this.len + t.length * 3 > this.bytes.length) this.grow(t.length * 3);
+    this.len += (this.bytes as unknown as Utf8Writable).utf8Write(t, this.len);
+  }
+
+  /** Makes room for n more bytes. */
+  private grow(n: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.len + n));
+    this.bytes.copy(bigger, 0, 0, this.len);
+    this.bytes = bigger;
   }
 
   /** tcpdump's ND_DEFAULTPRINT for bytes no printer understood: hex and ASCII, suppressed by -x, -X and -q (not -A). */
@@ -84,21 +224,40 @@ export class TextOut {
 
   /** One packet, as tcpdump prints it, without the final newline. */
   formatPacket(p: Packet): string {
+    this.len = 0;
+    this.printPacket(p);
+    const text = this.bytes.toString('utf8', 0, this.len);
+    this.len = 0;
+    return text;
+  }
+
+  /**
+   * Appends one packet's line and its newline to the bytes (the lines gather there until the
+   * caller writes them out and sets len to 0). Returns len.
+   */
+  appendPacket(p: Packet): number {
+    this.printPacket(p);
+    if (this.len + 1 > this.bytes.length) this.grow(1);
+    this.bytes[this.len++] = 10;
+    return this.len;
+  }
+
+  private printPacket(p: Packet): void {
     const o = this.opts;
     this.s = '';
     this.linkHdrLen = 0;
-    if (o.number) this.s += String(p.frame.number).padStart(5, ' ') + '  ';
+    if (o.number) this.put(String(p.frame.number).padStart(5, ' ') + '  ');
     const f = p.frame;
     // invalidHeader's checks, cheaply: a zero length or a caplen over the limit implies one of these.
     if (f.capLen === 0 || f.origLen < f.capLen || f.origLen > MAXIMUM_SNAPLEN) {
-      this.s += invalidHeader(f.capLen, f.origLen);
-      return this.s;
+      this.put(invalidHeader(f.capLen, f.origLen));
+      return;
     }
-    this.timestamp(p.frame.tsSec, p.frame.tsNsec);
-    if (p.layers.length === 0) this.s += unsupportedLink(p.frame.linkType, p.frame.capLen);
+    this.timestamp(f.tsSec, f.tsNsec);
+    if (p.layers.length === 0) this.s += unsupportedLink(f.linkType, f.capLen);
     else this.printLayer(p, 0);
     if (o.x || o.X || o.A) this.dump(p);
-    return this.s;
+    if (this.s !== '') this.spill();
   }
 
   private dump(p: Packet): void {
@@ -116,14 +275,14 @@ export class TextOut {
   private timestamp(sec: number, nsec: number): void {
     const t = this.opts.t;
     if (t === 1) return;
+    if (this.s !== '') this.spill();
     // tcpdump 4.99 refuses absolute times with bit 31 of the seconds set (2038 onwards).
     if (t !== 3 && t !== 5 && ((sec >>> 0) & 0x80000000) !== 0) {
       this.s += '[Error converting time] ';
       return;
     }
-    const frac = this.opts.nano ? pad9(nsec) : pad6(Math.floor(nsec / 1000));
     if (t === 2) {
-      this.s += sec + '.' + frac + ' ';
+      this.s += sec + '.' + (this.opts.nano ? pad9(nsec) : pad6(Math.floor(nsec / 1000))) + ' ';
       return;
     }
     if (t === 3 || t === 5) {
@@ -162,7 +321,11 @@ export class TextOut {
       }
       this.clockText = clock;
     }
-    this.s += this.clockText + frac + ' ';
+    this.put(this.clockText);
+    if (this.opts.nano) this.put(pad9(nsec));
+    else if (nsec < 1000000000) this.digits(Math.floor(nsec / 1000), 6);
+    else this.num(Math.floor(nsec / 1000));
+    this.putChar(SPACE);
   }
 
   /** Seconds to add to UTC for local time (TZ honoured), cached per quarter hour. */
@@ -175,6 +338,26 @@ export class TextOut {
     return this.tzOffset;
   }
 }
+
+const SPACE = 0x20;
+/** The low and high decimal digits (as ASCII codes) of 0..99. */
+const DIGIT_LO = Uint8Array.from({ length: 100 }, (_, i) => 48 + (i % 10));
+const DIGIT_HI = Uint8Array.from({ length: 100 }, (_, i) => 48 + Math.floor(i / 10));
+/** For each byte value, 4 entries: how many decimal digits, then the digits as ASCII codes. */
+const BYTE_DECIMAL = Uint8Array.from({ length: 1024 }, (_, i) => {
+  const v = i >> 2, d = String(v);
+  return (i & 3) === 0 ? d.length : (i & 3) <= d.length ? d.charCodeAt((i & 3) - 1) : 0;
+});
+const COLON = 0x3a;
+const HEX_DIGIT = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
+
+/** Buffer's own UTF-8 encoder, without Buffer.prototype.write's argument juggling. */
+interface Utf8Writable {
+  utf8Write(s: string, offset: number): number;
+}
+
+/** Starting size of the output bytes: lines gather up to the writer's flush size and a line more. */
+const INITIAL_BYTES = 1 << 16;
 
 /** tcpdump's largest snapshot length: record lengths beyond it are not believed. */
 const MAXIMUM_SNAPLEN = 262144;

@@ -4,13 +4,14 @@
  */
 import { PcapWriter } from '../pcap/writer.js';
 import { CaptureFileError } from '../pcap/error.js';
-import { decodeFrame, type Packet } from '../core/dissector.js';
+import { decodeFrame } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
 import { linkTypeDescription } from '../core/linktypes.js';
 import { TextOut } from '../output/text.js';
 import { FieldsOut, FieldListError } from '../output/fields.js';
 import { JsonOut } from '../output/json.js';
 import { TextSink } from '../output/sink.js';
+import { errorLine } from '../output/errors.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
 import { readFileSync } from 'node:fs';
 import type { Options } from './args.js';
@@ -45,8 +46,8 @@ export class FramePipeline {
   private readonly expr: string;
   private readonly writer: FrameWriter | null = null;
   private readonly sink: TextSink | null = null;
-  /** -T fields and --json: one string per packet. */
-  private readonly format: ((p: Packet) => string) | null = null;
+  /** -T fields and --json: lines written as their packets complete (in packet order). */
+  private readonly format: PacketLines | null = null;
   /** tcpdump text: lines gather as bytes in the TextOut and are written every FLUSH_BYTES. */
   private readonly text: TextOut | null = null;
 
@@ -85,7 +86,7 @@ export class FramePipeline {
     } else {
       if (this.text !== null) {
         if (!this.opts.countOnly && (this.text.appendPacket(decodeFrame(f)) >= FLUSH_BYTES || this.sink!.lineBuffered)) this.writeText();
-      } else if (!this.opts.countOnly) this.sink!.writeLine(this.format!(decodeFrame(f)));
+      } else if (!this.opts.countOnly) this.format!.write(decodeFrame(f), this.sink!);
     }
     this.handled++;
     return this.handled < this.limit;
@@ -99,6 +100,7 @@ export class FramePipeline {
   }
 
   close(): void {
+    if (this.format !== null && !this.opts.countOnly) this.format.finish(this.sink!);
     if (this.opts.countOnly && this.sink !== null) this.sink.writeLine(`${this.handled} packet${this.handled === 1 ? '' : 's'}`);
     this.writeText();
     this.sink?.flush();
@@ -137,15 +139,19 @@ export function filterExpression(opts: Options): string {
 /** Bytes of text lines gathered before they are written. */
 const FLUSH_BYTES = 1 << 15;
 
+/** -T fields and --json: write() takes each packet, finish() ends the input. */
+type PacketLines = Pick<FieldsOut, 'write' | 'finish'>;
+
+/** Warnings of the formatters (a hole given up to bound the lines waiting for it). */
+const warn = (message: string): void => {
+  process.stderr.write(errorLine(message) + '\n');
+};
+
 /** The per-packet formatter the options ask for: tshark fields or JSON. */
-function packetFormatter(opts: Options): (p: Packet) => string {
-  if (opts.json) {
-    const json = new JsonOut();
-    return (p) => json.format(p);
-  }
+function packetFormatter(opts: Options): PacketLines {
+  if (opts.json) return new JsonOut(warn);
   if (opts.outputType !== 'fields') throw new FieldListError(`unsupported -T type '${opts.outputType}' (only -T fields)`);
-  const fields = new FieldsOut(opts.fields);
-  return (p) => fields.format(p);
+  return new FieldsOut(opts.fields, warn);
 }
 
 function textOut(opts: Options): TextOut {

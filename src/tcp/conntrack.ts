@@ -329,7 +329,9 @@ export class ConnTracker {
       const start = l.off + l.hdrLen;
       const payload = p.buf.subarray(start, Math.min(p.buf.length, start + payloadLen, l.off + l.caplen));
       const seq = (flags & TH.SYN) !== 0 ? seqAdd(l.seq, 1) : l.seq;
-      r.segment(seq, payload, (flags & TH.FIN) !== 0 && payload.length === payloadLen, (flags & TH.RST) !== 0, time);
+      // Captured short of the frame's length on the wire: the rest was there, only not captured.
+      const uncaptured = f.capLen < f.origLen ? payloadLen - payload.length : 0;
+      r.segment(seq, payload, (flags & TH.FIN) !== 0 && payload.length === payloadLen, (flags & TH.RST) !== 0, time, uncaptured);
     }
   }
 

@@ -108,7 +108,8 @@ export function followSink(emit: (r: FollowRecord) => void, onEvent?: (e: Stream
   return {
     chunk: (c) => emit({ dir: c.dir, bytes: c.bytes, time: c.time, missing: 0 }),
     event: (e) => {
-      if (e.type === 'gap') emit({ dir: e.dir, bytes: missingRecord(e.length), time: e.time, missing: e.length, reason: e.reason });
+      // tshark's follow prints the captured part of a segment cut by the snapshot length and moves on, with no record.
+      if (e.type === 'gap' && e.reason !== 'snaplen') emit({ dir: e.dir, bytes: missingRecord(e.length), time: e.time, missing: e.length, reason: e.reason });
       else onEvent?.(e);
     },
     complete: (dir) => onComplete?.(dir),

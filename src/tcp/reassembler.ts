@@ -55,8 +55,11 @@ export interface StreamChunk {
 }
 
 export type StreamEvent =
-  /** Bytes never seen were skipped: `length` of them starting at `seq`. */
-  | { type: 'gap'; dir: 0 | 1; seq: number; length: number; reason: 'end' | 'limit' | 'fin' | 'rst'; time: SegmentTime }
+  /**
+   * Bytes never seen were skipped: `length` of them starting at `seq`. 'snaplen': they were on the
+   * wire, but past the snapshot length of the segment that carried them.
+   */
+  | { type: 'gap'; dir: 0 | 1; seq: number; length: number; reason: 'end' | 'limit' | 'fin' | 'rst' | 'snaplen'; time: SegmentTime }
   /** A segment repeated bytes with different contents; the first ones were kept. */
   | { type: 'overlap-conflict'; dir: 0 | 1; seq: number; length: number; time: SegmentTime }
   /** A segment came after the end of the direction (beyond its FIN, or after RST) and was dropped. */
@@ -127,8 +130,9 @@ export class DirectionReassembler {
   /**
    * One segment of this direction: its sequence number, payload (copied when kept), FIN and RST.
    * A SYN must have gone through syn() first (its payload, if any, starts at isn + 1).
+   * `uncaptured`: bytes of the payload that followed `payload` on the wire but were not captured.
    */
-  segment(seq: number, payload: Uint8Array, fin: boolean, rst: boolean, time: SegmentTime): void {
+  segment(seq: number, payload: Uint8Array, fin: boolean, rst: boolean, time: SegmentTime, uncaptured = 0): void {
     if (this.done) {
       if (payload.length > 0) this.sink.event({ type: 'data-after-end', dir: this.dir, seq, length: payload.length, time });
       return;
@@ -154,6 +158,9 @@ export class DirectionReassembler {
       this.dropPendingBeyondFin(time);
     }
     if (data.length > 0) this.accept(at, data, time);
+    // A segment cut by the snapshot length: the stream moves past its uncaptured tail at once (as
+    // tshark's follow does) instead of holding what follows behind a hole no ACK may ever close.
+    if (uncaptured > 0 && !this.sawFin && this.nextSeq === seqAdd(at, data.length)) this.skipTo(seqAdd(at, data.length + uncaptured), 'snaplen', time);
     if (rst) {
       this.flushAll('rst', time);
       this.finish('rst', time);
@@ -272,7 +279,7 @@ export class DirectionReassembler {
   }
 
   /** Declares the hole up to `to` a gap, then delivers what follows it. */
-  private skipTo(to: number, reason: 'end' | 'limit' | 'fin' | 'rst', time: SegmentTime): void {
+  private skipTo(to: number, reason: 'end' | 'limit' | 'fin' | 'rst' | 'snaplen', time: SegmentTime): void {
     const n = seqDiff(to, this.nextSeq);
     if (n > 0) {
       this.gaps++;

@@ -41,6 +41,22 @@ describe('DirectionReassembler', () => {
     expect(log.events).toEqual([]);
   });
 
+  it('moves past the uncaptured tail of a segment cut by the snapshot length, saying so', () => {
+    const { log, r } = setup();
+    r.syn(0);
+    // 10 bytes on the wire, 4 captured; the next segment (bytes 11-13) is delivered at once.
+    r.segment(1, b('AAAA'), false, false, T(1), 6);
+    r.segment(11, b('BBB'), false, false, T(2));
+    expect(log.text()).toBe('AAAABBB');
+    expect(log.events).toEqual([{ type: 'gap', dir: 0, seq: 5, length: 6, reason: 'snaplen', time: T(1) }]);
+    // A cut segment that arrives out of order leaves its hole to the usual rules.
+    const o = setup();
+    o.r.syn(0);
+    o.r.segment(5, b('BB'), false, false, T(1), 4);
+    expect(o.log.events).toEqual([]);
+    expect(o.r.bufferedBytes).toBe(2);
+  });
+
   it('buffers out-of-order segments until the hole fills', () => {
     const { log, r } = setup();
     r.syn(0);

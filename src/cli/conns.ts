@@ -5,9 +5,7 @@
  * every frame, as in tshark.
  */
 import Table from 'cli-table3';
-import { errorLine } from '../output/errors.js';
-import { TextSink } from '../output/sink.js';
-import { command, parseCommand, reportFailure } from './command-line.js';
+import { runCaptureTable } from './command-line.js';
 import { connectionTable, type ConnSummary } from '../tcp/conns.js';
 
 const STATE_HEAD = ['Stream', 'Node 0', 'Node 1', 'State 0', 'State 1', 'Frames ->', 'Bytes ->', 'Frames <-', 'Bytes <-',
@@ -42,26 +40,13 @@ export function formatTable(rows: readonly ConnSummary[]): string {
   return t.toString();
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const cmd = command('conns')
-    .description('TCP connections of a capture: endpoints, states, frames/bytes each way, duration, handshake RTT, retransmissions, gaps, who closed')
-    .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
-    .option('--json', 'one JSON object per connection')
-    .option('-n', 'accepted for tcpdump/tshark habit (names are never resolved)')
-    .argument('[filter...]', 'pcap-filter expression: connections with a frame it matches');
-  const early = parseCommand(cmd, argv);
-  if (early !== null) return early;
-  const opts = cmd.opts<{ read: string; json?: boolean }>();
-  let table;
-  try {
-    table = connectionTable(opts.read, cmd.args.join(' '));
-  } catch (e) {
-    return reportFailure('conns', e);
-  }
-  const out = new TextSink(1);
-  if (opts.json) for (const r of table.rows) out.writeLine(JSON.stringify(r));
-  else out.writeLine(formatTable(table.rows));
-  out.flush();
-  if (table.evicted > 0) process.stderr.write(errorLine(`conns: ${table.evicted} connections were closed early for the connection limit`) + '\n');
-  return table.error === null ? 0 : reportFailure('conns', table.error);
+export function run(argv: string[]): Promise<number> {
+  return runCaptureTable(argv, {
+    name: 'conns',
+    description: 'TCP connections of a capture: endpoints, states, frames/bytes each way, duration, handshake RTT, retransmissions, gaps, who closed',
+    jsonHelp: 'one JSON object per connection',
+    filterHelp: 'connections with a frame it matches',
+    read: connectionTable,
+    table: formatTable,
+  });
 }

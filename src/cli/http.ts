@@ -6,10 +6,8 @@
  * A filter selects the connections with a frame it matches, as in `wirescope conns`.
  */
 import Table from 'cli-table3';
-import { errorLine } from '../output/errors.js';
-import { TextSink } from '../output/sink.js';
 import { httpTransactions, type HttpTransaction } from '../http/transactions.js';
-import { command, parseCommand, reportFailure } from './command-line.js';
+import { runCaptureTable } from './command-line.js';
 
 const HEAD = ['Stream', 'Method', 'Host', 'URI', 'Status', 'Request', 'Response', 'Time'];
 /** Longer URIs are cut in the table (--json has them whole). */
@@ -42,26 +40,13 @@ export function formatTable(rows: readonly HttpTransaction[]): string {
   return t.toString();
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const cmd = command('http')
-    .description('HTTP/1.x transactions of a capture: stream, method, host, URI, status, request/response sizes, response time')
-    .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
-    .option('--json', 'one JSON object per transaction')
-    .option('-n', 'accepted for tcpdump/tshark habit (names are never resolved)')
-    .argument('[filter...]', 'pcap-filter expression: transactions of connections with a frame it matches');
-  const early = parseCommand(cmd, argv);
-  if (early !== null) return early;
-  const opts = cmd.opts<{ read: string; json?: boolean }>();
-  let table;
-  try {
-    table = httpTransactions(opts.read, cmd.args.join(' '));
-  } catch (e) {
-    return reportFailure('http', e);
-  }
-  const out = new TextSink(1);
-  if (opts.json) for (const r of table.rows) out.writeLine(JSON.stringify(r));
-  else out.writeLine(formatTable(table.rows));
-  out.flush();
-  if (table.evicted > 0) process.stderr.write(errorLine(`http: ${table.evicted} connections were closed early for the connection limit`) + '\n');
-  return table.error === null ? 0 : reportFailure('http', table.error);
+export function run(argv: string[]): Promise<number> {
+  return runCaptureTable(argv, {
+    name: 'http',
+    description: 'HTTP/1.x transactions of a capture: stream, method, host, URI, status, request/response sizes, response time',
+    jsonHelp: 'one JSON object per transaction',
+    filterHelp: 'transactions of connections with a frame it matches',
+    read: httpTransactions,
+    table: formatTable,
+  });
 }

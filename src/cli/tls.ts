@@ -7,9 +7,8 @@
  */
 import Table from 'cli-table3';
 import { hex16 } from '../../dissectors/tls.js';
-import { TextSink } from '../output/sink.js';
 import { tlsTable, type TlsSummary } from '../tls/capture.js';
-import { command, parseCommand, reportFailure } from './command-line.js';
+import { runCaptureTable } from './command-line.js';
 
 const VERSION_NAMES: Record<number, string> = {
   0x0002: 'SSLv2', 0x0300: 'SSLv3', 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3',
@@ -35,25 +34,17 @@ export function formatTlsTable(rows: readonly TlsSummary[]): string {
   return t.toString();
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const cmd = command('tls')
-    .description('TLS connections of a capture: client/server, SNI, ALPN offered/selected, version, cipher, JA3, JA3S, JA4')
-    .requiredOption('-r, --read <file>', 'capture file (pcap or pcapng; - for stdin)')
-    .option('--json', 'one JSON object per connection (with JA3/JA3S strings, JA4_r, certificates, alerts)')
-    .option('-n', 'accepted for tcpdump/tshark habit (names are never resolved)')
-    .argument('[filter...]', 'pcap-filter expression: connections with a frame it matches');
-  const early = parseCommand(cmd, argv);
-  if (early !== null) return early;
-  const opts = cmd.opts<{ read: string; json?: boolean }>();
-  let table;
-  try {
-    table = tlsTable(opts.read, cmd.args.join(' '));
-  } catch (e) {
-    return reportFailure('tls', e);
-  }
-  const out = new TextSink(1);
-  if (opts.json) for (const r of table.rows) out.writeLine(JSON.stringify({ ...r, versionName: versionName(r.version) }));
-  else out.writeLine(formatTlsTable(table.rows));
-  out.flush();
-  return table.result.error === null ? 0 : reportFailure('tls', table.result.error);
+export function run(argv: string[]): Promise<number> {
+  return runCaptureTable(argv, {
+    name: 'tls',
+    description: 'TLS connections of a capture: client/server, SNI, ALPN offered/selected, version, cipher, JA3, JA3S, JA4',
+    jsonHelp: 'one JSON object per connection (with JA3/JA3S strings, JA4_r, certificates, alerts)',
+    filterHelp: 'connections with a frame it matches',
+    read: (file, filter) => {
+      const t = tlsTable(file, filter);
+      return { rows: t.rows, evicted: t.result.tracker.evicted, error: t.result.error };
+    },
+    table: formatTlsTable,
+    json: (r) => ({ ...r, versionName: versionName(r.version) }),
+  });
 }

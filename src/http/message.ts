@@ -4,22 +4,11 @@
  * packet-http.c reads them for its http.* fields. Pure functions over bytes; never throw.
  */
 
-/** One HTTP/1.x message framed out of a connection. */
-export interface HttpMessage {
+/** One HTTP/1.x message framed out of a connection: its head, and how its body travelled. */
+export interface HttpMessage extends ParsedHead {
   /** tcp.stream of its connection and the direction it travelled. */
   stream: number;
   dir: 0 | 1;
-  isRequest: boolean;
-  /** Request line parts (empty for a response). */
-  method: string;
-  uri: string;
-  /** "HTTP/1.1" as sent. */
-  version: string;
-  /** Status line parts (0 and '' for a request). */
-  status: number;
-  reason: string;
-  /** Header fields in order, names as sent, values without the whitespace before them (Wireshark keeps what follows). */
-  headers: Array<[string, string]>;
   /** Bytes of the start line, headers and empty line. */
   headLen: number;
   /** Body bytes as they travelled (chunk framing included). */
@@ -135,11 +124,15 @@ function isDigit(c: number): boolean {
 /** What parseHead found. */
 export interface ParsedHead {
   isRequest: boolean;
+  /** Request line parts (empty for a response). */
   method: string;
   uri: string;
+  /** "HTTP/1.1" as sent. */
   version: string;
+  /** Status line parts (0 and '' for a request). */
   status: number;
   reason: string;
+  /** Header fields in order, names as sent, values without the whitespace before them (Wireshark keeps what follows). */
   headers: Array<[string, string]>;
 }
 

@@ -1,6 +1,7 @@
 /** Shared helpers for tests that use ../shared/corpus and the real tools. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,24 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const corpusDir = path.resolve(repoRoot, '../shared/corpus');
 export const hasCorpus = existsSync(path.join(corpusDir, 'MANIFEST.tsv'));
 export const wirescopeBin = path.join(repoRoot, 'bin/wirescope.js');
+
+/**
+ * A path our reader takes: a gzip-compressed corpus capture is unpacked once into a cache folder
+ * shared by the test workers (written under a temporary name, then renamed, so a worker never
+ * reads a half-written copy). Bounded by the corpus; reused by later runs.
+ */
+export function plainCapture(file: string): string {
+  if (!file.endsWith('.gz')) return file;
+  const dir = path.join(tmpdir(), 'wirescope-corpus-unpacked');
+  const out = path.join(dir, path.relative(corpusDir, file).replaceAll(path.sep, '__').slice(0, -3));
+  if (!existsSync(out)) {
+    mkdirSync(dir, { recursive: true });
+    const part = `${out}.${process.pid}.part`;
+    writeFileSync(part, gunzipSync(readFileSync(file)));
+    renameSync(part, out);
+  }
+  return out;
+}
 
 export function hasTool(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;

@@ -1,15 +1,15 @@
 /** Helpers for the HTTP tests: our http.* columns per frame (stream parser over a tracked file) and tshark's. */
 import '../../dissectors/index.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { gunzipSync } from 'node:zlib';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FieldValue, Layer, Packet } from '../../src/core/dissector.js';
 import { trackFile } from '../../src/tcp/conns.js';
 import { HttpSelector } from '../../src/http/transactions.js';
 import { httpProtocol } from '../../src/http/stream.js';
 import { http } from '../../dissectors/http.js';
+
+export { plainCapture } from '../conformance/corpus.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const corpusDir = path.resolve(repoRoot, '../shared/corpus');
@@ -30,15 +30,6 @@ export const haveTcpdump = have('tcpdump');
 export const HTTP_FIELDS = ['http.request.method', 'http.request.uri', 'http.host', 'http.response.code', 'http.content_length', 'http.user_agent'];
 /** Every http.* field the dissector has: those, then the others. */
 export const ALL_HTTP_FIELDS = [...HTTP_FIELDS, ...Object.keys(http.fields!).filter((f) => !HTTP_FIELDS.includes(f))];
-
-/** A readable copy of a gzip-compressed capture (in the system's temporary folder), else the path itself. */
-export function plainCapture(file: string): string {
-  if (!file.endsWith('.gz')) return file;
-  const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-http-'));
-  const out = path.join(dir, path.basename(file, '.gz'));
-  writeFileSync(out, gunzipSync(readFileSync(file)));
-  return out;
-}
 
 /** Corpus captures with HTTP (MANIFEST's protocols_seen or note), as paths relative to the corpus. */
 export function corpusHttpCaptures(): string[] {

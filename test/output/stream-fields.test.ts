@@ -8,15 +8,14 @@
  */
 import '../../dissectors/index.js';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../src/core/dissector.js';
 import { CaptureFileError, openCapture } from '../../src/pcap/reader.js';
 import { FieldsOut } from '../../src/output/fields.js';
-import { corpusDir, hasCorpus, hasTool, readTsv, repoRoot } from '../conformance/corpus.js';
+import { corpusDir, hasCorpus, hasTool, plainCapture, readTsv, repoRoot } from '../conformance/corpus.js';
 
 const TLS = [
   'tls.record.content_type', 'tls.record.version', 'tls.handshake.type', 'tls.handshake.version',
@@ -46,15 +45,6 @@ const OUT_OF_SCOPE: Record<string, string> = {
   'zeek/http/websocket.pcap': 'HTTP Upgrade to WebSocket (not decoded)',
 };
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'wirescope-stream-fields-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function readable(file: string): string {
-  if (!file.endsWith('.gz')) return file;
-  const out = path.join(tmp, path.basename(file, '.gz'));
-  writeFileSync(out, gunzipSync(readFileSync(file)));
-  return out;
-}
 
 /** Our lines, as `wirescope -r FILE -T fields -e ...` writes them. */
 function ours(file: string): string[] {
@@ -193,7 +183,7 @@ describe.skipIf(!hasTshark)('-T fields over TCP streams identical to tshark', ()
     const all = tally();
     const t = tally();
     for (const rel of files) {
-      const f = compare(readable(path.join(corpusDir, rel)));
+      const f = compare(plainCapture(path.join(corpusDir, rel)));
       merge(all, f);
       if (!Object.hasOwn(OUT_OF_SCOPE, rel)) merge(t, f);
     }

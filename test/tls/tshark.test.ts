@@ -7,15 +7,14 @@
  */
 import '../../dissectors/index.js';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tls, type TlsLayer } from '../../dissectors/tls.js';
 import type { AppMessage } from '../../src/stream/app.js';
 import { scanTls } from '../../src/tls/capture.js';
-import { corpusDir, hasCorpus, hasTool, readTsv, repoRoot } from '../conformance/corpus.js';
+import { corpusDir, hasCorpus, hasTool, plainCapture, readTsv, repoRoot } from '../conformance/corpus.js';
 
 const FIELDS = [
   'tls.record.content_type', 'tls.record.version', 'tls.handshake.type', 'tls.handshake.version',
@@ -36,16 +35,6 @@ const OUT_OF_SCOPE: Record<string, string> = {
   'tcpdump/nfs-write-verf-cookie.pcapng': 'NFS over TCP taken for SSLv2 by tshark (a heuristic false positive)',
 };
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'wirescope-tls-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A path our reader takes: gzip-compressed corpus files are unpacked into a temporary directory. */
-function readable(file: string): string {
-  if (!file.endsWith('.gz')) return file;
-  const out = path.join(tmp, path.basename(file, '.gz'));
-  writeFileSync(out, gunzipSync(readFileSync(file)));
-  return out;
-}
 
 interface FrameRow {
   cols: string[];
@@ -79,7 +68,7 @@ function cell(layers: readonly AppMessage[], name: string): string {
 
 function ourRows(file: string, frames: number): FrameRow[] {
   const byFrame: AppMessage[][] = [];
-  scanTls(readable(file), { onMessage: (m) => (byFrame[m.time.frame - 1] ??= []).push(m) });
+  scanTls(plainCapture(file), { onMessage: (m) => (byFrame[m.time.frame - 1] ??= []).push(m) });
   const rows: FrameRow[] = [];
   for (let i = 0; i < frames; i++) {
     const ms = byFrame[i] ?? [];

@@ -1,18 +1,20 @@
 /**
- * The default command: frames from a capture file (or an interface) through the frame pipeline.
+ * The default command on a capture file. With -w, frames are filtered and copied here without
+ * decoding (and without loading the decoders); otherwise they go through the frame pipeline.
  */
+import { readFileSync } from 'node:fs';
 import { openCapture, CaptureFileError, type CaptureReader } from '../pcap/reader.js';
 import { PcapReader } from '../pcap/pcap.js';
+import { PcapWriter, oneLinkTypeError } from '../pcap/writer.js';
 import { linkTypeDescription } from '../core/linktypes.js';
-import { FieldListError } from '../output/fields.js';
 import { errorLine } from '../output/errors.js';
-import { FilterError } from '../filter/index.js';
-import { FramePipeline } from './pipeline.js';
+import { FilterError } from '../filter/error.js';
+import type { FilterProgram } from '../filter/index.js';
 import type { Options } from './args.js';
 
 const LINKTYPE_LINUX_SLL2 = 276;
 
-export function runCapture(opts: Options): number {
+export function runCapture(opts: Options): number | Promise<number> {
   if (!opts.read) {
     process.stderr.write(errorLine('no capture file given: use -r FILE') + '\n');
     return 1;
@@ -24,46 +26,142 @@ export function runCapture(opts: Options): number {
   } catch (e) {
     return reportError(e);
   }
-  let pipeline: FramePipeline;
+  // Modules are loaded as needed: the filter compiler only for an expression, the decoders only to print.
+  if (opts.write !== undefined) {
+    let expr: string;
+    try {
+      expr = filterExpression(opts);
+    } catch (e) {
+      closeOn(reader, e);
+    }
+    if (expr === '') return copyCapture(opts, reader, null);
+    return import('../filter/index.js').then(({ compileFilter }) => {
+      const compile: FilterFor = (linkType, snaplen, bigEndianFile) => compileFilter(expr, linkType, { snaplen, bigEndianFile });
+      return copyCapture(opts, reader, compile);
+    }, (e) => closeOn(reader, e));
+  }
+  return Promise.all([import('./pipeline.js'), import('../output/fields.js')])
+    .then(([{ FramePipeline }, { FieldListError }]) => {
+      let pipeline: InstanceType<typeof FramePipeline>;
+      try {
+        pipeline = new FramePipeline(opts, {
+          linkType: reader.linkType, snaplen: reader.snaplen, name: opts.read!,
+          bigEndian: reader instanceof PcapReader ? !reader.le : undefined,
+        });
+      } catch (e) {
+        reader.close();
+        if (e instanceof FieldListError) return failure(e.message);
+        return reportError(e);
+      }
+      printReading(opts, reader);
+      let status = 0;
+      try {
+        for (let f = reader.next(); f !== null && pipeline.push(f); f = reader.next());
+      } catch (e) {
+        pipeline.flush();
+        status = reportError(e);
+      } finally {
+        pipeline.close();
+        reader.close();
+      }
+      return status;
+    }, (e) => closeOn(reader, e));
+}
+
+/** The filter expression compiled for a link type. */
+type FilterFor = (linkType: number, snaplen: number | undefined, bigEndianFile: boolean | undefined) => FilterProgram;
+
+/**
+ * -w: the frames that pass the filter (and -c) to a pcap file, as tcpdump -r -w. A file whose
+ * records are already as written goes out in runs straight from the read buffer; others record
+ * by record, from the reader's fields (no Frame objects either way).
+ */
+function copyCapture(opts: Options, reader: CaptureReader, compile: FilterFor | null): number {
+  const limit = opts.count ?? Infinity;
+  const name = opts.read!;
+  const bigEndianFile = reader instanceof PcapReader ? !reader.le : undefined;
+  const filters = new Map<number, FilterProgram>();
+  // Compiled once per link type, on first sight (a pcapng file may have several).
+  const filterFor = (linkType: number): FilterProgram | null => {
+    if (compile === null) return null;
+    let prog = filters.get(linkType);
+    if (prog === undefined) {
+      prog = compile(linkType, reader.snaplen || undefined, bigEndianFile);
+      filters.set(linkType, prog);
+    }
+    return prog;
+  };
+  let writer: PcapWriter;
   try {
-    pipeline = new FramePipeline(opts, {
-      linkType: reader.linkType, snaplen: reader.snaplen, name: opts.read,
-      bigEndian: reader instanceof PcapReader ? !reader.le : undefined,
-    });
+    if (reader.linkType >= 0) filterFor(reader.linkType);
+    writer = new PcapWriter(opts.write!, { linkType: reader.linkType, snaplen: reader.snaplen, packetBuffered: opts.packetBuffered });
   } catch (e) {
     reader.close();
     return reportError(e);
   }
-  if (!opts.json && opts.outputType === undefined) {
-    process.stderr.write(
-      `reading from file ${opts.read}, link-type ${linkTypeDescription(reader.linkType)}, snapshot length ${reader.snaplen}\n`,
-    );
-    // SLL2 names interfaces by index: the names printed are this machine's, as tcpdump warns.
-    if (reader.linkTypes.includes(LINKTYPE_LINUX_SLL2)) process.stderr.write('Warning: interface names might be incorrect\n');
-  }
+  printReading(opts, reader);
   let status = 0;
   try {
-    for (let f = reader.next(); f !== null && pipeline.push(f); f = reader.next());
+    if (reader instanceof PcapReader && reader.recordsAsWritten && writer.snaplen >= reader.snaplen && !writer.nano) {
+      reader.copyRuns(filterFor(reader.linkType)?.matchesAt ?? null, limit, writer);
+    } else {
+      let prog: FilterProgram | null = null;
+      let progLinkType = -1;
+      for (let passed = 0; passed < limit; ) {
+        const at = reader.advance();
+        if (at < 0) break;
+        const linkType = reader.frameLinkType;
+        if (linkType !== progLinkType) {
+          prog = filterFor(linkType);
+          progLinkType = linkType;
+        }
+        if (prog !== null && prog.matchesAt(reader.buf, at, reader.capLen, reader.origLen) === 0) continue;
+        if (linkType !== reader.linkType) throw oneLinkTypeError(reader.frameNumber, linkType, reader.linkType, name);
+        writer.record(reader.tsSec, reader.tsNsec, reader.capLen, reader.origLen, reader.buf, at);
+        passed++;
+      }
+    }
   } catch (e) {
-    pipeline.flush();
+    writer.flush();
     status = reportError(e);
   } finally {
-    pipeline.close();
+    writer.close();
     reader.close();
   }
   return status;
 }
 
+/** The filter expression: trailing words, or -F FILE as tcpdump reads it ('#' comments dropped). */
+export function filterExpression(opts: Options): string {
+  if (opts.filterFile !== undefined) {
+    return readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
+  }
+  return opts.expression.join(' ').trim();
+}
+
+/** tcpdump's first line on stderr (not with tshark-style output). */
+function printReading(opts: Options, reader: CaptureReader): void {
+  if (opts.json || opts.outputType !== undefined) return;
+  process.stderr.write(
+    `reading from file ${opts.read}, link-type ${linkTypeDescription(reader.linkType)}, snapshot length ${reader.snaplen}\n`,
+  );
+  // SLL2 names interfaces by index: the names printed are this machine's, as tcpdump warns.
+  if (reader.linkTypes.includes(LINKTYPE_LINUX_SLL2)) process.stderr.write('Warning: interface names might be incorrect\n');
+}
+
+function closeOn(reader: CaptureReader, e: unknown): never {
+  reader.close();
+  throw e;
+}
+
+function failure(message: string): number {
+  process.stderr.write(errorLine(message) + '\n');
+  return 1;
+}
+
 /** Expected failures end the run with one line and status 1; anything else is a bug and propagates. */
 function reportError(e: unknown): number {
-  if (e instanceof CaptureFileError) {
-    const msg = e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`;
-    process.stderr.write(errorLine(msg) + '\n');
-    return 1;
-  }
-  if (e instanceof FilterError || e instanceof FieldListError) {
-    process.stderr.write(errorLine(e.message) + '\n');
-    return 1;
-  }
+  if (e instanceof CaptureFileError) return failure(e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`);
+  if (e instanceof FilterError) return failure(e.message);
   throw e;
 }

@@ -6,16 +6,19 @@
  */
 import type { Bool, Val } from './ir.js';
 
-/** (data, capLen, origLen) -> 0 for no match, else the snap length (BPF's return value). */
-export type MatchFn = (d: Uint8Array, c: number, len: number) => number;
+/**
+ * (data, start, capLen, origLen) -> 0 for no match, else the snap length (BPF's return value).
+ * The frame starts at offset s of d (a reader's buffer: no subarray per frame); c bytes from s are valid.
+ */
+export type MatchAtFn = (d: Uint8Array, s: number, c: number, len: number) => number;
 
 const PRELUDE = `
 const OOB = { oob: true };
 function oob() { throw OOB; }
-function ldb(d, c, i) { return i < c ? d[i] : oob(); }
-function ldh(d, c, i) { return i + 2 <= c ? (d[i] << 8) | d[i + 1] : oob(); }
-function ldw(d, c, i) { return i + 4 <= c ? ((d[i] << 24) | (d[i + 1] << 16) | (d[i + 2] << 8) | d[i + 3]) >>> 0 : oob(); }
-function msh(d, c, i) { return i < c ? (d[i] & 15) << 2 : oob(); }
+function ldb(d, s, c, i) { return i < c ? d[s + i] : oob(); }
+function ldh(d, s, c, i) { return i + 2 <= c ? (d[s + i] << 8) | d[s + i + 1] : oob(); }
+function ldw(d, s, c, i) { return i + 4 <= c ? ((d[s + i] << 24) | (d[s + i + 1] << 16) | (d[s + i + 2] << 8) | d[s + i + 3]) >>> 0 : oob(); }
+function msh(d, s, c, i) { return i < c ? (d[s + i] & 15) << 2 : oob(); }
 function div(a, b) { return b === 0 ? oob() : Math.floor(a / b); }
 function mod(a, b) { return b === 0 ? oob() : a % b; }
 function shl(a, b) { return b < 32 ? (a << b) >>> 0 : 0; }
@@ -29,17 +32,17 @@ function val(v: Val): string {
     case 'len':
       return 'len';
     case 'msh':
-      return `msh(d, c, ${v.off})`;
+      return `msh(d, s, c, ${v.off})`;
     case 'ld': {
       const fn = v.size === 1 ? 'ldb' : v.size === 2 ? 'ldh' : 'ldw';
       if (!v.x) {
         const o = v.off;
         // Constant offsets inline the bounds check; the offset is known at compile time.
-        if (v.size === 1) return `(${o} < c ? d[${o}] : oob())`;
-        if (v.size === 2) return `(${o + 2} <= c ? (d[${o}] << 8) | d[${o + 1}] : oob())`;
-        return `(${o + 4} <= c ? ((d[${o}] << 24) | (d[${o + 1}] << 16) | (d[${o + 2}] << 8) | d[${o + 3}]) >>> 0 : oob())`;
+        if (v.size === 1) return `(${o} < c ? d[s + ${o}] : oob())`;
+        if (v.size === 2) return `(${o + 2} <= c ? (d[s + ${o}] << 8) | d[s + ${o + 1}] : oob())`;
+        return `(${o + 4} <= c ? ((d[s + ${o}] << 24) | (d[s + ${o + 1}] << 16) | (d[s + ${o + 2}] << 8) | d[s + ${o + 3}]) >>> 0 : oob())`;
       }
-      return `${fn}(d, c, ${val(v.x)}${v.off ? ' + ' + v.off : ''})`;
+      return `${fn}(d, s, c, ${val(v.x)}${v.off ? ' + ' + v.off : ''})`;
     }
     case 'neg':
       return `((-${val(v.a)}) >>> 0)`;
@@ -94,7 +97,8 @@ export function toSource(b: Bool, snaplen: number): string {
   return `try { return ${bool(b)} ? ${snaplen} : 0; } catch (e) { if (e === OOB) return 0; throw e; }`;
 }
 
-export function compileToFunction(b: Bool, snaplen: number): MatchFn {
-  const body = `${PRELUDE}\nreturn function match(d, c, len) { ${toSource(b, snaplen)} };`;
-  return new Function(body)() as MatchFn;
+/** The predicate over a frame at an offset of a buffer. */
+export function compileToFunction(b: Bool, snaplen: number): MatchAtFn {
+  const body = `${PRELUDE}\nreturn function match(d, s, c, len) { ${toSource(b, snaplen)} };`;
+  return new Function(body)() as MatchAtFn;
 }

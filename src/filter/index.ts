@@ -5,11 +5,12 @@
 import { FilterError, UnsupportedFilterError } from './error.js';
 import { Gen, isSupportedLinkType } from './gencode.js';
 import { type Bool, TRUE, simplify } from './ir.js';
-import { type MatchFn, compileToFunction, toSource } from './codegen.js';
+import { type MatchAtFn, compileToFunction, toSource } from './codegen.js';
 import { type NameDb, systemNameDb } from './names.js';
 import { parse } from './parser.js';
 
 export { FilterError, UnsupportedFilterError } from './error.js';
+export type { MatchAtFn } from './codegen.js';
 export { type NameDb, type NameLines, nameDbFromLines, systemNameDb } from './names.js';
 
 export interface FilterOptions {
@@ -34,6 +35,8 @@ export interface FilterProgram {
    * capLen bytes of data are valid; origLen is the length on the wire (`len`, `less`, `greater`).
    */
   matches(data: Uint8Array, capLen: number, origLen: number): number;
+  /** matches() over the frame at data[start, start + capLen): a reader's buffer, without a subarray per frame. */
+  readonly matchesAt: MatchAtFn;
   /** The generated JavaScript, for inspection. */
   readonly source: string;
 }
@@ -62,6 +65,6 @@ export function compileFilter(expr: string, linkType: number, opts: FilterOption
       if (tree.k === 'false') throw new FilterError('expression rejects all packets');
     }
   }
-  const fn: MatchFn = compileToFunction(tree, snaplen);
-  return { matches: fn, source: toSource(tree, snaplen) };
+  const at = compileToFunction(tree, snaplen);
+  return { matches: (data, capLen, origLen) => at(data, 0, capLen, origLen), matchesAt: at, source: toSource(tree, snaplen) };
 }

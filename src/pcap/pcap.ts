@@ -4,7 +4,8 @@
  * Version and length-order rules follow libpcap's sf-pcap.c.
  */
 import type { Frame } from '../core/frame.js';
-import type { CaptureInterface, CaptureReader } from './reader.js';
+import type { CaptureInterface, CaptureReader, RecordRuns } from './reader.js';
+import type { MatchAtFn } from '../filter/codegen.js';
 import type { ByteSource } from './io.js';
 import { CaptureFileError } from './error.js';
 import { adjustSnaplen, maxCapLenFor } from './limits.js';
@@ -43,6 +44,11 @@ export class PcapReader implements CaptureReader {
   private readonly clipLen: number;
   private count = 0;
   private failure: CaptureFileError | null = null;
+  /** The frame advance() reached. */
+  tsSec = 0;
+  tsNsec = 0;
+  capLen = 0;
+  origLen = 0;
 
   /** Reads the file header; `magic` is the first 4 bytes as a big-endian number. Throws CaptureFileError if unusable. */
   constructor(private readonly src: ByteSource, magic: number, clipToSnaplen: boolean) {
@@ -87,12 +93,37 @@ export class PcapReader implements CaptureReader {
   }
 
   next(): Frame | null {
+    const at = this.advance();
+    if (at < 0) return null;
+    return {
+      number: this.count, linkType: this.linkType, tsSec: this.tsSec, tsNsec: this.tsNsec,
+      capLen: this.capLen, origLen: this.origLen, data: this.src.buf.subarray(at, at + this.capLen), ifIndex: 0,
+    };
+  }
+
+  get buf(): Uint8Array {
+    return this.src.buf;
+  }
+
+  get frameLinkType(): number {
+    return this.linkType;
+  }
+
+  get ifIndex(): number {
+    return 0;
+  }
+
+  get frameNumber(): number {
+    return this.count;
+  }
+
+  advance(): number {
     if (this.failure) throw this.failure;
     const src = this.src;
     const hl = this.recordLen;
     if (src.end - src.pos < hl) {
       const got = src.fill(hl);
-      if (got === 0) return null;
+      if (got === 0) return -1;
       if (got < hl) return this.fail(`truncated packet record header at byte ${src.offset}: ${got} of ${hl} bytes present`, src.offset);
     }
     const v = src.view, le = this.le;
@@ -117,18 +148,66 @@ export class PcapReader implements CaptureReader {
       p = src.pos;
     }
     src.pos = p + need;
-    if (capLen > this.clipLen) capLen = this.clipLen;
-    return {
-      number: ++this.count,
-      linkType: this.linkType,
-      tsSec: sec,
-      // Not normalised: a sub-second field of 1e6 us or more is kept, as tcpdump prints it ("(invalid us)").
-      tsNsec: frac * this.nsScale,
-      capLen,
-      origLen,
-      data: src.buf.subarray(p + hl, p + hl + capLen),
-      ifIndex: 0,
-    };
+    this.count++;
+    this.tsSec = sec;
+    // Not normalised: a sub-second field of 1e6 us or more is kept, as tcpdump prints it ("(invalid us)").
+    this.tsNsec = frac * this.nsScale;
+    this.capLen = capLen > this.clipLen ? this.clipLen : capLen;
+    this.origLen = origLen;
+    return p + hl;
+  }
+
+  /**
+   * The records are what a little-endian microsecond pcap writer writes (header and data byte for
+   * byte), so copyRuns() may pass them on unchanged.
+   */
+  get recordsAsWritten(): boolean {
+    return this.le && !this.nanosecond && this.recordLen === 16 && this.lengthOrder === 0;
+  }
+
+  /**
+   * Copying without a Frame per record (the -w path; only when recordsAsWritten): hands each run
+   * of consecutive wanted records, headers and data as they are in the file, to out.run(buf,
+   * start, end), and a record cut to the snaplen to out.record(). Stops after `limit` records
+   * passed on. A run is handed over before the buffer can move (to read more) and before damage
+   * is thrown, so every complete record before the damage has gone out. Returns the records passed on.
+   */
+  copyRuns(want: MatchAtFn | null, limit: number, out: RecordRuns): number {
+    const src = this.src;
+    let passed = 0;
+    let runStart = 0, runEnd = 0;
+    while (passed < limit) {
+      if (runEnd > runStart && !this.nextRecordReady()) {
+        out.run(src.buf, runStart, runEnd);
+        runStart = runEnd = 0;
+      }
+      const at = this.advance();
+      if (at < 0) break;
+      if (want !== null && want(src.buf, at, this.capLen, this.origLen) === 0) continue;
+      passed++;
+      if (this.capLen < src.pos - at) {
+        // Cut to the snaplen: the header changes, so the record goes out on its own.
+        if (runEnd > runStart) out.run(src.buf, runStart, runEnd);
+        runStart = runEnd = 0;
+        out.record(this.tsSec, this.tsNsec, this.capLen, this.origLen, src.buf, at);
+      } else if (runEnd === at - 16 && runEnd > runStart) runEnd = src.pos;
+      else {
+        if (runEnd > runStart) out.run(src.buf, runStart, runEnd);
+        runStart = at - 16;
+        runEnd = src.pos;
+      }
+    }
+    if (runEnd > runStart) out.run(src.buf, runStart, runEnd);
+    return passed;
+  }
+
+  /** The next (little-endian, 16-byte header) record is whole in the buffer and sane: advance() will neither move the buffer nor throw. */
+  private nextRecordReady(): boolean {
+    const src = this.src;
+    const left = src.end - src.pos;
+    if (left < 16) return false;
+    const capLen = src.view.getUint32(src.pos + 8, true);
+    return capLen <= this.maxCapLen && left >= 16 + capLen;
   }
 
   private fail(message: string, offset: number): never {

@@ -60,6 +60,13 @@ export class PcapngReader implements CaptureReader {
   /** Result of stamp(). */
   private sec = 0;
   private nsec = 0;
+  /** The frame advance() reached. */
+  tsSec = 0;
+  tsNsec = 0;
+  capLen = 0;
+  origLen = 0;
+  frameLinkType = -1;
+  ifIndex = 0;
 
   /** Checks the first section header (a bad one means "not a usable file": thrown here), then reads up to the first interface. */
   constructor(private readonly src: ByteSource) {
@@ -81,7 +88,7 @@ export class PcapngReader implements CaptureReader {
       throw new CaptureFileError(`section header block total length in header (${total}) and trailer (${trailer}) don't match at byte 0`, file, 0);
     }
     try {
-      this.advance(true);
+      this.readBlocks(true);
     } catch (e) {
       if (!(e instanceof CaptureFileError)) throw e;
       // Deferred: next() reports it after the (zero) packets before it.
@@ -94,20 +101,37 @@ export class PcapngReader implements CaptureReader {
   }
 
   next(): Frame | null {
+    const at = this.advance();
+    if (at < 0) return null;
+    return {
+      number: this.count, linkType: this.frameLinkType, tsSec: this.tsSec, tsNsec: this.tsNsec,
+      capLen: this.capLen, origLen: this.origLen, data: this.src.buf.subarray(at, at + this.capLen), ifIndex: this.ifIndex,
+    };
+  }
+
+  advance(): number {
     if (this.failure) throw this.failure;
-    return this.advance(false);
+    return this.readBlocks(false);
+  }
+
+  get buf(): Uint8Array {
+    return this.src.buf;
+  }
+
+  get frameNumber(): number {
+    return this.count;
   }
 
   close(): void {
     this.src.close();
   }
 
-  /** Reads blocks until a packet (returned), EOF (null), or, when toFirstInterface, the first IDB (null). */
-  private advance(toFirstInterface: boolean): Frame | null {
+  /** Reads blocks until a packet (its data offset returned), EOF (-1), or, when toFirstInterface, the first IDB (-1). */
+  private readBlocks(toFirstInterface: boolean): number {
     const src = this.src;
     for (;;) {
       const got = src.end - src.pos >= 12 ? 12 : src.fill(12);
-      if (got === 0) return null;
+      if (got === 0) return -1;
       const start = src.offset;
       if (got < 12) return this.fail(`truncated block header at byte ${start}: ${got} of 12 bytes present`, start);
       let v = src.view, p = src.pos;
@@ -168,7 +192,7 @@ export class PcapngReader implements CaptureReader {
         case BT_IDB:
           this.addInterface(v, p, total, start);
           src.pos = p + total;
-          if (toFirstInterface) return null;
+          if (toFirstInterface) return -1;
           break;
         case BT_SHB: {
           if (total < 28) return this.fail(`bad section header block length ${total} at byte ${start}`, start);
@@ -186,17 +210,16 @@ export class PcapngReader implements CaptureReader {
     }
   }
 
-  private frame(iface: Interface, id: number, sec: number, nsec: number, capLen: number, origLen: number, at: number): Frame {
-    return {
-      number: ++this.count,
-      linkType: iface.linkType,
-      tsSec: sec,
-      tsNsec: nsec,
-      capLen,
-      origLen,
-      data: this.src.buf.subarray(at, at + capLen),
-      ifIndex: id,
-    };
+  /** Makes the packet at `at` the current frame; returns `at`. */
+  private frame(iface: Interface, id: number, sec: number, nsec: number, capLen: number, origLen: number, at: number): number {
+    this.count++;
+    this.frameLinkType = iface.linkType;
+    this.tsSec = sec;
+    this.tsNsec = nsec;
+    this.capLen = capLen;
+    this.origLen = origLen;
+    this.ifIndex = id;
+    return at;
   }
 
   /** A block too big for the buffer that we do not need: read through it, then check its trailer. */

@@ -39,7 +39,30 @@ export interface CaptureReader {
    * next call. A damaged file throws CaptureFileError after every complete frame before the damage.
    */
   next(): Frame | null;
+  /**
+   * next() without a Frame object: the offset in `buf` of the next frame's capLen bytes, or -1 at
+   * the end; its other fields are this reader's (tsSec, capLen, ...), all valid until the next call.
+   */
+  advance(): number;
+  /** The buffer advance()'s offsets are in (it may be replaced by a bigger one at any advance()). */
+  readonly buf: Uint8Array;
+  /** The frame advance() reached, as in Frame. */
+  readonly frameNumber: number;
+  readonly frameLinkType: number;
+  readonly tsSec: number;
+  readonly tsNsec: number;
+  readonly capLen: number;
+  readonly origLen: number;
+  readonly ifIndex: number;
   close(): void;
+}
+
+/** Where copied records go (PcapReader.copyRuns): a pcap writer. */
+export interface RecordRuns {
+  /** Whole records, headers included, as a little-endian microsecond pcap writer writes them: buf[start, end). */
+  run(buf: Uint8Array, start: number, end: number): void;
+  /** One record from its fields and captured bytes buf[at, at + capLen). */
+  record(tsSec: number, tsNsec: number, capLen: number, origLen: number, buf: Uint8Array, at: number): void;
 }
 
 export interface OpenOptions {

@@ -4,9 +4,11 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import type { Frame } from '../core/frame.js';
+import type { RecordRuns } from './reader.js';
 import { systemMessage, writeFully } from './io.js';
 import { CaptureFileError } from './error.js';
 import { MAXIMUM_SNAPLEN } from './limits.js';
+import { linkTypeDescription } from '../core/linktypes.js';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap.js';
 
 export interface PcapWriterOptions {
@@ -22,12 +24,20 @@ export interface PcapWriterOptions {
   bufferSize?: number;
 }
 
+/** A frame whose link type is not the file's: a pcap file holds one. */
+export function oneLinkTypeError(frameNumber: number, linkType: number, fileLinkType: number, name: string): CaptureFileError {
+  return new CaptureFileError(
+    `frame ${frameNumber} has link type ${linkTypeDescription(linkType)}, but a pcap file holds one link type (${linkTypeDescription(fileLinkType)})`,
+    name, -1,
+  );
+}
+
 const FILE_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
 const DEFAULT_BUFFER_SIZE = 256 * 1024;
 
 /** Writes little-endian (as libpcap does on x86 and ARM) pcap to a path, or to standard output for "-". */
-export class PcapWriter {
+export class PcapWriter implements RecordRuns {
   readonly fileName: string;
   readonly snaplen: number;
   private fd: number;
@@ -36,7 +46,7 @@ export class PcapWriter {
   private len = 0;
   /** Bytes handed to the system so far: the file offset of buf[0]. */
   private written = 0;
-  private readonly nano: boolean;
+  readonly nano: boolean;
   private readonly packetBuffered: boolean;
 
   constructor(
@@ -72,28 +82,51 @@ export class PcapWriter {
 
   /** Appends one record (frame.capLen bytes of frame.data, cut to snaplen). */
   write(frame: Frame): void {
+    this.record(frame.tsSec, frame.tsNsec, frame.capLen, frame.origLen, frame.data, 0);
+  }
+
+  /** Appends one record: capLen bytes of data from `at` (cut to snaplen), and its header fields as in Frame. */
+  record(tsSec: number, tsNsec: number, capLen: number, origLen: number, data: Uint8Array, at: number): void {
     if (this.fd < 0) throw new CaptureFileError(`${this.fileName}: write after close`, this.path, this.written);
-    const capLen = frame.capLen < this.snaplen ? frame.capLen : this.snaplen;
+    if (capLen > this.snaplen) capLen = this.snaplen;
     const size = RECORD_HEADER_LEN + capLen;
     if (this.len + size > this.buf.length) this.flush();
     const v = this.view;
     let o = this.len;
-    v.setUint32(o, frame.tsSec >>> 0, true);
+    v.setUint32(o, tsSec >>> 0, true);
     // Division, not a shift: an out-of-range sub-second value written by a broken capturer is passed on as read.
-    v.setUint32(o + 4, (this.nano ? frame.tsNsec : Math.floor(frame.tsNsec / 1000)) >>> 0, true);
+    v.setUint32(o + 4, (this.nano ? tsNsec : Math.floor(tsNsec / 1000)) >>> 0, true);
     v.setUint32(o + 8, capLen, true);
-    v.setUint32(o + 12, frame.origLen, true);
+    v.setUint32(o + 12, origLen, true);
     o += RECORD_HEADER_LEN;
-    const data = frame.data.subarray(0, capLen);
     if (size <= this.buf.length) {
-      this.buf.set(data, o);
+      this.buf.set(data.subarray(at, at + capLen), o);
       this.len = o + capLen;
     } else {
       // Bigger than the buffer: the header (alone in the buffer) goes out, then the data straight from the frame.
       this.len = o;
       this.flush();
-      this.send(data, 0, capLen);
+      this.send(data, at, at + capLen);
     }
+    if (this.packetBuffered) this.flush();
+  }
+
+  /**
+   * Appends whole records as they are to be written (headers included, each cut to snaplen
+   * already, in this writer's timestamp unit): buf[start, end). A run as big as the buffer is
+   * written straight from buf, without a copy.
+   */
+  run(buf: Uint8Array, start: number, end: number): void {
+    if (this.fd < 0) throw new CaptureFileError(`${this.fileName}: write after close`, this.path, this.written);
+    const n = end - start;
+    if (n >= this.buf.length) {
+      this.flush();
+      this.send(buf, start, end);
+      return;
+    }
+    if (this.len + n > this.buf.length) this.flush();
+    this.buf.set(buf.subarray(start, end), this.len);
+    this.len += n;
     if (this.packetBuffered) this.flush();
   }
 

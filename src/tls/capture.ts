@@ -92,8 +92,9 @@ export function tlsTable(file: string, filter = ''): { rows: TlsSummary[]; resul
 }
 
 function add(byStream: Map<number, TlsSummary>, m: AppMessage, conn: Connection | undefined): void {
-  if (conn === undefined) return;
-  const l = m.layer as TlsLayer;
+  // Bytes TLS refused (shown as data) hold nothing to summarise.
+  if (conn === undefined || !(m.layer instanceof TlsLayer)) return;
+  const l = m.layer;
   let s = byStream.get(m.stream);
   if (s === undefined) {
     s = emptySummary(conn);

@@ -14,10 +14,12 @@
  * end (tshark files them under the PDU, which never completes); the next segment starts afresh.
  * A segment tshark flags as a retransmission or out of order is not read at all, as in tshark (its
  * bytes count as lost): which one that is, the parser infers from the tracker's counters.
+ * A hand-over of more than 4 bytes whose first 4 are printable ASCII is refused (dissect_ssl takes
+ * it for plaintext): tshark shows those bytes as data, and nothing is left pending.
  * Memory: at most one record (64 KiB + header) pending per direction, and one handshake message
  * carried between records (see dissectors/tls.ts).
  */
-import { makeLayer } from '../core/dissector.js';
+import { Layer, makeLayer, type Dissector } from '../core/dissector.js';
 import { ByteView } from '../core/view.js';
 import { ContentType, decodeTls, GMTLS, tls, TlsSession, type TlsLayer } from '../../dissectors/tls.js';
 import type { Connection } from '../tcp/conntrack.js';
@@ -55,6 +57,28 @@ export function looksLikeTls(first: Uint8Array): boolean {
 
 /** Bytes sniffing needs: the SSLv2 hello's fields up to its challenge length. */
 const SNIFF_BYTES = 11;
+
+/**
+ * Bytes tshark's TLS dissector refused (see refused()): its TCP shows them as "data". A layer of
+ * its own, so that frame.protocols and --json name it as tshark does.
+ */
+export const refusedData: Dissector<Layer> = {
+  name: 'data',
+  protocols: 'data',
+  create: () => new Layer(),
+  decode: () => {},
+  print: () => {},
+  json: (l) => ({ length: l.length }),
+};
+
+/** dissect_ssl's first test: more than 4 bytes, the first 4 printable ASCII, look like plaintext, not TLS. */
+function refused(b: Uint8Array): boolean {
+  return b.length > 4 && isPrint(b[0]) && isPrint(b[1]) && isPrint(b[2]) && isPrint(b[3]);
+}
+
+function isPrint(c: number): boolean {
+  return c >= 0x20 && c < 0x7f;
+}
 
 /** One direction's PDU waiting for more bytes. */
 class Pending {
@@ -195,6 +219,14 @@ export class TlsStreamParser implements StreamSink {
    * brought by frame firstFrame) and emits it.
    */
   private call(dir: 0 | 1, buf: Uint8Array, seq: number, time: SegmentTime, firstFrame: number): void {
+    if (refused(buf)) {
+      const d = makeLayer(refusedData);
+      d.buf = buf;
+      d.off = 0;
+      d.length = buf.length;
+      this.emit({ layer: d, stream: this.conn.stream, dir, time, firstFrame });
+      return;
+    }
     const l: TlsLayer = makeLayer(tls);
     l.buf = buf;
     l.off = 0;

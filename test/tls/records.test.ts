@@ -17,7 +17,7 @@ import { ByteView } from '../../src/core/view.js';
 import { Connection, Endpoint } from '../../src/tcp/conntrack.js';
 import type { AppMessage } from '../../src/stream/app.js';
 import { isGrease, ja3String, ja4, md5Hex, type HelloSummary } from '../../src/tls/fingerprint.js';
-import { looksLikeTls, TlsStreamParser, tlsProtocol } from '../../src/tls/stream.js';
+import { looksLikeTls, refusedData, TlsStreamParser, tlsProtocol } from '../../src/tls/stream.js';
 import {
   alpnExt, clientHello, ext, handshake, pointFormatsExt, record, serverHello, sniExt, ssl2ClientHello, supportedVersionsExt, u16ListExt, u24,
 } from './build.js';
@@ -289,6 +289,29 @@ describe('stream framing as tshark desegments', () => {
     const [l] = f.feed([0x99, 0x98, 0x97, 0x96, 0x95, 0x94], 0, 50);
     expect(l.records).toHaveLength(0);
     expect(l.unknown).toBe(true);
+  });
+
+  it('a hand-over of more than 4 bytes starting with 4 printable ones is refused as data (dissect_ssl), nothing left pending', () => {
+    const f = feeder();
+    f.feed(ch);
+    // tls2.pcap frame 951: after a hole, "_$&+" then binary; tshark shows tcp:data.
+    const [d] = f.feed([0x5f, 0x24, 0x26, 0x2b, 0xa7, 0xdb, 0xb4], 0, 50);
+    expect(d).not.toBeInstanceOf(TlsLayer);
+    expect(d.dissector).toBe(refusedData);
+    expect(d.length).toBe(7);
+    // Four bytes are not enough to refuse; one non-printable among the first four is not refused either.
+    expect(f.feed([0x41, 0x42, 0x43, 0x44], 0, 50)[0]).toBeInstanceOf(TlsLayer);
+    expect(f.feed([0x41, 0x42, 0x43, 0x7f, 0x45], 0, 50)[0]).toBeInstanceOf(TlsLayer);
+    expect(field(f.feed(app(8), 0, 50)[0], 'tls.record.length')).toBe(8);
+  });
+
+  it('the rest of a segment after a completed record is refused the same way (its own hand-over)', () => {
+    const f = feeder();
+    const rec = app(20);
+    f.feed(rec.slice(0, 10));
+    const ls = f.feed([...rec.slice(10), ...Array.from('GET / HTTP/1.1', (c) => c.charCodeAt(0))]);
+    expect(ls.map((l) => l.dissector.name)).toEqual(['tls', 'data']);
+    expect(field(ls[0], 'tls.record.length')).toBe(20);
   });
 
   it('directions are framed separately', () => {

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { tls, type TlsLayer } from '../../dissectors/tls.js';
+import { tls, TlsLayer } from '../../dissectors/tls.js';
 import type { AppMessage } from '../../src/stream/app.js';
 import { scanTls } from '../../src/tls/capture.js';
 import { corpusDir, hasCorpus, hasTool, plainCapture, readTsv, repoRoot } from '../conformance/corpus.js';
@@ -68,7 +68,8 @@ function cell(layers: readonly AppMessage[], name: string): string {
 
 function ourRows(file: string, frames: number): FrameRow[] {
   const byFrame: AppMessage[][] = [];
-  scanTls(plainCapture(file), { onMessage: (m) => (byFrame[m.time.frame - 1] ??= []).push(m) });
+  // Bytes TLS refused are data, outside the TLS part of frame.protocols.
+  scanTls(plainCapture(file), { onMessage: (m) => m.layer instanceof TlsLayer && (byFrame[m.time.frame - 1] ??= []).push(m) });
   const rows: FrameRow[] = [];
   for (let i = 0; i < frames; i++) {
     const ms = byFrame[i] ?? [];
@@ -128,6 +129,21 @@ describe.skipIf(!hasTshark)('TLS fields against tshark: fixture', () => {
     expect(f.ja3).toBe(2);
     expect(f.ja3Same).toBe(f.ja3);
     expect(f.ja3sSame).toBe(f.ja3s);
+  });
+});
+
+describe.skipIf(!hasTshark || !hasCorpus)('TLS refusing plaintext-looking bytes as tshark', () => {
+  it('tls2.pcap: the segments tshark shows as data on port 443 (first 4 bytes printable) are data here, the others TLS', () => {
+    const file = path.join(corpusDir, 'pcapplusplus/ExamplesTest/tls2.pcap');
+    const out = execFileSync('tshark', ['-n', '-r', file, '-Y', 'tcp.port == 443 && tcp.len > 0', '-T', 'fields', '-e', 'frame.number', '-e', 'frame.protocols'], {
+      encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const theirs = out.split('\n').filter((l) => l.endsWith(':tcp:data')).map((l) => Number(l.split('\t')[0]));
+    const ours: number[] = [];
+    scanTls(file, { onMessage: (m) => !(m.layer instanceof TlsLayer) && ours.push(m.time.frame) });
+    console.log(`tls2.pcap: ${ours.length} hand-overs refused as data, tshark ${theirs.length}`);
+    expect(theirs.length).toBe(15);
+    expect(ours.sort((a, b) => a - b)).toEqual(theirs);
   });
 });
 

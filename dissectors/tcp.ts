@@ -6,6 +6,7 @@ import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } f
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import type { TextOut } from '../src/output/text.js';
 import { hex2, ipv4At, ipv6At } from '../src/output/format.js';
+import { conversationKey, keyString, KEY_WORDS_V6, NUM_ACK, NUM_SACK, NUM_SEQ, sackBase, shownAck, shownSeq, TcpSeqTable } from '../src/output/tcp-seq.js';
 import type { NetworkLayer } from './ipproto.js';
 import { checksumShouldBe, hex4, isFragmented, networkIndex, outerNetwork, put16, putEndpoints } from './udp.js';
 
@@ -149,16 +150,25 @@ export const tcp: Dissector<TcpLayer> = {
     out.put(FLAGS_FIELD[flags]);
     let seq = l.seq;
     let ack = l.ack;
-    let rev = false;
-    let thseq = 0;
-    let thack = 0;
+    // The SACK edges' base; DEFERRED when a worker thread leaves the numbers to the merge.
+    let sackFrom = 0;
+    let deferred = false;
     if (!o.S && (flags & TH.ACK) && net !== null) {
-      const e = seqTable(out).track(net, l, flags);
-      rev = e.rev;
-      thseq = e.thseq;
-      thack = e.thack;
-      seq = e.seqOut;
-      ack = e.ackOut;
+      const v6 = net.ipVersion === 6;
+      const alen = v6 ? 16 : 4;
+      const src = net.off + (v6 ? 8 : 12);
+      const log = out.tcpLog;
+      if (log !== null) {
+        log.track(net.buf, src, src + alen, alen, l.srcPort, l.dstPort, (flags & TH.SYN) !== 0, l.seq, l.ack);
+        deferred = true;
+        sackFrom = DEFERRED;
+      } else {
+        const rev = conversationKey(net.buf, src, src + alen, alen, l.srcPort, l.dstPort, keyWords, 0);
+        const b = seqTable(out).track(keyString(keyWords, 0, alen + 2), rev, (flags & TH.SYN) !== 0, l.seq, l.ack);
+        seq = shownSeq(b, seq);
+        ack = shownAck(b, ack);
+        sackFrom = sackBase(b);
+      }
     }
     if (hlen > length) {
       out.s += ' [bad hdr length ' + hlen + ' - too long, > ' + length + ']';
@@ -173,15 +183,18 @@ export const tcp: Dissector<TcpLayer> = {
     length -= hlen;
     if (o.v > 1 || length > 0 || (flags & (TH.SYN | TH.FIN | TH.RST))) {
       out.put(', seq ');
-      out.num(seq);
+      if (deferred) out.deferNum(NUM_SEQ, seq);
+      else out.num(seq);
       if (length > 0) {
         out.putChar(COLON);
-        out.num((seq + length) >>> 0);
+        if (deferred) out.deferNum(NUM_SEQ, (seq + length) >>> 0);
+        else out.num((seq + length) >>> 0);
       }
     }
     if (flags & TH.ACK) {
       out.put(', ack ');
-      out.num(ack);
+      if (deferred) out.deferNum(NUM_ACK, ack);
+      else out.num(ack);
     }
     out.put(', win ');
     out.num(l.window);
@@ -189,7 +202,7 @@ export const tcp: Dissector<TcpLayer> = {
     let proto = 'tcp';
     if (hlen > TCP.HEADER_LEN) {
       out.put(', options [');
-      const r = printOptions(out, p.buf, l.off + TCP.HEADER_LEN, hlen - TCP.HEADER_LEN, l.off + l.caplen, flags, length, rev ? thseq : thack);
+      const r = printOptions(out, p.buf, l.off + TCP.HEADER_LEN, hlen - TCP.HEADER_LEN, l.off + l.caplen, flags, length, sackFrom);
       if (r !== OPTS_OK) return;
       // The MPTCP printer leaves its name as tcpdump's current protocol for later truncation marks.
       if (sawMptcp) proto = 'mptcp';
@@ -272,117 +285,17 @@ function flagsString(flags: number): string {
   return s;
 }
 
-// ---------------------------------------------------------------------------------------------
-// tcpdump's sequence-number table (tcp_seq_hash): one entry per address/port pair, both directions
-// sharing it, created by the first ACK-bearing segment and reset by every SYN.
-
-interface SeqEntry {
-  /** Initial sequence numbers of the "forward" (lower port) side and the other side, as tcpdump stores them. */
-  seq: number;
-  ack: number;
-  /** CLOCK bit: touched since the last eviction sweep passed it. */
-  used: boolean;
-}
-
-interface Tracked {
-  rev: boolean;
-  thseq: number;
-  thack: number;
-  seqOut: number;
-  ackOut: number;
-}
-
-/**
- * Bound on remembered conversations. tcpdump's table only grows; ours forgets the least recently
- * used conversation past this many, which only changes output for a conversation that comes back
- * after this many others were seen since.
- */
-const MAX_CONVERSATIONS = 1 << 18;
+// tcpdump's sequence-number table, kept in the printer's state (src/output/tcp-seq.ts).
 const STATE_KEY = 'tcp.seq';
+/** Scratch for one segment's conversation key. */
+const keyWords = new Uint32Array(KEY_WORDS_V6);
+/** The SACK base (sackFrom) when a worker thread defers the SACK edges to the merge: a base is never negative. */
+const DEFERRED = -1;
 
-class SeqTable {
-  private readonly map = new Map<string, SeqEntry>();
-  /** Scratch for an IPv6 key: two addresses and two ports in 16-bit words. */
-  private readonly words: number[] = new Array(18).fill(0);
-  private readonly result: Tracked = { rev: false, thseq: 0, thack: 0, seqOut: 0, ackOut: 0 };
-
-  constructor(private readonly cap: number) {}
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  /** Finds or records the conversation of segment l and returns its numbers as tcpdump prints them. */
-  track(net: Layer & NetworkLayer, l: TcpLayer, flags: number): Tracked {
-    const sport = l.srcPort;
-    const dport = l.dstPort;
-    const buf = net.buf;
-    const v6 = net.ipVersion === 6;
-    const alen = v6 ? 16 : 4;
-    const src = net.off + (v6 ? 8 : 12);
-    const dst = src + alen;
-    let rev = sport > dport;
-    if (sport === dport) {
-      for (let k = 0; k < alen; k++) {
-        if (buf[src + k] !== buf[dst + k]) { rev = buf[src + k] > buf[dst + k]; break; }
-      }
-    }
-    // Key: the address pair in collating order, then the ports the same way, as 16-bit code units.
-    const a = rev ? dst : src;
-    const b = rev ? src : dst;
-    const p1 = rev ? dport : sport;
-    const p2 = rev ? sport : dport;
-    let key: string;
-    if (!v6) {
-      key = String.fromCharCode((buf[a] << 8) | buf[a + 1], (buf[a + 2] << 8) | buf[a + 3], (buf[b] << 8) | buf[b + 1], (buf[b + 2] << 8) | buf[b + 3], p1, p2);
-    } else {
-      const w = this.words;
-      for (let k = 0; k < 8; k++) {
-        w[k] = (buf[a + 2 * k] << 8) | buf[a + 2 * k + 1];
-        w[8 + k] = (buf[b + 2 * k] << 8) | buf[b + 2 * k + 1];
-      }
-      w[16] = p1;
-      w[17] = p2;
-      key = String.fromCharCode.apply(null, w);
-    }
-    let e = this.map.get(key);
-    const r = this.result;
-    r.rev = rev;
-    r.seqOut = l.seq;
-    r.ackOut = l.ack;
-    if (e === undefined || (flags & TH.SYN)) {
-      if (e === undefined) {
-        if (this.map.size >= this.cap) this.evict();
-        e = { seq: 0, ack: 0, used: false };
-        this.map.set(key, e);
-      }
-      if (rev) { e.ack = l.seq; e.seq = (l.ack - 1) >>> 0; }
-      else { e.seq = l.seq; e.ack = (l.ack - 1) >>> 0; }
-    } else {
-      e.used = true;
-      if (rev) { r.seqOut = (l.seq - e.ack) >>> 0; r.ackOut = (l.ack - e.seq) >>> 0; }
-      else { r.seqOut = (l.seq - e.seq) >>> 0; r.ackOut = (l.ack - e.ack) >>> 0; }
-    }
-    r.thseq = e.seq;
-    r.thack = e.ack;
-    return r;
-  }
-
-  /** CLOCK eviction: the oldest entry not used since the sweep last passed it goes. */
-  private evict(): void {
-    for (const [k, e] of this.map) {
-      this.map.delete(k);
-      if (!e.used) return;
-      e.used = false;
-      this.map.set(k, e);
-    }
-  }
-}
-
-function seqTable(out: TextOut): SeqTable {
-  let t = out.state.get(STATE_KEY) as SeqTable | undefined;
+function seqTable(out: TextOut): TcpSeqTable {
+  let t = out.state.get(STATE_KEY) as TcpSeqTable | undefined;
   if (t === undefined) {
-    t = new SeqTable(MAX_CONVERSATIONS);
+    t = new TcpSeqTable();
     out.state.set(STATE_KEY, t);
   }
   return t;
@@ -390,7 +303,7 @@ function seqTable(out: TextOut): SeqTable {
 
 /** For tests: a table with a small bound, installed in out's state. */
 export function installSeqTable(out: TextOut, cap: number): { readonly size: number } {
-  const t = new SeqTable(cap);
+  const t = new TcpSeqTable(cap);
   out.state.set(STATE_KEY, t);
   return t;
 }
@@ -427,7 +340,7 @@ let sawMptcp = false;
  * truncates too, with ">" once an option was printed; a length that contradicts the header is "[bad opt]".
  */
 function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: number, capEnd: number,
-  flags: number, dataLen: number, sackBase: number): number {
+  flags: number, dataLen: number, sackFrom: number): number {
   sawMptcp = false;
   let hlen = optLen;
   let cp = start;
@@ -471,14 +384,16 @@ function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: numb
           for (let k = 0; k < datalen; k += 8) {
             if (k + 4 > hlen) return badOpt(out, sep);
             if (cp + k + 4 > capEnd) return truncData(out, sep);
-            const s = (u32At(buf, cp + k) - sackBase) >>> 0;
+            const s = u32At(buf, cp + k);
             if (k + 8 > hlen) return badOpt(out, sep);
             if (cp + k + 8 > capEnd) return truncData(out, sep);
-            const e = (u32At(buf, cp + k + 4) - sackBase) >>> 0;
+            const e = u32At(buf, cp + k + 4);
             out.putChar(LBRACE);
-            out.num(s);
+            if (sackFrom === DEFERRED) out.deferNum(NUM_SACK, s);
+            else out.num((s - sackFrom) >>> 0);
             out.putChar(COLON);
-            out.num(e);
+            if (sackFrom === DEFERRED) out.deferNum(NUM_SACK, e);
+            else out.num((e - sackFrom) >>> 0);
             out.putChar(RBRACE);
           }
         }

@@ -8,12 +8,13 @@ import { decodeFrame } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
 import { linkTypeDescription } from '../core/linktypes.js';
 import { TextOut } from '../output/text.js';
+import { ParallelText, textThreads } from '../output/parallel-text.js';
 import { FieldsOut, FieldListError } from '../output/fields.js';
 import { JsonOut } from '../output/json.js';
 import { TextSink } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Options } from './args.js';
 import '../../dissectors/index.js';
 
@@ -50,6 +51,8 @@ export class FramePipeline {
   private readonly format: PacketLines | null = null;
   /** tcpdump text: lines gather as bytes in the TextOut and are written every FLUSH_BYTES. */
   private readonly text: TextOut | null = null;
+  /** tcpdump text of a big file: formatted by worker threads, merged into `text`. */
+  private readonly parallel: ParallelText | null = null;
 
   /** Throws FilterError (bad expression) or FieldListError (bad -T/-e) before any output. */
   constructor(private readonly opts: Options, private readonly src: SourceInfo) {
@@ -63,6 +66,8 @@ export class FramePipeline {
       else this.text = textOut(opts);
       this.sink = new TextSink(1);
       this.sink.lineBuffered = opts.lineBuffered || opts.packetBuffered;
+      const threads = this.text !== null && opts.read !== undefined && !this.sink.lineBuffered && !opts.countOnly ? textThreads(fileBytes(opts.read)) : 0;
+      if (threads > 0) this.parallel = new ParallelText(this.text!.opts, threads, new TextOut(this.text!.opts), (bytes, n) => this.sink!.writeBytes(bytes, n));
     }
   }
 
@@ -84,7 +89,8 @@ export class FramePipeline {
       }
       this.writer.write(f);
     } else {
-      if (this.text !== null) {
+      if (this.parallel !== null) this.parallel.push(f);
+      else if (this.text !== null) {
         if (!this.opts.countOnly && (this.text.appendPacket(decodeFrame(f)) >= FLUSH_BYTES || this.sink!.lineBuffered)) this.writeText();
       } else if (!this.opts.countOnly) this.format!.write(decodeFrame(f), this.sink!);
     }
@@ -95,6 +101,7 @@ export class FramePipeline {
   /** Writes out whatever is buffered (safe to call at any time, e.g. on a signal). */
   flush(): void {
     this.writer?.flush();
+    this.parallel?.drain();
     this.writeText();
     this.sink?.flush();
   }
@@ -102,6 +109,7 @@ export class FramePipeline {
   close(): void {
     if (this.format !== null && !this.opts.countOnly) this.format.finish(this.sink!);
     if (this.opts.countOnly && this.sink !== null) this.sink.writeLine(`${this.handled} packet${this.handled === 1 ? '' : 's'}`);
+    this.parallel?.close();
     this.writeText();
     this.sink?.flush();
     this.writer?.close();
@@ -134,6 +142,16 @@ export function filterExpression(opts: Options): string {
     return readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
   }
   return opts.expression.join(' ').trim();
+}
+
+/** The size of the capture file read (0 for standard input, an interface, or an unreadable path). */
+function fileBytes(path: string | undefined): number {
+  if (path === undefined || path === '-') return 0;
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Bytes of text lines gathered before they are written. */

@@ -3,7 +3,9 @@
  * -x/-xx/-X/-XX/-A/-AA dumps, assembled into one string per packet.
  */
 import type { Packet } from '../core/dissector.js';
+import type { Frame } from '../core/frame.js';
 import type { ByteView } from '../core/view.js';
+import type { TcpNumberLog } from './tcp-seq.js';
 import { IPV6_COMPATIBLE, IPV6_MAPPED, ipv6Layout, ipv6Words, pad2, pad6, pad9 } from './format.js';
 
 export interface TextOptions {
@@ -47,6 +49,11 @@ export class TextOut {
   s = '';
   /** Per-run state printers may keep (tcpdump keeps e.g. a TCP sequence-number table). Keyed by printer. */
   readonly state = new Map<string, unknown>();
+  /**
+   * Set in a worker thread of the parallel text path: TCP numbers relative to earlier packets are
+   * logged here (deferNum) instead of printed, and written in by the thread that merges the batches.
+   */
+  tcpLog: TcpNumberLog | null = null;
   /** Bytes of the link-layer header (what -x without a second x skips). Set by link-layer printers. */
   linkHdrLen = 0;
   /** Output bytes: the lines appended so far (appendPacket), or the packet being formatted. */
@@ -89,6 +96,38 @@ export class TextOut {
       b[k++] = c;
     }
     this.len = k;
+  }
+
+  /** Leaves a number for the merging thread to write here (tcpLog set). */
+  deferNum(kind: number, raw: number): void {
+    if (this.s !== '') this.spill();
+    this.tcpLog!.number(kind, this.len, raw);
+  }
+
+  /** Appends src[start..end). */
+  putBytes(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 0) return;
+    if (this.s !== '') this.spill();
+    if (this.len + n > this.bytes.length) this.grow(n);
+    if (n > SHORT_COPY) {
+      this.len += src.copy(this.bytes, this.len, start, end);
+      return;
+    }
+    // A short span costs less copied here than through a native call.
+    const b = this.bytes;
+    let k = this.len;
+    for (let i = start; i < end; i++) b[k++] = src[i];
+    this.len = k;
+  }
+
+  /** The stamps -ttt and -ttttt count from: the previous packet's and the first's (sec -1: none yet). */
+  get timeBase(): [number, number, number, number] {
+    return [this.prevSec, this.prevNsec, this.firstSec, this.firstNsec];
+  }
+
+  set timeBase(t: [number, number, number, number]) {
+    [this.prevSec, this.prevNsec, this.firstSec, this.firstNsec] = t;
   }
 
   /** Appends one ASCII character, by its code. */
@@ -248,8 +287,7 @@ export class TextOut {
     this.linkHdrLen = 0;
     if (o.number) this.put(String(p.frame.number).padStart(5, ' ') + '  ');
     const f = p.frame;
-    // invalidHeader's checks, cheaply: a zero length or a caplen over the limit implies one of these.
-    if (f.capLen === 0 || f.origLen < f.capLen || f.origLen > MAXIMUM_SNAPLEN) {
+    if (!stampedRecord(f)) {
       this.put(invalidHeader(f.capLen, f.origLen));
       return;
     }
@@ -340,6 +378,8 @@ export class TextOut {
 }
 
 const SPACE = 0x20;
+/** Spans up to this many bytes are copied byte by byte (putBytes). */
+const SHORT_COPY = 64;
 /** The low and high decimal digits (as ASCII codes) of 0..99. */
 const DIGIT_LO = Uint8Array.from({ length: 100 }, (_, i) => 48 + (i % 10));
 const DIGIT_HI = Uint8Array.from({ length: 100 }, (_, i) => 48 + Math.floor(i / 10));
@@ -361,6 +401,14 @@ const INITIAL_BYTES = 1 << 16;
 
 /** tcpdump's largest snapshot length: record lengths beyond it are not believed. */
 const MAXIMUM_SNAPLEN = 262144;
+
+/**
+ * A record whose lengths pass tcpdump's sanity check: its line has a timestamp (and -ttt counts
+ * from it). invalidHeader's checks, cheaply: a zero length or a caplen over the limit implies one of these.
+ */
+export function stampedRecord(f: Frame): boolean {
+  return !(f.capLen === 0 || f.origLen < f.capLen || f.origLen > MAXIMUM_SNAPLEN);
+}
 
 /** What tcpdump says for a record whose lengths fail its sanity check ("[Invalid header: caplen==0, len==0]"). */
 function invalidHeader(capLen: number, len: number): string {

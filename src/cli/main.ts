@@ -9,7 +9,10 @@ import { OutputClosed } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
 import { subcommand } from './commands.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The package's version (read only for --version). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 const USAGE = `Usage: wirescope [-AeKnqSvxX#] [-c count] [-r file] [-w file] [-s snaplen] [-i interface]
                  [-F file] [-T fields -e field ...] [--json] [--nano] [ expression ]
@@ -46,7 +49,7 @@ export function main(argv: string[]): number | Promise<number> {
     return 0;
   }
   if (opts.version) {
-    process.stdout.write(`wirescope version ${VERSION}\n`);
+    process.stdout.write(`wirescope version ${version()}\n`);
     return 0;
   }
   if (opts.read !== undefined && !opts.listInterfaces) return runCapture(opts);

@@ -105,6 +105,15 @@ function v6Patterns(): string[] {
 const V6_RES = v6Patterns().map((p) => new RegExp(p, 'y'));
 
 function matchV6(src: string, pos: number): string | null {
+  // Every alternative has a ':' within its characters ([0-9A-Fa-fxX:.]): without one ahead, none can
+  // match, and the ~60 expressions need not be run (or compiled, on a first run).
+  let colon = false;
+  for (let i = pos; i < src.length && !colon; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 58) colon = true;
+    else if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 46 || c === 120 || c === 88)) break;
+  }
+  if (!colon) return null;
   let best: string | null = null;
   for (const re of V6_RES) {
     re.lastIndex = pos;

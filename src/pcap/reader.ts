@@ -76,7 +76,7 @@ export interface OpenOptions {
   clipToSnaplen?: boolean;
 }
 
-export const DEFAULT_CHUNK_SIZE = 1 << 20;
+export const DEFAULT_CHUNK_SIZE = 1 << 17;
 
 const PCAP_MAGICS = [PCAP_MAGIC_USEC, PCAP_MAGIC_NSEC, PCAP_MAGIC_KUZNETZOV];
 const GZIP_MAGIC = 0x1f8b;

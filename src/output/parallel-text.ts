@@ -1,10 +1,11 @@
 /**
- * tcpdump's text for a big file on several cores: frames go in batches, round robin, to worker
- * threads that decode and format them (text-worker.ts); this thread takes the batches back in
- * order and writes them. The one thing a line owes to earlier packets is tcpdump's relative TCP
- * numbering: workers log those lookups and leave the numbers out, and the merge replays the log
- * against the one sequence-number table in packet order (tcp-seq.ts). -ttt/-ttttt get the stamps
- * they count from with each batch. The text is byte for byte the single-thread text.
+ * tcpdump's text for a big file on several cores: frames go in batches to worker threads that
+ * decode and format them (text-worker.ts); when every worker has its fill, this thread formats the
+ * batch itself instead of waiting. Batches are written in order. The one thing a line owes to
+ * earlier packets is tcpdump's relative TCP numbering: formatters log those lookups and leave the
+ * numbers out, and the merge replays the log against the one sequence-number table in packet order
+ * (tcp-seq.ts). -ttt/-ttttt get the stamps they count from with each batch. The text is byte for
+ * byte the single-thread text.
  *
  * Waiting is synchronous (Atomics.wait on a counter each worker bumps after posting, then
  * receiveMessageOnPort), so the frame loop that feeds this stays a plain loop.
@@ -14,25 +15,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { Frame } from '../core/frame.js';
 import { stampedRecord, type TextOptions, type TextOut } from './text.js';
 import { replayTcpNumbers, TcpSeqTable } from './tcp-seq.js';
-
-/** Bytes before each frame's data in a batch: f64 seconds, f64 nanoseconds, u32 number, link type, caplen, len, interface. */
-export const FRAME_HEADER = 40;
-
-/**
- * What a worker gets: a batch of frames in shared memory and the stamps -ttt/-ttttt count from at
- * its start. Batches and replies live in SharedArrayBuffers reused all run: nothing is copied or
- * transferred between the threads but these small messages.
- */
-export interface BatchToFormat {
-  input: SharedArrayBuffer;
-  frames: number;
-  timeBase: [number, number, number, number];
-}
-
-/** A worker's reply: where its text and its log of deferred TCP numbers are. */
-export type BatchDone =
-  | { text: SharedArrayBuffer; textLen: number; log: SharedArrayBuffer; logLen: number; error?: undefined }
-  | { error: string };
+import { BatchFormatter, FRAME_HEADER, type BatchDone, type BatchToFormat } from './batch-format.js';
 
 export interface TextWorkerData {
   port: MessagePort;
@@ -45,37 +28,51 @@ export interface TextWorkerData {
 const BATCH_BYTES = 1 << 20;
 /** Batches a worker may hold (one being formatted, one waiting). */
 const QUEUED_PER_WORKER = 2;
+/** Batches this thread may hold formatted ahead of the oldest unfinished one. */
+const FORMATTED_AHEAD = 2;
 /** Files smaller than this are formatted in one thread: starting workers costs more than it saves. */
 export const PARALLEL_MIN_BYTES = 16 << 20;
+/** Formatted by this thread, not a worker. */
+const HERE = -1;
 
 /**
- * How many worker threads format the text of a file of `fileBytes` bytes: WIRESCOPE_THREADS when
- * set (0: none), else one per core up to 4 for a file of PARALLEL_MIN_BYTES or more, none on a
- * single core.
+ * How many worker threads format the text of a file of `fileBytes` bytes (this thread formats
+ * too): WIRESCOPE_THREADS when set (0: none), else one fewer than the cores, up to 3, for a file
+ * of PARALLEL_MIN_BYTES or more; none on a single core.
  */
 export function textThreads(fileBytes: number): number {
   const env = process.env.WIRESCOPE_THREADS;
   if (env !== undefined && /^\d+$/.test(env)) return Math.min(Number(env), 16);
   const cores = availableParallelism();
-  return cores < 2 || fileBytes < PARALLEL_MIN_BYTES ? 0 : Math.min(cores, 4);
+  return cores < 2 || fileBytes < PARALLEL_MIN_BYTES ? 0 : Math.min(cores - 1, 3);
+}
+
+/** A batch out for formatting: who formats it, and the result once here. */
+interface Pending {
+  worker: number;
+  done: BatchDone | null;
 }
 
 export class ParallelText {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly signal: Int32Array;
-  /** Worker index of each batch sent and not yet merged, oldest first. */
-  private readonly pending: number[] = [];
-  private sent = 0;
+  /** Batches each worker holds. */
+  private readonly held: number[] = [];
+  /** Per worker: its output buffers, merged, to hand back with its next batch. */
+  private readonly spareOutput: ArrayBuffer[][] = [];
+  /** Batches sent or formatted and not yet written, oldest first. */
+  private readonly pending: Pending[] = [];
+  private readonly here: BatchFormatter;
   private writeFailed = false;
-  /** The input buffers, used in turn: one being filled while the others are out. */
-  private readonly slots: SharedArrayBuffer[] = [];
   private readonly table = new TcpSeqTable();
+  /** Input buffers back from formatting. */
+  private readonly spareInput: ArrayBuffer[] = [];
   /** The batch being filled, and views of it. */
-  private input: SharedArrayBuffer | null = null;
-  private bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
-  private words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-  private stamps: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  private input: ArrayBuffer | null = null;
+  private bytes = new Uint8Array(0);
+  private words = new Uint32Array(0);
+  private stamps = new Float64Array(0);
   private at = 0;
   private frames = 0;
   private readonly batchFrames: number;
@@ -90,7 +87,8 @@ export class ParallelText {
    * text. WIRESCOPE_BATCH_FRAMES caps the frames per batch (tests use tiny batches).
    */
   constructor(opts: TextOptions, threads: number, private readonly out: TextOut, private readonly write: (bytes: Uint8Array, len: number) => void) {
-    this.signal = new Int32Array(new SharedArrayBuffer(4 * threads));
+    this.here = new BatchFormatter(opts);
+    this.signal = new Int32Array(new SharedArrayBuffer(4 * Math.max(threads, 1)));
     const cap = Number(process.env.WIRESCOPE_BATCH_FRAMES);
     this.batchFrames = Number.isInteger(cap) && cap > 0 ? cap : Infinity;
     for (let i = 0; i < threads; i++) {
@@ -101,6 +99,8 @@ export class ParallelText {
       port1.unref();
       this.workers.push(w);
       this.ports.push(port1);
+      this.held.push(0);
+      this.spareOutput.push([]);
     }
   }
 
@@ -108,7 +108,7 @@ export class ParallelText {
     const need = FRAME_HEADER + ((f.capLen + 7) & ~7);
     if (this.input !== null && (this.at + need > this.input.byteLength || this.frames >= this.batchFrames)) this.send();
     if (this.input === null) {
-      const input = need > BATCH_BYTES ? new SharedArrayBuffer(need) : this.slot();
+      const input = need > BATCH_BYTES ? new ArrayBuffer(need) : (this.spareInput.pop() ?? new ArrayBuffer(BATCH_BYTES));
       this.input = input;
       this.bytes = new Uint8Array(input);
       this.words = new Uint32Array(input);
@@ -154,19 +154,44 @@ export class ParallelText {
     }
   }
 
+  /** Hands the batch being filled to a worker with room, or formats it here when none has. */
   private send(): void {
     const input = this.input!;
     this.input = null;
-    if (this.pending.length >= QUEUED_PER_WORKER * this.workers.length) this.mergeOldest();
-    const w = this.sent++ % this.workers.length;
-    const batch: BatchToFormat = { input, frames: this.frames, timeBase: this.batchBase };
-    this.ports[w].postMessage(batch);
-    this.pending.push(w);
+    this.mergeReady();
+    let w = HERE;
+    for (let i = 0; i < this.workers.length; i++) if (this.held[i] < QUEUED_PER_WORKER && (w === HERE || this.held[i] < this.held[w])) w = i;
+    if (w === HERE) {
+      this.pending.push({ worker: HERE, done: this.here.format({ input, frames: this.frames, timeBase: this.batchBase, spare: [] }) });
+      // Formatted here ahead of a worker's batch: bounded, then the worker's is waited for.
+      while (this.pending.length > QUEUED_PER_WORKER * this.workers.length + FORMATTED_AHEAD) this.mergeOldest();
+      return;
+    }
+    const spare = this.spareOutput[w];
+    this.spareOutput[w] = [];
+    const batch: BatchToFormat = { input, frames: this.frames, timeBase: this.batchBase, spare };
+    this.ports[w].postMessage(batch, [input, ...spare]);
+    this.held[w]++;
+    this.pending.push({ worker: w, done: null });
   }
 
+  /** Writes out the batches done so far, in order, without waiting. */
+  private mergeReady(): void {
+    while (this.pending.length > 0) {
+      const e = this.pending[0];
+      if (e.done === null && !this.collect(e.worker, false)) return;
+      this.mergeOldest();
+    }
+  }
+
+  /** Writes out the oldest batch, waiting for it if need be. */
   private mergeOldest(): void {
-    const done = this.receive(this.pending.shift()!);
+    const e = this.pending[0];
+    if (e.done === null) this.collect(e.worker, true);
+    this.pending.shift();
+    const done = e.done!;
     if (done.error !== undefined) throw new Error(`text worker: ${done.error}`);
+    if (done.input.byteLength === BATCH_BYTES) this.spareInput.push(done.input);
     const text = Buffer.from(done.text, 0, done.textLen);
     let bytes: Uint8Array = text;
     let n = done.textLen;
@@ -178,30 +203,34 @@ export class ParallelText {
     }
     try {
       this.write(bytes, n);
-    } catch (e) {
+    } catch (err) {
       // The reader is gone (EPIPE) or the disk failed: the batches still out are not waited for.
       this.writeFailed = true;
-      throw e;
+      throw err;
     }
+    if (e.worker === HERE) this.here.giveBack([done.text, done.log]);
+    else this.spareOutput[e.worker].push(done.text, done.log);
   }
 
   /**
-   * The next input buffer. With at most QUEUED_PER_WORKER batches per worker out, the one sent
-   * that many batches ago plus one has been merged by the time its turn comes again.
+   * Takes worker w's next reply, if there is one (or waiting for it), into the oldest of its
+   * batches still without one. Returns whether it got one.
    */
-  private slot(): SharedArrayBuffer {
-    const n = QUEUED_PER_WORKER * this.workers.length + 1;
-    const k = this.sent % n;
-    if (this.slots.length <= k) this.slots.push(new SharedArrayBuffer(BATCH_BYTES));
-    return this.slots[k];
-  }
-
-  /** The next reply of worker w, waiting for it. */
-  private receive(w: number): BatchDone {
+  private collect(w: number, wait: boolean): boolean {
     for (;;) {
       const seen = Atomics.load(this.signal, w);
       const m = receiveMessageOnPort(this.ports[w]);
-      if (m !== undefined) return m.message as BatchDone;
+      if (m !== undefined) {
+        this.held[w]--;
+        for (const e of this.pending) {
+          if (e.worker === w && e.done === null) {
+            e.done = m.message as BatchDone;
+            break;
+          }
+        }
+        return true;
+      }
+      if (!wait) return false;
       Atomics.wait(this.signal, w, seen);
     }
   }

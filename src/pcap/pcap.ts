@@ -174,22 +174,36 @@ export class PcapReader implements CaptureReader {
    */
   copyRuns(want: MatchAtFn | null, limit: number, out: RecordRuns): number {
     const src = this.src;
+    const maxCapLen = this.maxCapLen, clipLen = this.clipLen;
     let passed = 0;
     let runStart = 0, runEnd = 0;
     while (passed < limit) {
-      if (runEnd > runStart && !this.nextRecordReady()) {
-        out.run(src.buf, runStart, runEnd);
+      const p = src.pos, left = src.end - p;
+      let capLen = left >= 16 ? src.view.getUint32(p + 8, true) : 0;
+      let at: number, origLen: number;
+      if (left >= 16 && capLen <= maxCapLen && left >= 16 + capLen) {
+        // Whole in the buffer: read here, without advance()'s cases for other formats.
+        at = p + 16;
+        origLen = src.view.getUint32(p + 12, true);
+        src.pos = at + capLen;
+        this.count++;
+        if (capLen > clipLen) capLen = clipLen;
+      } else {
+        // advance() reads more (the buffer moves) or throws for damage: the run goes out first.
+        if (runEnd > runStart) out.run(src.buf, runStart, runEnd);
         runStart = runEnd = 0;
+        at = this.advance();
+        if (at < 0) break;
+        capLen = this.capLen;
+        origLen = this.origLen;
       }
-      const at = this.advance();
-      if (at < 0) break;
-      if (want !== null && want(src.buf, at, this.capLen, this.origLen) === 0) continue;
+      if (want !== null && want(src.buf, at, capLen, origLen) === 0) continue;
       passed++;
-      if (this.capLen < src.pos - at) {
+      if (capLen < src.pos - at) {
         // Cut to the snaplen: the header changes, so the record goes out on its own.
         if (runEnd > runStart) out.run(src.buf, runStart, runEnd);
         runStart = runEnd = 0;
-        out.record(this.tsSec, this.tsNsec, this.capLen, this.origLen, src.buf, at);
+        out.record(src.view.getUint32(at - 16, true), src.view.getUint32(at - 12, true) * 1000, capLen, origLen, src.buf, at);
       } else if (runEnd === at - 16 && runEnd > runStart) runEnd = src.pos;
       else {
         if (runEnd > runStart) out.run(src.buf, runStart, runEnd);
@@ -199,15 +213,6 @@ export class PcapReader implements CaptureReader {
     }
     if (runEnd > runStart) out.run(src.buf, runStart, runEnd);
     return passed;
-  }
-
-  /** The next (little-endian, 16-byte header) record is whole in the buffer and sane: advance() will neither move the buffer nor throw. */
-  private nextRecordReady(): boolean {
-    const src = this.src;
-    const left = src.end - src.pos;
-    if (left < 16) return false;
-    const capLen = src.view.getUint32(src.pos + 8, true);
-    return capLen <= this.maxCapLen && left >= 16 + capLen;
   }
 
   private fail(message: string, offset: number): never {

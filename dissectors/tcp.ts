@@ -6,7 +6,7 @@ import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } f
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import type { TextOut } from '../src/output/text.js';
 import { hex2, ipv4At, ipv6At } from '../src/output/format.js';
-import { conversationKey, keyString, KEY_WORDS_V6, NUM_ACK, NUM_SACK, NUM_SEQ, sackBase, shownAck, shownSeq, TcpSeqTable } from '../src/output/tcp-seq.js';
+import { conversationKey, KEY_WORDS_V6, NUM_ACK, NUM_SACK, NUM_SEQ, sackBase, shownAck, shownSeq, TcpSeqTable } from '../src/output/tcp-seq.js';
 import type { NetworkLayer } from './ipproto.js';
 import { checksumShouldBe, hex4, isFragmented, networkIndex, outerNetwork, put16, putEndpoints } from './udp.js';
 
@@ -164,7 +164,7 @@ export const tcp: Dissector<TcpLayer> = {
         sackFrom = DEFERRED;
       } else {
         const rev = conversationKey(net.buf, src, src + alen, alen, l.srcPort, l.dstPort, keyWords, 0);
-        const b = seqTable(out).track(keyString(keyWords, 0, alen + 2), rev, (flags & TH.SYN) !== 0, l.seq, l.ack);
+        const b = seqTable(out).track(keyWords, 0, alen + 2, rev, (flags & TH.SYN) !== 0, l.seq, l.ack);
         seq = shownSeq(b, seq);
         ack = shownAck(b, ack);
         sackFrom = sackBase(b);

@@ -27,6 +27,17 @@ interface SeqEntry {
   ack: number;
   /** CLOCK bit: touched since the last eviction sweep passed it. */
   used: boolean;
+  /** An IPv4 key as three 32-bit words and its hash; an IPv6 key as a string (k0..hash unused). */
+  k0: number;
+  k1: number;
+  k2: number;
+  hash: number;
+  key: string | null;
+  /** The next IPv4 entry of the same hash. */
+  chain: SeqEntry | null;
+  /** Neighbours in the sweep order (oldest first). */
+  older: SeqEntry | null;
+  newer: SeqEntry | null;
 }
 
 /**
@@ -36,47 +47,104 @@ interface SeqEntry {
  */
 export const MAX_CONVERSATIONS = 1 << 18;
 
+/**
+ * IPv4 conversations are found by a 30-bit hash of their key words (a number key: no string per
+ * segment), chained on collisions; IPv6 ones by their key as a string. All are in one sweep order.
+ */
 export class TcpSeqTable {
-  private readonly map = new Map<string, SeqEntry>();
+  private readonly v4 = new Map<number, SeqEntry>();
+  private readonly v6 = new Map<string, SeqEntry>();
+  private count = 0;
+  private oldest: SeqEntry | null = null;
+  private newest: SeqEntry | null = null;
   private readonly base: TcpSeqBase = { rev: false, fresh: false, seq: 0, ack: 0 };
 
   constructor(private readonly cap: number = MAX_CONVERSATIONS) {}
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   /**
-   * Finds or records the conversation `key` (conversationKey's words as a string) for a segment
-   * with the ACK flag. The result is reused by the next call.
+   * Finds or records the conversation whose key is w[at..at+n) (conversationKey's words; n is
+   * KEY_WORDS_V4 or KEY_WORDS_V6) for a segment with the ACK flag. The result is reused by the next call.
    */
-  track(key: string, rev: boolean, syn: boolean, seq: number, ack: number): TcpSeqBase {
-    let e = this.map.get(key);
+  track(w: Uint32Array, at: number, n: number, rev: boolean, syn: boolean, seq: number, ack: number): TcpSeqBase {
+    let e: SeqEntry | null | undefined;
+    let k0 = 0, k1 = 0, k2 = 0, hash = 0;
+    let key: string | null = null;
+    if (n === KEY_WORDS_V4) {
+      k0 = ((w[at] << 16) | w[at + 1]) >>> 0;
+      k1 = ((w[at + 2] << 16) | w[at + 3]) >>> 0;
+      k2 = ((w[at + 4] << 16) | w[at + 5]) >>> 0;
+      hash = (Math.imul(k0 ^ Math.imul(k1, 0x9e3779b1), 0x85ebca6b) ^ Math.imul(k2, 0xc2b2ae35)) & 0x3fffffff;
+      e = this.v4.get(hash);
+      while (e != null && (e.k0 !== k0 || e.k1 !== k1 || e.k2 !== k2)) e = e.chain;
+    } else {
+      key = keyString(w, at, n);
+      e = this.v6.get(key);
+    }
     const b = this.base;
     b.rev = rev;
-    b.fresh = e === undefined || syn;
+    b.fresh = e == null || syn;
+    if (e == null) {
+      if (this.count >= this.cap) this.evict();
+      e = { seq: 0, ack: 0, used: false, k0, k1, k2, hash, key, chain: null, older: null, newer: null };
+      if (key === null) {
+        e.chain = this.v4.get(hash) ?? null;
+        this.v4.set(hash, e);
+      } else this.v6.set(key, e);
+      this.append(e);
+      this.count++;
+    }
     if (b.fresh) {
-      if (e === undefined) {
-        if (this.map.size >= this.cap) this.evict();
-        e = { seq: 0, ack: 0, used: false };
-        this.map.set(key, e);
-      }
       if (rev) { e.ack = seq; e.seq = (ack - 1) >>> 0; }
       else { e.seq = seq; e.ack = (ack - 1) >>> 0; }
-    } else e!.used = true;
-    b.seq = e!.seq;
-    b.ack = e!.ack;
+    } else e.used = true;
+    b.seq = e.seq;
+    b.ack = e.ack;
     return b;
   }
 
-  /** CLOCK eviction: the oldest entry not used since the sweep last passed it goes. */
+  /** CLOCK eviction: the oldest entry not used since the sweep last passed it goes; used ones go to the back, unmarked. */
   private evict(): void {
-    for (const [k, e] of this.map) {
-      this.map.delete(k);
-      if (!e.used) return;
-      e.used = false;
-      this.map.set(k, e);
+    for (let e = this.oldest; e !== null; e = this.oldest) {
+      this.unlink(e);
+      if (e.used) {
+        e.used = false;
+        this.append(e);
+        continue;
+      }
+      if (e.key !== null) this.v6.delete(e.key);
+      else {
+        const head = this.v4.get(e.hash)!;
+        if (head === e) {
+          if (e.chain !== null) this.v4.set(e.hash, e.chain);
+          else this.v4.delete(e.hash);
+        } else {
+          let p = head;
+          while (p.chain !== e) p = p.chain!;
+          p.chain = e.chain;
+        }
+      }
+      this.count--;
+      return;
     }
+  }
+
+  private append(e: SeqEntry): void {
+    e.older = this.newest;
+    e.newer = null;
+    if (this.newest !== null) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+  }
+
+  private unlink(e: SeqEntry): void {
+    if (e.older !== null) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer !== null) e.newer.older = e.older;
+    else this.newest = e.older;
   }
 }
 
@@ -103,7 +171,7 @@ export const KEY_WORDS_V6 = 18;
  * Writes the conversation key of a segment into w[0..6) (IPv4, alen 4) or w[0..18) (IPv6): the
  * address pair in collating order, then the ports the same way, as 16-bit units. Returns rev.
  */
-export function conversationKey(buf: Uint8Array, src: number, dst: number, alen: number, sport: number, dport: number, w: Uint32Array | number[], at: number): boolean {
+export function conversationKey(buf: Uint8Array, src: number, dst: number, alen: number, sport: number, dport: number, w: Uint32Array, at: number): boolean {
   let rev = sport > dport;
   if (sport === dport) {
     for (let k = 0; k < alen; k++) {
@@ -122,9 +190,8 @@ export function conversationKey(buf: Uint8Array, src: number, dst: number, alen:
   return rev;
 }
 
-/** The key words w[at..at+n) as the table's string key. */
-export function keyString(w: Uint32Array | number[], at: number, n: number): string {
-  if (n === KEY_WORDS_V4) return String.fromCharCode(w[at], w[at + 1], w[at + 2], w[at + 3], w[at + 4], w[at + 5]);
+/** The key words w[at..at+n) as a string. */
+function keyString(w: Uint32Array, at: number, n: number): string {
   return String.fromCharCode.apply(null, Array.prototype.slice.call(w, at, at + n) as number[]);
 }
 
@@ -190,9 +257,8 @@ export function replayTcpNumbers(log: Uint32Array, logLen: number, text: Buffer,
     const op = log[i];
     if (op === OP_TRACK) {
       const n = log[i + 1];
-      const key = keyString(log, i + 2, n);
       const k = i + 2 + n;
-      b = table.track(key, (log[k] & TRACK_REV) !== 0, (log[k] & TRACK_SYN) !== 0, log[k + 1], log[k + 2]);
+      b = table.track(log, i + 2, n, (log[k] & TRACK_REV) !== 0, (log[k] & TRACK_SYN) !== 0, log[k + 1], log[k + 2]);
       i = k + 3;
       continue;
     }

@@ -34,6 +34,8 @@ interface Case {
   name: string;
   command: string;
   args: string[];
+  /** Environment added to the run's. */
+  env?: Record<string, string>;
 }
 
 const wirescope = path.join(repoRoot, 'bin/wirescope.js');
@@ -77,6 +79,8 @@ const STREAM_CASES: Case[] = [
 
 const CASES: Case[] = [
   { group: 'read', name: 'wirescope -n -r', command: process.execPath, args: [wirescope, '-n', '-r', BIG] },
+  // The same on one thread (a big file is otherwise formatted on every core), for comparison.
+  { group: 'read', name: 'wirescope -n -r, one thread', command: process.execPath, args: [wirescope, '-n', '-r', BIG], env: { WIRESCOPE_THREADS: '0' } },
   { group: 'read', name: 'tcpdump -n -r', command: 'tcpdump', args: ['-n', '-r', BIG] },
   { group: 'read', name: 'tshark -n -r', command: 'tshark', args: ['-n', '-r', BIG] },
   { group: 'copy', name: 'wirescope -r -w', command: process.execPath, args: [wirescope, '-r', BIG, '-w', OUT] },
@@ -116,6 +120,7 @@ interface Result {
   name: string;
   command: string;
   args: string[];
+  env?: Record<string, string>;
   /** Set when the case did not run (missing command) or failed. */
   skipped?: string;
   failed?: string;
@@ -220,13 +225,13 @@ interface Run {
 }
 
 /** One run, stdout to /dev/null, under /usr/bin/time for the peak RSS when it is installed. */
-function runOnce(command: string, args: string[]): Promise<Run> {
+function runOnce(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const useTime = existsSync(TIME);
   const rssFile = path.join(tmpdir(), `wirescope-bench-rss-${process.pid}`);
   const argv = useTime ? ['-f', '%M %U %S', '-o', rssFile, command, ...args] : args;
   const devNull = openSync('/dev/null', 'w');
   const t0 = process.hrtime.bigint();
-  const child = spawn(useTime ? TIME : command, argv, { stdio: ['ignore', devNull, 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+  const child = spawn(useTime ? TIME : command, argv, { stdio: ['ignore', devNull, 'pipe'], env: { ...process.env, TZ: 'UTC', ...env } });
   closeSync(devNull);
   let stderr = '';
   child.stderr?.setEncoding('utf8');
@@ -254,7 +259,7 @@ function runOnce(command: string, args: string[]): Promise<Run> {
 function newResult(c: Case, big: BigCapture): Result {
   const out = path.join(dataDir, `out-${c.name.replace(/[^a-z0-9]+/gi, '-')}.pcap`);
   const args = c.args.map((a) => (a === BIG ? big.file : a === OUT ? out : a));
-  const r: Result = { group: c.group, name: c.name, command: c.command, args, wallSeconds: [] };
+  const r: Result = { group: c.group, name: c.name, command: c.command, args, env: c.env, wallSeconds: [] };
   const why = missing(c);
   if (why) r.skipped = why;
   return r;
@@ -262,7 +267,7 @@ function newResult(c: Case, big: BigCapture): Result {
 
 /** One more run of a case; a failure marks the result, which then runs no more. */
 async function runAgain(r: Result, big: BigCapture): Promise<void> {
-  const run = await runOnce(r.command, r.args);
+  const run = await runOnce(r.command, r.args, r.env);
   if (run.status !== 0) {
     r.failed = `exit ${run.status}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`;
     return;

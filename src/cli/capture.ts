@@ -22,7 +22,9 @@ export function runCapture(opts: Options): number | Promise<number> {
   let reader: CaptureReader;
   try {
     // tcpdump shows records cut to the file's snaplen (libpcap); tshark's fields and JSON keep them whole.
-    reader = openCapture(opts.read, { clipToSnaplen: !(opts.json || opts.outputType === 'fields') });
+    // -w writes them cut (the header's snaplen), whatever the output options.
+    const whole = opts.write === undefined && (opts.json || opts.outputType === 'fields');
+    reader = openCapture(opts.read, { clipToSnaplen: !whole });
   } catch (e) {
     return reportError(e);
   }

@@ -187,7 +187,7 @@ export function printFollow(file: string, n: number, fmt: FollowFormat, json: bo
     onEnd: () => { ended = true; },
     onFrame: (_selected, t) => {
       if (nodes === null && conn !== null) {
-        for (const seg of t.segments) if (nodes === null && seg.conn === conn && !seg.tcp.truncated && seg.tcp.invalid === null) setNodes(conn, seg.dir);
+        for (const seg of t.segments) if (nodes === null && seg.conn === conn && seg.counted) setNodes(conn, seg.dir);
       }
       // Both directions ended (FIN/RST): nothing more can come for this stream number.
       return completed < 2;

@@ -52,8 +52,11 @@ export const DEFAULT_DEFRAG_OPTIONS: Required<DefragOptions> = {
 };
 
 interface Fragment extends FragmentRecord {
-  readonly data: Uint8Array;
+  /** Where its bytes start in its datagram's store. */
+  readonly at: number;
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** An incomplete datagram: its fragments in tshark's order and, once a last fragment came, its length. */
 class Datagram {
@@ -61,7 +64,26 @@ class Datagram {
   /** Payload length the first fragment without MF set; -1 until one came. */
   length = -1;
   bytes = 0;
+  /**
+   * The fragments' bytes one after another, as they came: one allocation for most datagrams
+   * rather than one per fragment. It grows to twice what it must hold, so it stays within
+   * twice `bytes` (the limits count `bytes`).
+   */
+  store = NO_BYTES;
   constructor(readonly firstSec: number) {}
+
+  /** Copies len bytes at buf[start] to the store; returns where they start there. */
+  keep(buf: Uint8Array, start: number, len: number): number {
+    const at = this.bytes;
+    if (at + len > this.store.length) {
+      const grown = new Uint8Array(2 * (at + len));
+      grown.set(this.store.subarray(0, at));
+      this.store = grown;
+    }
+    this.store.set(buf.subarray(start, start + len), at);
+    this.bytes = at + len;
+    return at;
+  }
 }
 
 export class Defragmenter {
@@ -85,6 +107,11 @@ export class Defragmenter {
   push(p: Packet): Packet {
     this.expire(p.frame.tsSec);
     return this.visit(p, 0);
+  }
+
+  /** What push does for a frame that holds no fragment: gives up datagrams past the timeout at its time. */
+  tick(sec: number): void {
+    this.expire(sec);
   }
 
   /**
@@ -122,11 +149,13 @@ export class Defragmenter {
     let id = (l.proto ^ l.id ^ src ^ dst) >>> 0;
     if (isPrivateOrLinkLocal(src) || isPrivateOrLinkLocal(dst)) id = (id ^ vlanId(p, i)) >>> 0;
     const start = l.off + l.ihl;
-    const done = this.add('4 ' + src + ' ' + dst + ' ' + id, p.frame, l.fragOffset, len, (l.flagsFrag & IP4_FLAG_MF) !== 0, l.buf, start);
+    const key = String.fromCharCode(4, src >>> 16, src & 0xffff, dst >>> 16, dst & 0xffff, id >>> 16, id & 0xffff);
+    const done = this.add(key, p.frame, l.fragOffset, len, (l.flagsFrag & IP4_FLAG_MF) !== 0, l.buf, start);
     if (done === null) return withoutAbove(p, i);
     const ip = copyLayer(l);
-    ip.reassembly = done.reassembly;
-    return rebuild(p, i, ip, start, done.data, Table.IpProto, l.proto);
+    const buf = reassembled(p, start, done);
+    ip.reassembly = new Reassembly(done.fragments.map(recordOf), buf.subarray(start));
+    return rebuild(p, i, ip, buf, start, Table.IpProto, l.proto);
   }
 
   private ipv6(p: Packet, i: number, l: Ipv6FragmentLayer): Packet {
@@ -134,19 +163,19 @@ export class Defragmenter {
     const start = l.fragmentableStart;
     if (len < 0 || start + len > l.capEnd) return withoutAbove(p, i);
     const ip = l.ip!;
-    const key = '6 ' + hexOf(ip.buf, ip.off + IP6.SRC, 32) + ' ' + l.identification;
+    const key = '\x06' + wordsOf(ip.buf, ip.off + IP6.SRC, 16) + String.fromCharCode(l.identification >>> 16, l.identification & 0xffff);
     const done = this.add(key, p.frame, l.fragOffset, len, l.moreFragments, l.buf, start);
     if (done === null) return withoutAbove(p, i);
     const frag = copyLayer(l);
     // The reassembled payload is whole: transport printers and checksums must not treat it as a fragment.
     Object.defineProperty(frag, 'fragment', { value: false });
-    Object.assign(frag, { reassembly: done.reassembly });
-    return rebuild(p, i, frag, start, done.data, Table.IpProto, l.nxt);
+    const buf = reassembled(p, start, done);
+    Object.assign(frag, { reassembly: new Reassembly(done.fragments.map(recordOf), buf.subarray(start)) });
+    return rebuild(p, i, frag, buf, start, Table.IpProto, l.nxt);
   }
 
-  /** Adds a fragment; returns the datagram's payload and record when this one completes it. */
-  private add(key: string, frame: Frame, offset: number, len: number, more: boolean, buf: Uint8Array, start: number):
-    { data: Uint8Array; reassembly: Reassembly } | null {
+  /** Adds a fragment; returns its datagram (out of the table) when this one completes it. */
+  private add(key: string, frame: Frame, offset: number, len: number, more: boolean, buf: Uint8Array, start: number): Datagram | null {
     const o = this.opts;
     let d = this.table.get(key);
     if (d === undefined) {
@@ -158,7 +187,7 @@ export class Defragmenter {
       this.drop(key, d);
       return null;
     }
-    const frag: Fragment = { frame: frame.number, offset, len, flags: 0, data: buf.slice(start, start + len) };
+    const frag: Fragment = { frame: frame.number, offset, len, flags: 0, at: d.keep(buf, start, len) };
     if (!more) {
       if (d.length < 0) d.length = offset + len;
       else if (d.length !== offset + len) frag.flags |= FRAG_MULTIPLE_TAILS;
@@ -167,7 +196,6 @@ export class Defragmenter {
     let at = frags.length;
     while (at > 0 && frags[at - 1].offset > offset) at--;
     frags.splice(at, 0, frag);
-    d.bytes += len;
     this.totalBytes += len;
     while (this.totalBytes > o.maxTotalBytes) this.dropOldest();
     if (this.table.get(key) !== d || d.length < 0) return null;
@@ -176,11 +204,11 @@ export class Defragmenter {
     if (reach < d.length) return null;
     this.table.delete(key);
     this.totalBytes -= d.bytes;
-    const data = layDown(frags, d.length);
-    return { data, reassembly: new Reassembly(frags.map(recordOf), data) };
+    return d;
   }
 
   private expire(now: number): void {
+    if (this.table.size === 0) return;
     for (const [key, d] of this.table) {
       if (now - d.firstSec <= this.opts.timeout) return;
       this.drop(key, d);
@@ -199,14 +227,23 @@ export class Defragmenter {
   }
 }
 
+/** The bytes of p's frame before `start`, then the complete datagram d laid down (one allocation). */
+function reassembled(p: Packet, start: number, d: Datagram): Uint8Array {
+  const buf = new Uint8Array(start + d.length);
+  buf.set(p.buf.subarray(0, start));
+  layDown(d, buf.subarray(start));
+  return buf;
+}
+
 /**
  * Wireshark's fragment_defragment_and_free: fragments in order, each adding only what lies past
  * the bytes placed so far, flagging overlaps (and conflicting ones) and data past the end.
  */
-function layDown(frags: Fragment[], length: number): Uint8Array {
-  const data = new Uint8Array(length);
+function layDown(d: Datagram, data: Uint8Array): void {
+  const length = data.length;
+  const store = d.store;
   let pos = 0;
-  for (const f of frags) {
+  for (const f of d.fragments) {
     if (f.len === 0) continue;
     if (f.offset + f.len > pos) {
       if (f.offset >= length) { f.flags |= FRAG_TOO_LONG; continue; }
@@ -218,20 +255,20 @@ function layDown(frags: Fragment[], length: number): Uint8Array {
       const overlap = pos - f.offset;
       if (overlap > 0) {
         f.flags |= FRAG_OVERLAP;
-        if (!sameBytes(data, f.offset, f.data, overlap)) f.flags |= FRAG_CONFLICT;
+        if (!sameBytes(data, f.offset, store, f.at, overlap)) f.flags |= FRAG_CONFLICT;
       }
-      data.set(f.data.subarray(overlap, fragLen), pos);
+      data.set(store.subarray(f.at + overlap, f.at + fragLen), pos);
       pos = Math.max(pos, f.offset + fragLen);
     } else {
       f.flags |= FRAG_OVERLAP;
-      if (!sameBytes(data, f.offset, f.data, f.len)) f.flags |= FRAG_CONFLICT;
+      if (!sameBytes(data, f.offset, store, f.at, f.len)) f.flags |= FRAG_CONFLICT;
     }
   }
-  return data;
 }
 
-function sameBytes(data: Uint8Array, at: number, frag: Uint8Array, n: number): boolean {
-  for (let k = 0; k < n; k++) if (data[at + k] !== frag[k]) return false;
+/** Whether the n bytes at data[at] are those at store[from]. */
+function sameBytes(data: Uint8Array, at: number, store: Uint8Array, from: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (data[at + k] !== store[from + k]) return false;
   return true;
 }
 
@@ -241,7 +278,8 @@ function recordOf(f: Fragment): FragmentRecord {
 
 /** A copy of layer l (same class and fields), to carry what only the reassembling frame shows. */
 function copyLayer<L extends Layer>(l: L): L {
-  return Object.assign(Object.create(Object.getPrototypeOf(l) as object) as L, l);
+  // Made by its class (whose fields then all get l's values), the copy has the class's fast shape.
+  return Object.assign(new (l.constructor as new () => L)(), l);
 }
 
 /** p with layer i replaced. */
@@ -259,15 +297,12 @@ function withoutAbove(p: Packet, i: number): Packet {
   return q;
 }
 
-/** The frame's layers below i, `at` in place of layer i, then `data` decoded from dispatch (table, key). */
-function rebuild(p: Packet, i: number, at: Layer, start: number, data: Uint8Array, table: TableId, key: number): Packet {
-  const buf = new Uint8Array(start + data.length);
-  buf.set(p.buf.subarray(0, start));
-  buf.set(data, start);
+/** The frame's layers below i, `at` in place of layer i, then buf's datagram (from `start`) decoded from dispatch (table, key). */
+function rebuild(p: Packet, i: number, at: Layer, buf: Uint8Array, start: number, table: TableId, key: number): Packet {
   const q = new Packet(p.frame, buf);
   for (let k = 0; k < i; k++) q.layers.push(p.layers[k]);
   q.layers.push(at);
-  decodeChain(q, lookup(table, key), new ByteView(buf, start, buf.length), data.length);
+  decodeChain(q, lookup(table, key), new ByteView(buf, start, buf.length), buf.length - start);
   return q;
 }
 
@@ -287,8 +322,9 @@ function vlanId(p: Packet, i: number): number {
   return 0;
 }
 
-function hexOf(buf: Uint8Array, o: number, n: number): string {
+/** The n bytes at buf[o] as one character per 16-bit word (a short key, not text). */
+function wordsOf(buf: Uint8Array, o: number, n: number): string {
   let s = '';
-  for (let k = 0; k < n; k++) s += buf[o + k].toString(16).padStart(2, '0');
+  for (let k = 0; k < n; k += 2) s += String.fromCharCode((buf[o + k] << 8) | buf[o + k + 1]);
   return s;
 }

@@ -16,7 +16,8 @@ import { CaptureFileError, openCapture } from '../pcap/reader.js';
 import { PcapReader } from '../pcap/pcap.js';
 import { endpointText } from './flow-key.js';
 import { ConnTracker, type Connection, type ConnTrackOptions, type TcpState } from './conntrack.js';
-import type { StreamSink } from './reassembler.js';
+import { PlainSegment, SCAN_DECODE, SCAN_TCP, scanFrame } from './frame-scan.js';
+import { DEFAULT_REASSEMBLY_LIMITS, type StreamSink } from './reassembler.js';
 
 export interface TrackFileOptions extends ConnTrackOptions {
   /** pcap-filter expression ('' or absent: every frame is selected). */
@@ -33,6 +34,8 @@ export interface TrackFileOptions extends ConnTrackOptions {
    * none ('no'), or only those holding an IP fragment ('if-fragment'). Default: all.
    */
   relevant?: (frame: Frame) => Relevance;
+  /** Decode every frame (else frames scanFrame reads from their bytes are not decoded): the reference the scan is tested against. */
+  decodeAll?: boolean;
 }
 
 export type Relevance = 'yes' | 'no' | 'if-fragment';
@@ -61,6 +64,8 @@ export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileR
   const bigEndian = reader instanceof PcapReader ? !reader.le : undefined;
   const onFrame = opts.onFrame;
   const relevant = opts.relevant;
+  const decodeAll = opts.decodeAll === true;
+  const plain = new PlainSegment();
   const result: TrackFileResult = { tracker, frames: 0, firstSec: 0, firstNsec: 0, error: null };
   try {
     for (let f = reader.next(); f !== null; f = reader.next()) {
@@ -79,9 +84,16 @@ export function trackFile(file: string, opts: TrackFileOptions = {}): TrackFileR
       }
       const wanted = relevant === undefined ? 'yes' : relevant(f);
       if (wanted === 'no') continue;
-      const p = decodeFrame(f);
-      if (wanted === 'if-fragment' && !holdsFragment(p)) continue;
-      tracker.push(defrag.push(p));
+      const scan = wanted === 'yes' && !decodeAll ? scanFrame(f, plain) : SCAN_DECODE;
+      if (scan === SCAN_DECODE) {
+        const p = decodeFrame(f);
+        if (wanted === 'if-fragment' && !holdsFragment(p)) continue;
+        tracker.push(defrag.push(p));
+      } else {
+        defrag.tick(f.tsSec);
+        if (scan === SCAN_TCP) tracker.pushPlain(f, plain, plain);
+        else tracker.skip(f);
+      }
       if (onFrame !== undefined && !onFrame(selected, tracker, f)) break;
     }
   } catch (e) {
@@ -244,6 +256,8 @@ export function connectionTable(file: string, filter = '', opts: ConnTrackOption
   const res = trackFile(file, {
     ...opts,
     filter,
+    // Holes are all the table needs of reassembly: no delivered bytes kept to compare retransmissions with.
+    limits: opts.limits ?? { ...DEFAULT_REASSEMBLY_LIMITS, conflictWindow: 0 },
     // Reassembly without a consumer: its counters say where the bytes had holes.
     sink: (c) => {
       all.push(c);
@@ -254,7 +268,7 @@ export function connectionTable(file: string, filter = '', opts: ConnTrackOption
       const segs = t.segments;
       for (let k = 0; k < segs.length; k++) {
         const seg = segs[k];
-        if (seg.tcp.truncated || seg.tcp.invalid !== null) continue;
+        if (!seg.counted) continue;
         const stream = seg.conn.stream;
         let cc = counts[stream];
         if (cc === undefined) {

@@ -20,9 +20,12 @@
  */
 import type { Layer, Packet } from '../core/dissector.js';
 import { isNetworkLayer, type NetworkLayer } from '../../dissectors/ipproto.js';
+import { Ipv4Layer } from '../../dissectors/ipv4.js';
+import { IP6, Ipv6Layer } from '../../dissectors/ipv6.js';
 import { TcpLayer, TH } from '../../dissectors/tcp.js';
+import type { Frame } from '../core/frame.js';
 import type { NestingLayer } from '../output/frame-fields.js';
-import { flowKey } from './flow-key.js';
+import { addressText, FlowKey, type AddressWords } from './flow-key.js';
 import { seqAdd, seqGt, seqLe, seqLt } from './seq.js';
 import { DEFAULT_REASSEMBLY_LIMITS, DirectionReassembler, ReassemblyBudget, type ReassemblyLimits, type SegmentTime, type StreamSink } from './reassembler.js';
 
@@ -31,7 +34,13 @@ export type TcpState =
   | 'CLOSE-WAIT' | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT';
 
 /** One side of a connection and what it sent. */
-export class Endpoint {
+export class Endpoint implements AddressWords {
+  /** The address as the tracker compares it (flow-key.ts). */
+  version = 0;
+  w0 = 0;
+  w1 = 0;
+  w2 = 0;
+  w3 = 0;
   state: TcpState = 'CLOSED';
   /** tshark's base_seq for this direction (stream numbering). */
   baseSeqSet = false;
@@ -70,7 +79,15 @@ export class Endpoint {
   aWindow = -1;
   /** Analysis flags of the last segment sent. */
   aLastFlags = 0;
-  constructor(readonly addr: string, readonly port: number) {}
+  constructor(readonly addr: string, readonly port: number, at?: AddressWords) {
+    if (at !== undefined) {
+      this.version = at.version;
+      this.w0 = at.w0;
+      this.w1 = at.w1;
+      this.w2 = at.w2;
+      this.w3 = at.w3;
+    }
+  }
 }
 
 export class Connection {
@@ -100,14 +117,12 @@ export class Connection {
   closeHow: 'fin' | 'rst' | null = null;
   /** Reassemblers by direction, when the tracker reassembles. */
   reassembly: [DirectionReassembler, DirectionReassembler] | null = null;
-  constructor(readonly stream: number, readonly key: string, first: Endpoint, second: Endpoint) {
+  /** The tracker's links: the next connection with the same hash, and the neighbours in least-recently-seen order. */
+  sameHash: Connection | null = null;
+  older: Connection | null = null;
+  newer: Connection | null = null;
+  constructor(readonly stream: number, readonly hash: number, first: Endpoint, second: Endpoint) {
     this.ends = [first, second];
-  }
-
-  /** Direction of a segment sent from addr:port. */
-  dirOf(addr: string, port: number): 0 | 1 {
-    const a = this.ends[0];
-    return a.port === port && a.addr === addr ? 0 : 1;
   }
 
   /** Handshake timing (called for every segment until both are known). */
@@ -137,11 +152,18 @@ export interface ConnTrackOptions {
   idleTimeout?: number;
 }
 
+/** What the tracker reads of a TCP header: a decoded TcpLayer, or one read straight from a frame (frame-scan.ts). */
+export type TcpHeader = Readonly<Pick<TcpLayer, 'srcPort' | 'dstPort' | 'seq' | 'ack' | 'dataOffset' | 'flags' | 'window'
+  | 'length' | 'caplen' | 'off' | 'hdrLen' | 'truncated' | 'invalid'>>;
+
 /** One TCP header met in a packet, as the tracker saw it. */
 export interface TrackedSegment {
   readonly conn: Connection;
   readonly dir: 0 | 1;
-  readonly tcp: TcpLayer;
+  /** The decoded header; null when the tracker read it from the frame's bytes (pushPlain). */
+  readonly tcp: TcpLayer | null;
+  /** The header was wholly captured and valid (tshark's taps, as conv,tcp, see only those). */
+  readonly counted: boolean;
   /** tshark's tcp.analysis.retransmission: a retransmission, fast retransmission or spurious retransmission. */
   readonly retransmission: boolean;
   readonly outOfOrder: boolean;
@@ -166,12 +188,21 @@ export const ANALYSIS = {
   SPURIOUS_RETRANSMISSION: 0x2000,
 } as const;
 
+/** The payload of segments without one (no subarray made for each). */
+const NO_PAYLOAD = new Uint8Array(0);
+
 /** The flags tshark shows tcp.analysis.retransmission for. */
 const ANY_RETRANSMISSION = ANALYSIS.RETRANSMISSION | ANALYSIS.FAST_RETRANSMISSION | ANALYSIS.SPURIOUS_RETRANSMISSION;
 
 export class ConnTracker {
-  /** Current connection of each address/port pair. */
-  private readonly table = new Map<string, Connection>();
+  /** Current connection of each address/port pair, by FlowKey hash (chained through sameHash). */
+  private readonly table = new Map<number, Connection>();
+  /** Connections held, and the ends of their least-recently-seen list. */
+  private held = 0;
+  private oldest: Connection | null = null;
+  private newest: Connection | null = null;
+  /** The key of the segment being tracked (refilled for each). */
+  private readonly key = new FlowKey();
   private nextStream = 0;
   private readonly budget: ReassemblyBudget;
   private readonly maxConnections: number;
@@ -181,8 +212,8 @@ export class ConnTracker {
   evicted = 0;
   /** tcp.stream of every TCP header of the last packet pushed, in tshark's tree order (-1: none). */
   readonly streams: number[] = [];
-  /** Those TCP headers, in the same order. */
-  private readonly streamLayers: TcpLayer[] = [];
+  /** Those TCP headers, in the same order (null: read by pushPlain). */
+  private readonly streamLayers: Array<TcpLayer | null> = [];
   /** The segments of the last packet pushed that carried a stream number. */
   readonly segments: TrackedSegment[] = [];
 
@@ -192,19 +223,38 @@ export class ConnTracker {
     this.idleTimeout = opts.idleTimeout ?? Infinity;
   }
 
-  /** Connections held, oldest first. */
-  connections(): IterableIterator<Connection> {
-    return this.table.values();
+  /** Connections held, least recently seen first. */
+  *connections(): IterableIterator<Connection> {
+    for (let c = this.oldest; c !== null; c = c.newer) yield c;
   }
 
   /** Tracks the TCP headers of a decoded packet (after IP defragmentation, as tshark sees it). */
   push(p: Packet): void {
-    this.streams.length = 0;
-    this.streamLayers.length = 0;
-    this.segments.length = 0;
-    const sec = p.frame.tsSec;
-    if (this.idleTimeout !== Infinity && sec - this.lastSweepSec >= 1) this.sweep(sec);
+    this.skip(p.frame);
     this.visit(p, p, false);
+  }
+
+  /** Takes a frame that holds no TCP header (nor an IP fragment): the last packet's segments are cleared. */
+  skip(f: Frame): void {
+    // pop, not `length = 0`: setting a length is a runtime call, a pop of the usual one entry is not.
+    while (this.streams.length > 0) {
+      this.streams.pop();
+      this.streamLayers.pop();
+    }
+    while (this.segments.length > 0) this.segments.pop();
+    const sec = f.tsSec;
+    if (this.idleTimeout !== Infinity && sec - this.lastSweepSec >= 1) this.sweep(sec);
+  }
+
+  /**
+   * Tracks a frame whose only TCP header is h, read from the frame's bytes: sent between the
+   * endpoints of k, neither quoted nor in an IP fragment. What push does for such a frame, without
+   * decoding it.
+   */
+  pushPlain(f: Frame, k: FlowKey, h: TcpHeader): void {
+    this.skip(f);
+    this.streamLayers.push(null);
+    this.streams.push(this.track(f, f.data, k, h, null, false, false));
   }
 
   /** tcp.stream of a TCP header of the last packet pushed (for -T fields), or undefined when it has none. */
@@ -215,7 +265,7 @@ export class ConnTracker {
 
   /** Ends every connection's reassembly (end of input). */
   finish(): void {
-    for (const c of this.table.values()) this.closeReassembly(c, null);
+    for (let c = this.oldest; c !== null; c = c.newer) this.closeReassembly(c, null);
   }
 
   private visit(frame: Packet, p: Packet, quoted: boolean): void {
@@ -246,44 +296,46 @@ export class ConnTracker {
         break;
       }
     }
-    if (net === null) {
+    const k = this.key;
+    if (net instanceof Ipv4Layer) k.setV4(net.src, net.dst, l.srcPort, l.dstPort);
+    else if (net instanceof Ipv6Layer) k.setV6(net.buf, net.off + IP6.SRC, net.off + IP6.DST, l.srcPort, l.dstPort);
+    else {
       this.streams.push(-1);
       return;
     }
-    const src = net.srcAddr;
-    const dst = net.dstAddr;
-    const fk = flowKey(src, l.srcPort, dst, l.dstPort);
-    let c = this.table.get(fk.key);
+    this.streams.push(this.track(frame.frame, p.buf, k, l, l, quoted, fragmented));
+  }
+
+  /** Tracks one TCP header h from k's sender, in buf (the frame's bytes or a reassembled datagram); returns its stream. */
+  private track(f: Frame, buf: Uint8Array, k: FlowKey, l: TcpHeader, layer: TcpLayer | null, quoted: boolean, fragmented: boolean): number {
+    let c = this.find(k);
     const flags = l.flags;
     const analyzed = !quoted && !fragmented && l.length >= l.dataOffset * 4 && !l.invalid;
-    const f = frame.frame;
     const t = f.tsSec + f.tsNsec / 1e9;
     if (c === undefined) {
-      c = this.open(fk.key, src, l.srcPort, dst, l.dstPort, frame, flags, false);
+      c = this.open(k, f, flags, false);
     } else {
-      const dir = c.dirOf(src, l.srcPort);
-      const fwd = c.ends[dir];
+      const fwd = c.ends[k.is(c.ends[0], true) ? 0 : 1];
       if ((flags & (TH.SYN | TH.ACK)) === TH.SYN && fwd.baseSeqSet && l.seq !== fwd.baseSeq) {
         this.closeReassembly(c, null);
-        this.table.delete(fk.key);
-        c = this.open(fk.key, src, l.srcPort, dst, l.dstPort, frame, flags, true);
-      } else {
-        // Keep the table in least-recently-seen order for eviction.
-        this.table.delete(fk.key);
-        this.table.set(fk.key, c);
+        this.remove(c);
+        c = this.open(k, f, flags, true);
+      } else if (c !== this.newest) {
+        // Keep the list in least-recently-seen order for eviction.
+        this.unlink(c);
+        this.append(c);
       }
     }
-    this.streams.push(c.stream);
-    const dir = c.dirOf(src, l.srcPort);
+    const dir = k.is(c.ends[0], true) ? 0 : 1;
     const me = c.ends[dir];
     const peer = c.ends[1 - dir];
     c.lastFrame = f.number;
     c.lastSec = f.tsSec;
     c.lastNsec = f.tsNsec;
-    if (quoted) return;
+    if (quoted) return c.stream;
 
     // tshark's segment length: what IP claims, but no more than the frame had on the wire (as tcp.len).
-    const reported = p.buf === f.data ? Math.min(l.length, f.origLen - l.off) : l.length;
+    const reported = buf === f.data ? Math.min(l.length, f.origLen - l.off) : l.length;
     const payloadLen = analyzed ? Math.max(0, reported - l.dataOffset * 4) : 0;
     if (analyzed) {
       if (!me.baseSeqSet) {
@@ -318,7 +370,7 @@ export class ConnTracker {
 
     c.noteHandshake(flags, dir, t, l.ack);
     this.states(c, dir, l, seqAdd(l.seq, payloadLen + ((flags & TH.SYN) !== 0 ? 1 : 0)));
-    this.segments.push({ conn: c, dir, tcp: l, retransmission, outOfOrder, analysis });
+    this.segments.push({ conn: c, dir, tcp: layer, counted: !l.truncated && l.invalid === null, retransmission, outOfOrder, analysis });
 
     const ra = c.reassembly;
     if (ra !== null && analyzed) {
@@ -327,17 +379,30 @@ export class ConnTracker {
       if ((flags & TH.SYN) !== 0) r.syn(l.seq);
       if ((flags & TH.ACK) !== 0) ra[1 - dir].acked(l.ack, time);
       const start = l.off + l.hdrLen;
-      const payload = p.buf.subarray(start, Math.min(p.buf.length, start + payloadLen, l.off + l.caplen));
+      const payloadEnd = Math.min(buf.length, start + payloadLen, l.off + l.caplen);
+      const payload = payloadEnd > start ? buf.subarray(start, payloadEnd) : NO_PAYLOAD;
       const seq = (flags & TH.SYN) !== 0 ? seqAdd(l.seq, 1) : l.seq;
       // Captured short of the frame's length on the wire: the rest was there, only not captured.
       const uncaptured = f.capLen < f.origLen ? payloadLen - payload.length : 0;
       r.segment(seq, payload, (flags & TH.FIN) !== 0 && payload.length === payloadLen, (flags & TH.RST) !== 0, time, uncaptured);
     }
+    return c.stream;
   }
 
-  private open(key: string, src: string, sport: number, dst: string, dport: number, frame: Packet, flags: number, reused: boolean): Connection {
-    const c = new Connection(this.nextStream++, key, new Endpoint(src, sport), new Endpoint(dst, dport));
-    const f = frame.frame;
+  /** The connection of k's endpoints, if held. */
+  private find(k: FlowKey): Connection | undefined {
+    for (let c: Connection | null = this.table.get(k.hash()) ?? null; c !== null; c = c.sameHash) {
+      const [a, b] = c.ends;
+      if ((k.is(a, true) && k.is(b, false)) || (k.is(a, false) && k.is(b, true))) return c;
+    }
+    return undefined;
+  }
+
+  /** Opens the connection of k's endpoints (the sender first) at frame f. */
+  private open(k: FlowKey, f: Frame, flags: number, reused: boolean): Connection {
+    const src = k.address(true);
+    const dst = k.address(false);
+    const c = new Connection(this.nextStream++, k.hash(), new Endpoint(addressText(src), k.srcPort, src), new Endpoint(addressText(dst), k.dstPort, dst));
     c.firstFrame = f.number;
     c.startSec = f.tsSec;
     c.startNsec = f.tsNsec;
@@ -348,19 +413,51 @@ export class ConnTracker {
       const sink = mk(c);
       c.reassembly = [new DirectionReassembler(0, sink, this.budget), new DirectionReassembler(1, sink, this.budget)];
     }
-    this.table.set(key, c);
-    if (this.table.size > this.maxConnections) {
-      const oldest = this.table.values().next().value as Connection;
-      this.forget(oldest);
-    }
+    const first = this.table.get(c.hash);
+    if (first !== undefined) c.sameHash = first;
+    this.table.set(c.hash, c);
+    this.append(c);
+    this.held++;
+    if (this.held > this.maxConnections) this.forget(this.oldest!);
     return c;
+  }
+
+  /** Drops c from the table and the list. */
+  private remove(c: Connection): void {
+    const first = this.table.get(c.hash)!;
+    if (first === c) {
+      if (c.sameHash === null) this.table.delete(c.hash);
+      else this.table.set(c.hash, c.sameHash);
+    } else {
+      let before = first;
+      while (before.sameHash !== c) before = before.sameHash!;
+      before.sameHash = c.sameHash;
+    }
+    c.sameHash = null;
+    this.unlink(c);
+    this.held--;
+  }
+
+  private unlink(c: Connection): void {
+    if (c.older === null) this.oldest = c.newer;
+    else c.older.newer = c.newer;
+    if (c.newer === null) this.newest = c.older;
+    else c.newer.older = c.older;
+    c.older = c.newer = null;
+  }
+
+  private append(c: Connection): void {
+    c.older = this.newest;
+    if (this.newest === null) this.oldest = c;
+    else this.newest.newer = c;
+    this.newest = c;
   }
 
   /**
    * RFC 9293 transitions of both endpoints for a segment from ends[dir], as an observer between
    * them infers them: the sender's state from what it sends, the receiver's from what it receives.
    */
-  private states(c: Connection, dir: 0 | 1, l: TcpLayer, finSeq: number): void {
+  private states(c: Connection, dir: 0 | 1, l: TcpHeader, finSeq: number): void {
     const me = c.ends[dir];
     const peer = c.ends[1 - dir];
     const flags = l.flags;
@@ -424,17 +521,14 @@ export class ConnTracker {
 
   private forget(c: Connection): void {
     this.closeReassembly(c, null);
-    this.table.delete(c.key);
+    this.remove(c);
     this.evicted++;
   }
 
-  /** Forgets connections idle longer than the timeout (the table is in least-recently-seen order; times only move forward here). */
+  /** Forgets connections idle longer than the timeout (the list is in least-recently-seen order; times only move forward here). */
   private sweep(sec: number): void {
     this.lastSweepSec = sec;
-    for (const c of this.table.values()) {
-      if (sec - c.lastSec <= this.idleTimeout) break;
-      this.forget(c);
-    }
+    while (this.oldest !== null && sec - this.oldest.lastSec > this.idleTimeout) this.forget(this.oldest);
   }
 }
 
@@ -450,7 +544,7 @@ const NOT_SYN_FIN_RST = TH.SYN | TH.FIN | TH.RST;
  * and the initial RTT kept by dissect_tcp), as far as its flags go: raw sequence numbers, 0 meaning
  * "unset" as there. Returns the segment's ANALYSIS flags and updates both directions' state.
  */
-function analyze(c: Connection, fwd: Endpoint, rev: Endpoint, l: TcpLayer, seglen: number, sec: number, nsec: number): number {
+function analyze(c: Connection, fwd: Endpoint, rev: Endpoint, l: TcpHeader, seglen: number, sec: number, nsec: number): number {
   const flags = l.flags;
   const seq = l.seq;
   const ack = l.ack;

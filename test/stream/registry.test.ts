@@ -30,7 +30,7 @@ function recorder(name: string, ports: number[], magic: string, log: string[], s
 }
 
 function conn(stream: number, a: number, b: number): Connection {
-  return new Connection(stream, `k${stream}`, new Endpoint('10.0.0.1', a), new Endpoint('10.0.0.2', b));
+  return new Connection(stream, stream, new Endpoint('10.0.0.1', a), new Endpoint('10.0.0.2', b));
 }
 
 function feed(sink: StreamSink, dir: 0 | 1, text: string): void {

@@ -3,6 +3,8 @@
  * arguments (-c10, -r file), long options (--nano, --json), and the filter expression as the
  * remaining words. tshark's `-T fields -e FIELD` is accepted too: after -T fields, -e takes a field.
  */
+import { readFileSync } from 'node:fs';
+
 export class UsageError extends Error {}
 
 export interface Options {
@@ -118,4 +120,12 @@ export function parseArgs(argv: string[]): Options {
     }
   }
   return o;
+}
+
+/** The filter expression: trailing words, or -F FILE as tcpdump reads it ('#' comments dropped). */
+export function filterExpression(opts: Options): string {
+  if (opts.filterFile !== undefined) {
+    return readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
+  }
+  return opts.expression.join(' ').trim();
 }

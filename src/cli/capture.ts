@@ -2,7 +2,6 @@
  * The default command on a capture file. With -w, frames are filtered and copied here without
  * decoding (and without loading the decoders); otherwise they go through the frame pipeline.
  */
-import { readFileSync } from 'node:fs';
 import { openCapture, CaptureFileError, type CaptureReader } from '../pcap/reader.js';
 import { PcapReader } from '../pcap/pcap.js';
 import { PcapWriter, oneLinkTypeError } from '../pcap/writer.js';
@@ -10,7 +9,7 @@ import { linkTypeDescription } from '../core/linktypes.js';
 import { errorLine } from '../output/errors.js';
 import { FilterError } from '../filter/error.js';
 import type { FilterProgram } from '../filter/index.js';
-import type { Options } from './args.js';
+import { filterExpression, type Options } from './args.js';
 
 const LINKTYPE_LINUX_SLL2 = 276;
 
@@ -131,14 +130,6 @@ function copyCapture(opts: Options, reader: CaptureReader, compile: FilterFor | 
     reader.close();
   }
   return status;
-}
-
-/** The filter expression: trailing words, or -F FILE as tcpdump reads it ('#' comments dropped). */
-export function filterExpression(opts: Options): string {
-  if (opts.filterFile !== undefined) {
-    return readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
-  }
-  return opts.expression.join(' ').trim();
 }
 
 /** tcpdump's first line on stderr (not with tshark-style output). */

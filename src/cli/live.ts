@@ -18,7 +18,7 @@ import { formatInterface, listInterfaces, resolveInterface } from '../capture/de
 import { dropPrivileges, dropTarget, PrivilegeError, type Account } from '../capture/privileges.js';
 import { allocateQueue, FrameQueue, QueueState } from '../capture/queue.js';
 import type { WorkerInput, WorkerMessage } from '../capture/worker.js';
-import { filterExpression } from './pipeline.js';
+import { filterExpression } from './args.js';
 import type { Options } from './args.js';
 
 /**

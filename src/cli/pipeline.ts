@@ -2,11 +2,9 @@
  * What happens to each frame, whatever its source (file or interface): the filter, the -c
  * limit, then either a pcap writer or decoding and one formatted line per packet.
  */
-import { PcapWriter } from '../pcap/writer.js';
-import { CaptureFileError } from '../pcap/error.js';
+import { PcapWriter, oneLinkTypeError } from '../pcap/writer.js';
 import { decodeFrame } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
-import { linkTypeDescription } from '../core/linktypes.js';
 import { TextOut } from '../output/text.js';
 import { ParallelText, textThreads } from '../output/parallel-text.js';
 import { FieldsOut, FieldListError } from '../output/fields.js';
@@ -14,8 +12,8 @@ import { JsonOut } from '../output/json.js';
 import { TextSink } from '../output/sink.js';
 import { errorLine } from '../output/errors.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
-import { readFileSync, statSync } from 'node:fs';
-import type { Options } from './args.js';
+import { statSync } from 'node:fs';
+import { filterExpression, type Options } from './args.js';
 import '../../dissectors/index.js';
 
 export interface SourceInfo {
@@ -81,12 +79,7 @@ export class FramePipeline {
     const filter = this.filterFor(f.linkType);
     if (filter !== null && filter.matches(f.data, f.capLen, f.origLen) === 0) return true;
     if (this.writer !== null) {
-      if (f.linkType !== this.src.linkType) {
-        throw new CaptureFileError(
-          `frame ${f.number} has link type ${linkTypeDescription(f.linkType)}, but a pcap file holds one link type (${linkTypeDescription(this.src.linkType)})`,
-          this.src.name, -1,
-        );
-      }
+      if (f.linkType !== this.src.linkType) throw oneLinkTypeError(f.number, f.linkType, this.src.linkType, this.src.name);
       this.writer.write(f);
     } else {
       if (this.parallel !== null) this.parallel.push(f);
@@ -134,14 +127,6 @@ export class FramePipeline {
     }
     return prog;
   }
-}
-
-/** The filter expression: trailing words, or -F FILE as tcpdump reads it ('#' comments dropped). */
-export function filterExpression(opts: Options): string {
-  if (opts.filterFile !== undefined) {
-    return readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
-  }
-  return opts.expression.join(' ').trim();
 }
 
 /** The size of the capture file read (0 for standard input, an interface, or an unreadable path). */

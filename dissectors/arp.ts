@@ -35,6 +35,12 @@ const ETHERTYPE_TRAIL = 0x1000;
 const ATMARP_LEN_MASK = 0x3f;
 
 const EMPTY = new Uint8Array(0);
+/**
+ * The zero addresses a layer built to send starts with (decoding replaces them with views of the
+ * packet): shared, never written into (the address setters put new arrays in their place).
+ */
+const ZERO_MAC = new Uint8Array(6);
+const ZERO_IPV4 = new Uint8Array(4);
 
 export class ArpLayer extends Layer {
   hrd = ARPHRD.ETHER as number;
@@ -44,10 +50,10 @@ export class ArpLayer extends Layer {
   pln = 4;
   op = ARPOP.REQUEST as number;
   /** Sender/target hardware and protocol addresses (for ATM ARP: the ATM numbers). */
-  sha: Uint8Array = new Uint8Array(6);
-  spa: Uint8Array = new Uint8Array(4);
-  tha: Uint8Array = new Uint8Array(6);
-  tpa: Uint8Array = new Uint8Array(4);
+  sha: Uint8Array = ZERO_MAC;
+  spa: Uint8Array = ZERO_IPV4;
+  tha: Uint8Array = ZERO_MAC;
+  tpa: Uint8Array = ZERO_IPV4;
   /** ATM ARP only: the type/length bytes and the ATM subaddresses. */
   atm = false;
   shtl = 0;
@@ -86,6 +92,16 @@ export function ipv4Bytes(s: string): Uint8Array {
   return b;
 }
 
+const SPACE = 0x20;
+
+function hrdName(hrd: number): string {
+  return HRD_NAMES.get(hrd) ?? 'Unknown Hardware (' + hrd + ')';
+}
+
+function proName(pro: number): string {
+  return etherTypeLookup(pro) ?? 'Unknown Protocol (' + hex4(pro) + ')';
+}
+
 function isIpProto(pro: number): boolean {
   return pro === ETHERTYPE.IPV4 || pro === ETHERTYPE_TRAIL;
 }
@@ -117,6 +133,13 @@ function protoAddrText(l: ArpLayer, a: Uint8Array, wrongLen: string): string {
   if (!isIpProto(l.pro)) return '<wrong proto type>';
   if (a.length !== 4) return wrongLen;
   return ipv4At(a, 0);
+}
+
+/** protoAddrText written straight to the output. */
+function putProtoAddr(l: ArpLayer, a: Uint8Array, wrongLen: string, out: TextOut): void {
+  if (!isIpProto(l.pro)) out.put('<wrong proto type>');
+  else if (a.length !== 4) out.put(wrongLen);
+  else out.ipv4(((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) >>> 0);
 }
 
 /** atmarp_addr_print: the ATM number and, when present, ",subaddress". */
@@ -199,23 +222,25 @@ export const arp: Dissector<ArpLayer> = {
       out.truncJump('arp');
       return;
     }
-    if (!o.e) out.s += 'ARP, ';
+    if (!o.e) out.put('ARP, ');
     const ipOk = isIpProto(l.pro);
-    const proName = etherTypeLookup(l.pro) ?? 'Unknown Protocol (' + hex4(l.pro) + ')';
-    const hrdName = HRD_NAMES.get(l.hrd) ?? 'Unknown Hardware (' + l.hrd + ')';
     if (l.atm) {
       if (!ipOk || l.spa.length !== 4 || l.tpa.length !== 4 || o.v) {
-        out.s += hrdName + ', ' + proName + ' (len ' + l.spa.length + '/' + l.tpa.length + ')';
+        out.s += hrdName(l.hrd) + ', ' + proName(l.pro) + ' (len ' + l.spa.length + '/' + l.tpa.length + ')';
         if (!o.v) { out.s += ', length ' + l.length; return; }
       }
     } else if (!ipOk || l.pln !== 4 || l.hln === 0 || o.v) {
-      out.s += hrdName + ' (len ' + l.hln + '), ' + proName + ' (len ' + l.pln + ')';
+      out.s += hrdName(l.hrd) + ' (len ' + l.hln + '), ' + proName(l.pro) + ' (len ' + l.pln + ')';
       if (!o.v) { out.s += ', length ' + l.length; return; }
     }
-    out.s += (o.v ? ', ' : '') + (OP_NAMES.get(l.op) ?? 'Unknown (' + l.op + ')') + ' ';
+    if (o.v) out.put(', ');
+    out.put(OP_NAMES.get(l.op) ?? 'Unknown (' + l.op + ')');
+    out.putChar(SPACE);
     const printed = l.atm ? printAtmOp(l, out) : printOp(l, out);
-    if (printed) out.s += ', length ' + l.length;
-    else {
+    if (printed) {
+      out.put(', length ');
+      out.num(l.length);
+    } else {
       // Unlike most callers, arp_print dumps the packet even when -x/-X/-A will dump it anyway.
       const v = p.payloadOf(p.layers[i - 1]);
       out.s += hexAndAscii(v.buf, v.start, v.end, '\n\t', 0);
@@ -272,12 +297,16 @@ function printOp(l: ArpLayer, out: TextOut): boolean {
   const n = out.opts.n;
   switch (l.op) {
     case ARPOP.REQUEST:
-      out.s += 'who-has ' + protoAddrText(l, l.tpa, '<wrong len>');
-      if (isNonZero(l.tha)) out.s += ' (' + linkAddrText(l, l.tha, n) + ')';
-      out.s += ' tell ' + protoAddrText(l, l.spa, '<wrong len>');
+      out.put('who-has ');
+      putProtoAddr(l, l.tpa, '<wrong len>', out);
+      if (isNonZero(l.tha)) out.put(' (' + linkAddrText(l, l.tha, n) + ')');
+      out.put(' tell ');
+      putProtoAddr(l, l.spa, '<wrong len>', out);
       return true;
     case ARPOP.REPLY:
-      out.s += protoAddrText(l, l.spa, '<wrong len>') + ' is-at ' + linkAddrText(l, l.sha, n);
+      putProtoAddr(l, l.spa, '<wrong len>', out);
+      out.put(' is-at ');
+      out.put(linkAddrText(l, l.sha, n));
       return true;
     case ARPOP.REVREQUEST:
     case ARPOP.INVREQUEST:

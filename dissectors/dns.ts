@@ -101,6 +101,7 @@ const TYPE_MASK = 0xc0, TYPE_INDIR = 0xc0, TYPE_EDNS0 = 0x40, TYPE_RESERVED = 0x
 /** RFC 1035's 255-octet limit on a name, beyond which tcpdump stops printing labels. */
 const MAXCDNAME = 255;
 const NULL = -1;
+const SPACE = 0x20, DOT = 0x2e, SLASH = 0x2f;
 
 /** One message's text, built in `s`. Reused: printers must not allocate per packet. */
 class TextPrinter {
@@ -111,7 +112,8 @@ class TextPrinter {
   end = 0;
   v = 0;
   mdns = false;
-  s = '';
+  /** Where the text goes: the output of the message being printed (printDnsMessage sets it first). */
+  out!: TextOut;
 
   u8(o: number): number {
     if (o >= this.end) throw JUMPED;
@@ -135,7 +137,7 @@ class TextPrinter {
   /** The whole message: tcpdump's domain_print after its TCP prefix handling. */
   message(length: number): void {
     if (length < DNS.HEADER_LEN) {
-      this.s += 'domain [length ' + length + ' < ' + DNS.HEADER_LEN + '] (invalid)';
+      this.out.put('domain [length ' + length + ' < ' + DNS.HEADER_LEN + '] (invalid)');
       return;
     }
     const bp = this.bp;
@@ -148,38 +150,54 @@ class TextPrinter {
     const opcode = (flags >> 11) & 0xf;
     let cp = bp + DNS.HEADER_LEN;
     if (flags & FLAG.QR) {
-      this.s += this.u16(bp) + OPCODE_TEXT[opcode] + rcodeText(this.extendedRcode(flags, qd, an + ns, ar)) +
-        (flags & FLAG.AA ? '*' : '') + (flags & FLAG.RA ? '' : '-') + (flags & FLAG.TC ? '|' : '') + (flags & FLAG.AD ? '$' : '');
-      if (qd !== 1) this.s += ' [' + qd + 'q]';
+      const out = this.out;
+      const rcode = this.extendedRcode(flags, qd, an + ns, ar);
+      out.num(this.u16(bp));
+      out.put(OPCODE_TEXT[opcode]);
+      out.put(rcodeText(rcode));
+      if (flags & FLAG.AA) out.putChar(0x2a /* * */);
+      if ((flags & FLAG.RA) === 0) out.putChar(0x2d /* - */);
+      if (flags & FLAG.TC) out.putChar(0x7c /* | */);
+      if (flags & FLAG.AD) out.putChar(0x24 /* $ */);
+      if (qd !== 1) this.counted(qd, 'q]');
       for (let i = 0; i < qd; i++) {
-        if (i !== 0) this.s += ',';
+        if (i !== 0) this.out.put(',');
         if (this.v > 1) {
-          this.s += ' q:';
+          this.out.put(' q:');
           if ((cp = this.question(cp)) === NULL) throw RETURNED;
         } else {
           if ((cp = this.skipName(cp)) === NULL) throw RETURNED;
           cp += 4;
         }
       }
-      this.s += ' ' + an + '/' + ns + '/' + ar;
+      out.putChar(SPACE);
+      out.num(an);
+      out.putChar(SLASH);
+      out.num(ns);
+      out.putChar(SLASH);
+      out.num(ar);
       cp = this.section(cp, an, '', false);
       if (this.v > 1) {
         cp = this.section(cp, ns, ' ns:', true);
         this.section(cp, ar, ' ar:', true);
       }
     } else {
-      this.s += this.u16(bp) + OPCODE_TEXT[opcode] + (flags & FLAG.RD ? '+' : '') + (flags & FLAG.CD ? '%' : '');
+      const out = this.out;
+      out.num(this.u16(bp));
+      out.put(OPCODE_TEXT[opcode]);
+      if (flags & FLAG.RD) out.putChar(0x2b /* + */);
+      if (flags & FLAG.CD) out.putChar(0x25 /* % */);
       // Flags a query should not have: AA, TC, RA, Z and the rcode.
-      if (flags & 0x6cf) this.s += ' [b2&3=0x' + flags.toString(16) + ']';
+      if (flags & 0x6cf) this.out.put(' [b2&3=0x' + flags.toString(16) + ']');
       if (opcode === OPCODE_IQUERY) {
-        if (qd) this.s += ' [' + qd + 'q]';
-        if (an !== 1) this.s += ' [' + an + 'a]';
+        if (qd) this.counted(qd, 'q]');
+        if (an !== 1) this.counted(an, 'a]');
       } else {
-        if (an) this.s += ' [' + an + 'a]';
-        if (qd !== 1) this.s += ' [' + qd + 'q]';
+        if (an) this.counted(an, 'a]');
+        if (qd !== 1) this.counted(qd, 'q]');
       }
-      if (ns) this.s += ' [' + ns + 'n]';
-      if (ar) this.s += ' [' + ar + 'au]';
+      if (ns) this.counted(ns, 'n]');
+      if (ar) this.counted(ar, 'au]');
       if (qd) {
         if ((cp = this.question(cp)) === NULL) throw RETURNED;
         qd--;
@@ -195,7 +213,16 @@ class TextPrinter {
         this.section(cp, ar, ' ar:', true);
       }
     }
-    this.s += ' (' + length + ')';
+    this.out.put(' (');
+    this.out.num(length);
+    this.out.putChar(0x29 /* ) */);
+  }
+
+  /** " [" n what, as in " [1au]". */
+  private counted(n: number, what: string): void {
+    this.out.put(' [');
+    this.out.num(n);
+    this.out.put(what);
   }
 
   /**
@@ -204,11 +231,11 @@ class TextPrinter {
    */
   private section(cp: number, count: number, label: string, needBytes: boolean): number {
     if (count && (!needBytes || cp < this.end)) {
-      this.s += label;
+      this.out.put(label);
       if ((cp = this.record(cp)) === NULL) throw RETURNED;
       count--;
       while (cp < this.end && count) {
-        this.s += ',';
+        this.out.put(',');
         if ((cp = this.record(cp)) === NULL) throw RETURNED;
         count--;
       }
@@ -283,7 +310,7 @@ class TextPrinter {
       case TYPE_EDNS0: {
         const elt = i & ~TYPE_MASK;
         if (elt !== EDNS0_ELT_BITLABEL) {
-          this.s += '<ELT ' + elt + '>';
+          this.out.put('<ELT ' + elt + '>');
           return NULL;
         }
         if (cp + 1 >= this.end) return NULL;
@@ -291,7 +318,7 @@ class TextPrinter {
         return ((bitlen + 7) >> 3) + 1;
       }
       case TYPE_RESERVED:
-        this.s += '<BAD LABEL TYPE>';
+        this.out.put('<BAD LABEL TYPE>');
         return NULL;
       default:
         return i;
@@ -314,7 +341,7 @@ class TextPrinter {
     let nameChars = 0;
     if ((i & TYPE_MASK) !== TYPE_INDIR) rp = cp + l;
     if (i === 0) {
-      this.s += '.';
+      this.out.put('.');
       return rp;
     }
     while (i && cp < this.end) {
@@ -327,7 +354,7 @@ class TextPrinter {
           if (cp >= this.end) return NULL;
           const offset = ((i << 8) | this.buf[cp]) & 0x3fff;
           if (offset >= maxOffset) {
-            this.s += '<BAD PTR>';
+            this.out.put('<BAD PTR>');
             return NULL;
           }
           maxOffset = offset;
@@ -341,14 +368,14 @@ class TextPrinter {
         case TYPE_EDNS0: {
           const elt = i & ~TYPE_MASK;
           if (elt !== EDNS0_ELT_BITLABEL) {
-            this.s += '<ELT ' + elt + '>';
+            this.out.put('<ELT ' + elt + '>');
             return NULL;
           }
           this.bitLabel(cp);
           break;
         }
         case TYPE_RESERVED:
-          this.s += '<BAD LABEL TYPE>';
+          this.out.put('<BAD LABEL TYPE>');
           return NULL;
         default:
           if (nameChars + l <= MAXCDNAME) {
@@ -359,7 +386,7 @@ class TextPrinter {
           nameChars += l;
       }
       cp += l;
-      if (nameChars <= MAXCDNAME) this.s += '.';
+      if (nameChars <= MAXCDNAME) this.out.putChar(DOT);
       nameChars++;
       if (cp >= this.end) return NULL;
       i = this.buf[cp];
@@ -367,7 +394,7 @@ class TextPrinter {
       cp++;
       if (!compress) rp += l + 1;
     }
-    if (nameChars > MAXCDNAME) this.s += '<DOMAIN NAME TOO LONG>';
+    if (nameChars > MAXCDNAME) this.out.put('<DOMAIN NAME TOO LONG>');
     return rp;
   }
 
@@ -375,13 +402,13 @@ class TextPrinter {
   private bitLabel(cp: number): void {
     let bitlen = this.u8(cp) || 256;
     const lim = cp + 1 + ((bitlen + 3) >> 2);
-    this.s += '\\[x';
+    this.out.put('\\[x');
     let bitp = cp + 1;
     let b = bitlen;
-    for (; bitp < lim && b > 7; b -= 8, bitp++) this.s += hex2(this.u8(bitp));
-    if (b > 4) this.s += hex2(this.u8(bitp) & (0xff << (8 - b)));
-    else if (b > 0) this.s += (((this.u8(bitp) >> 4) & 0x0f) & (0x0f << (4 - b))).toString(16);
-    this.s += '/' + bitlen + ']';
+    for (; bitp < lim && b > 7; b -= 8, bitp++) this.out.put(hex2(this.u8(bitp)));
+    if (b > 4) this.out.put(hex2(this.u8(bitp) & (0xff << (8 - b))));
+    else if (b > 0) this.out.put((((this.u8(bitp) >> 4) & 0x0f) & (0x0f << (4 - b))).toString(16));
+    this.out.put('/' + bitlen + ']');
   }
 
   /** nd_printn: n characters, tcpdump's way (M- for the high bit, ^ for controls); true if the capture ended first. */
@@ -389,7 +416,13 @@ class TextPrinter {
     const buf = this.buf;
     const want = cp + n;
     const stop = Math.min(this.end, want);
-    for (; cp < stop; cp++) this.s += PRINTN[buf[cp]];
+    const out = this.out;
+    for (; cp < stop; cp++) {
+      const b = buf[cp];
+      // Printable ASCII is itself; the rest has tcpdump's escapes.
+      if (b >= 0x20 && b < 0x7f) out.putChar(b);
+      else out.put(PRINTN[b]);
+    }
     return want > stop;
   }
 
@@ -398,12 +431,14 @@ class TextPrinter {
     const np = cp;
     cp = this.skipName(cp);
     if (cp === NULL || !this.has(cp, 4)) return NULL;
-    this.s += ' ' + typeText(this.u16(cp));
+    const type = this.u16(cp);
+    this.out.putChar(SPACE);
+    this.out.put(typeText(type));
     const c = this.u16(cp + 2);
     const cls = this.mdns ? c & ~MDNS_CLASS_BIT : c;
-    if (cls !== CLASS_IN) this.s += ' ' + classText(cls);
-    if (this.mdns) this.s += c & MDNS_CLASS_BIT ? ' (QU)' : ' (QM)';
-    this.s += '? ';
+    if (cls !== CLASS_IN) this.out.put(' ' + classText(cls));
+    if (this.mdns) this.out.put(c & MDNS_CLASS_BIT ? ' (QU)' : ' (QM)');
+    this.out.put('? ');
     const rp = this.name(np);
     return rp === NULL ? NULL : rp + 4;
   }
@@ -412,7 +447,7 @@ class TextPrinter {
   record(cp: number): number {
     const v = this.v;
     if (v) {
-      this.s += ' ';
+      this.out.put(' ');
       if ((cp = this.name(cp)) === NULL) return NULL;
     } else cp = this.skipName(cp);
     if (cp === NULL || !this.has(cp, 10)) return this.end;
@@ -420,81 +455,83 @@ class TextPrinter {
     const c = this.u16(cp + 2);
     cp += 4;
     const cls = this.mdns ? c & ~MDNS_CLASS_BIT : c;
-    if (cls !== CLASS_IN && typ !== RR.OPT) this.s += ' ' + classText(cls);
-    if (this.mdns && c & MDNS_CLASS_BIT) this.s += ' (Cache flush)';
+    if (cls !== CLASS_IN && typ !== RR.OPT) this.out.put(' ' + classText(cls));
+    if (this.mdns && c & MDNS_CLASS_BIT) this.out.put(' (Cache flush)');
     let optFlags = 0;
     if (typ === RR.OPT) {
       optFlags = this.u16(cp + 2);
       cp += 4;
     } else if (v > 2) {
-      this.s += ' [' + relativeTime(this.u32(cp)) + ']';
+      this.out.put(' [' + relativeTime(this.u32(cp)) + ']');
       cp += 4;
     } else cp += 4;
     const len = this.u16(cp);
     cp += 2;
-    this.s += ' ' + typeText(typ);
+    this.out.putChar(SPACE);
+    this.out.put(typeText(typ));
     if (!this.has(cp, len)) return NULL;
     const rp = cp + len;
     switch (typ) {
       case RR.A:
         if (!this.has(cp, 4)) return NULL;
-        this.s += ' ' + ipv4At(this.buf, cp);
+        this.out.putChar(SPACE);
+        this.out.ipv4(((this.buf[cp] << 24) | (this.buf[cp + 1] << 16) | (this.buf[cp + 2] << 8) | this.buf[cp + 3]) >>> 0);
         break;
       case RR.NS: case RR.CNAME: case RR.PTR: case RR.DNAME:
-        this.s += ' ';
+        this.out.put(' ');
         if (this.name(cp) === NULL) return NULL;
         break;
       case RR.SOA:
         if (!v) break;
-        this.s += ' ';
+        this.out.put(' ');
         if ((cp = this.name(cp)) === NULL) return NULL;
-        this.s += ' ';
+        this.out.put(' ');
         if ((cp = this.name(cp)) === NULL) return NULL;
         if (!this.has(cp, 20)) return NULL;
-        for (let k = 0; k < 5; k++) this.s += ' ' + this.u32(cp + 4 * k);
+        for (let k = 0; k < 5; k++) this.out.put(' ' + this.u32(cp + 4 * k));
         break;
       case RR.MX:
-        this.s += ' ';
+        this.out.put(' ');
         if (!this.has(cp, 2)) return NULL;
         if (this.name(cp + 2) === NULL) return NULL;
-        this.s += ' ' + this.u16(cp);
+        this.out.put(' ' + this.u16(cp));
         break;
       case RR.TXT:
         while (cp < rp) {
-          this.s += ' "';
+          this.out.put(' "');
           if ((cp = this.characterString(cp)) === NULL) return NULL;
-          this.s += '"';
+          this.out.put('"');
         }
         break;
       case RR.SRV:
-        this.s += ' ';
+        this.out.put(' ');
         if (!this.has(cp, 6)) return NULL;
         if (this.name(cp + 6) === NULL) return NULL;
-        this.s += ':' + this.u16(cp + 4) + ' ' + this.u16(cp) + ' ' + this.u16(cp + 2);
+        this.out.put(':' + this.u16(cp + 4) + ' ' + this.u16(cp) + ' ' + this.u16(cp + 2));
         break;
       case RR.AAAA:
         if (!this.has(cp, 16)) return NULL;
-        this.s += ' ' + ipv6At(this.buf, cp);
+        this.out.put(' ' + ipv6At(this.buf, cp));
         break;
       case RR.A6:
         if (this.a6(cp) === NULL) return NULL;
         break;
       case RR.URI:
         if (!this.has(cp, len)) return NULL;
-        this.s += ' ' + this.u16(cp) + ' ' + this.u16(cp + 2) + ' ';
+        this.out.put(' ' + this.u16(cp) + ' ' + this.u16(cp + 2) + ' ');
         // A length under 4 wraps around in tcpdump: it prints to the end of the capture.
         if (this.chars(cp + 4, (len - 4) >>> 0)) return NULL;
         break;
       case RR.OPT:
-        this.s += ' UDPsize=' + cls;
-        if (optFlags & 0x8000) this.s += ' DO';
+        this.out.put(' UDPsize=' + cls);
+        if (optFlags & 0x8000) this.out.put(' DO');
         if (cp < rp) {
-          this.s += ' [';
+          this.out.put(' [');
           while (cp < rp) {
             if ((cp = this.ednsOption(cp)) === NULL) return NULL;
-            if (cp < rp) this.s += ',';
+            if (cp < rp) this.out.put(',');
           }
-          this.s += ']';
+          this.out.put(']');
         }
         break;
       case RR.UNSPECA:
@@ -504,23 +541,23 @@ class TextPrinter {
       case RR.TSIG:
         if (cp + len > this.end) return NULL;
         if (!v) break;
-        this.s += ' ';
+        this.out.put(' ');
         if ((cp = this.name(cp)) === NULL) return NULL;
         cp += 6;
         if (!this.has(cp, 2)) return NULL;
-        this.s += ' fudge=' + this.u16(cp);
+        this.out.put(' fudge=' + this.u16(cp));
         cp += 2;
         if (!this.has(cp, 2)) return NULL;
-        this.s += ' maclen=' + this.u16(cp);
+        this.out.put(' maclen=' + this.u16(cp));
         cp += 2 + this.u16(cp);
         if (!this.has(cp, 2)) return NULL;
-        this.s += ' origid=' + this.u16(cp);
+        this.out.put(' origid=' + this.u16(cp));
         cp += 2;
         if (!this.has(cp, 2)) return NULL;
-        this.s += ' error=' + this.u16(cp);
+        this.out.put(' error=' + this.u16(cp));
         cp += 2;
         if (!this.has(cp, 2)) return NULL;
-        this.s += ' otherlen=' + this.u16(cp);
+        this.out.put(' otherlen=' + this.u16(cp));
         break;
     }
     return rp;
@@ -532,17 +569,17 @@ class TextPrinter {
     const pbit = this.u8(cp);
     const pbyte = (pbit & ~7) >> 3;
     if (pbit > 128) {
-      this.s += ' ' + pbit + '(bad plen)';
+      this.out.put(' ' + pbit + '(bad plen)');
       return cp;
     }
     if (pbit < 128) {
       if (!this.has(cp + 1, 16 - pbyte)) throw JUMPED;
       const a = new Uint8Array(16);
       a.set(this.buf.subarray(cp + 1, cp + 1 + 16 - pbyte), pbyte);
-      this.s += ' ' + pbit + ' ' + ipv6At(a, 0);
+      this.out.put(' ' + pbit + ' ' + ipv6At(a, 0));
     }
     if (pbit > 0) {
-      this.s += ' ';
+      this.out.put(' ');
       if (this.name(cp + 1 + 16 - pbyte) === NULL) return NULL;
     }
     return cp;
@@ -561,45 +598,45 @@ class TextPrinter {
     if (!this.has(cp, 2)) return NULL;
     const opt = this.u16(cp);
     cp += 2;
-    this.s += ednsOptionText(opt);
+    this.out.put(ednsOptionText(opt));
     if (!this.has(cp, 2)) return NULL;
     const n = this.u16(cp);
     cp += 2;
     if (!this.has(cp, n)) return NULL;
     if (n > 0) {
-      this.s += ' ';
+      this.out.put(' ');
       switch (opt) {
         case EDNS.ECS:
           this.clientSubnet(cp, n);
           break;
         case EDNS.COOKIE:
-          if (n < 8 || (n > 8 && n < 16) || n > 40) this.s += ' (invalid)';
-          else for (let k = 0; k < n; k++) this.s += (k === 8 ? ' ' : '') + hex2(this.buf[cp + k]);
+          if (n < 8 || (n > 8 && n < 16) || n > 40) this.out.put(' (invalid)');
+          else for (let k = 0; k < n; k++) this.out.put((k === 8 ? ' ' : '') + hex2(this.buf[cp + k]));
           break;
         case EDNS.KEEPALIVE:
           // In units of 100 ms, printed in seconds.
-          if (n !== 2) this.s += ' (invalid)';
-          else this.s += (this.u16(cp) / 10).toFixed(1) + ' sec';
+          if (n !== 2) this.out.put(' (invalid)');
+          else this.out.put((this.u16(cp) / 10).toFixed(1) + ' sec');
           break;
         case EDNS.EXPIRE:
-          if (n !== 4) this.s += ' (invalid)';
-          else this.s += this.u32(cp) + ' sec';
+          if (n !== 4) this.out.put(' (invalid)');
+          else this.out.put(this.u32(cp) + ' sec');
           break;
         case EDNS.PADDING:
-          this.s += '(' + n + ')';
+          this.out.put('(' + n + ')');
           break;
         case EDNS.KEYTAG:
-          if (n % 2 !== 0) this.s += ' (invalid)';
-          else for (let k = 0; k < n; k += 2) this.s += (k ? ' ' : '') + this.u16(cp + k);
+          if (n % 2 !== 0) this.out.put(' (invalid)');
+          else for (let k = 0; k < n; k += 2) this.out.put((k ? ' ' : '') + this.u16(cp + k));
           break;
         case EDNS.DAU: case EDNS.DHU: case EDNS.N3U:
-          for (let k = 0; k < n; k++) this.s += (k ? ' ' : '') + algorithmText(opt, this.buf[cp + k]);
+          for (let k = 0; k < n; k++) this.out.put((k ? ' ' : '') + algorithmText(opt, this.buf[cp + k]));
           break;
         case EDNS.CHAIN:
           this.name(cp, cp + n);
           break;
         default:
-          for (let k = 0; k < n; k++) this.s += hex2(this.buf[cp + k]);
+          for (let k = 0; k < n; k++) this.out.put(hex2(this.buf[cp + k]));
       }
     }
     return cp + n;
@@ -608,7 +645,7 @@ class TextPrinter {
   /** print_eopt_ecs: family, source and scope prefix lengths and the address, "a.b.c.d/src/scope". */
   private clientSubnet(cp: number, n: number): void {
     if (n < 4) {
-      this.s += ' (invalid)';
+      this.out.put(' (invalid)');
       return;
     }
     const family = this.u16(cp);
@@ -616,12 +653,12 @@ class TextPrinter {
     const scopeLen = this.u8(cp + 3);
     const bits = family === 1 ? 32 : family === 2 ? 128 : 0;
     if (bits === 0 || n - 4 > bits / 8 || srcLen > bits || scopeLen > bits || ((srcLen + 7) >> 3) !== n - 4) {
-      this.s += ' (invalid)';
+      this.out.put(' (invalid)');
       return;
     }
     const a = new Uint8Array(16);
     a.set(this.buf.subarray(cp + 4, cp + n));
-    this.s += (family === 1 ? ipv4At(a, 0) : ipv6At(a, 0)) + '/' + srcLen + '/' + scopeLen;
+    this.out.put((family === 1 ? ipv4At(a, 0) : ipv6At(a, 0)) + '/' + srcLen + '/' + scopeLen);
   }
 }
 
@@ -650,7 +687,7 @@ export function printDnsMessage(out: TextOut, buf: Uint8Array, start: number, en
   pr.end = Math.max(start, Math.min(end, buf.length));
   pr.v = out.opts.v;
   pr.mdns = mdns;
-  pr.s = '';
+  pr.out = out;
   let stop: unknown = null;
   try {
     pr.message(length);
@@ -658,10 +695,8 @@ export function printDnsMessage(out: TextOut, buf: Uint8Array, start: number, en
     if (e !== JUMPED && e !== RETURNED) throw e;
     stop = e;
   }
-  out.s += pr.s;
   if (stop === JUMPED) out.truncJump('domain');
   else if (stop === RETURNED) out.trunc('domain');
-  pr.s = '';
   pr.buf = EMPTY;
 }
 

@@ -6,7 +6,7 @@
  * dissectors, so the text printer prints it as tcpdump does with -v and field output sees its
  * ip.src, udp.dstport ... as further occurrences, as tshark shows them.
  */
-import { bind, decodeChain, Layer, Packet, Table, type Dissector, type EncodeContext } from '../src/core/dissector.js';
+import { bind, decodeChain, Layer, NO_PACKETS, Packet, Table, type Dissector, type EncodeContext } from '../src/core/dissector.js';
 import { ByteView } from '../src/core/view.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import { hexOnly, type TextOut } from '../src/output/text.js';
@@ -45,7 +45,7 @@ export class IcmpLayer extends Layer {
    * The datagram an error message quotes, decoded as a packet whose layers share this packet's
    * buffer (the nested-packet convention of src/output/frame-fields.ts); empty for other types.
    */
-  nested: Packet[] = [];
+  nested: Packet[] = NO_PACKETS;
   /** tshark's guess at a ping's send time in its first 8 data bytes (seconds, microseconds), or -1. */
   dataSec = -1;
   dataUsec = 0;

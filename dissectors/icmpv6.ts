@@ -7,7 +7,7 @@
  * udp.dstport ... as further occurrences.
  * tcpdump: print-icmp6.c (icmp6_print); tshark fields: icmpv6.*.
  */
-import { bind, decodeChain, Layer, Packet, Table, type Dissector, type EncodeContext, type FieldValue } from '../src/core/dissector.js';
+import { bind, decodeChain, Layer, NO_PACKETS, Packet, Table, type Dissector, type EncodeContext, type FieldValue } from '../src/core/dissector.js';
 import { ByteView, OutOfBounds } from '../src/core/view.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import { hexOnly, type TextOut } from '../src/output/text.js';
@@ -81,7 +81,7 @@ export class Icmpv6Layer extends Layer {
   /** Decoded inside the packet an error message quotes (tshark's in_error_pkt). */
   quoted = false;
   /** The datagram an error message quotes (the nested-packet convention of src/output/frame-fields.ts). */
-  nested: Packet[] = [];
+  nested: Packet[] = NO_PACKETS;
   /** For a message built to encode: the bytes after the checksum (identifier and sequence, target, options...). */
   body: Uint8Array | null = null;
 
@@ -415,17 +415,21 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
     else out.s += '[icmp6 sum ok] ';
   }
   const type = pv.u8(ICMP6.TYPE);
-  out.s += 'ICMP6, ' + (TYPE_NAMES.get(type) ?? 'unknown icmp6 type (' + type + ')');
+  out.put('ICMP6, ');
+  out.put(TYPE_NAMES.get(type) ?? 'unknown icmp6 type (' + type + ')');
   if (o.v && (type === 133 || type === 134 || type === 135 || type === 136 || type === 137 || type === 145 || type === 147)) {
     out.s += ', length ' + length;
   }
   const code = pv.u8(ICMP6.CODE);
   switch (type) {
     case ICMP6_TYPE.DST_UNREACH:
-      out.s += ', ' + (code < UNREACH_NAMES.length ? UNREACH_NAMES[code] : 'unknown unreach code (' + code + ')');
+      out.put(', ');
+      out.put(code < UNREACH_NAMES.length ? UNREACH_NAMES[code] : 'unknown unreach code (' + code + ')');
       switch (code) {
         case 0: case 1: case 3:
-          out.s += ' ' + addr(pv, 8 + 24);
+          pv.check(8 + 24, 16);
+          out.putChar(SPACE);
+          putAddr(pv, 8 + 24, out);
           break;
         case 2: {
           const dst = addr(pv, 8 + 24);
@@ -436,19 +440,25 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
           const ul = upperLayer(pv, ICMP6.HEADER_LEN);
           if (ul < 0) throw GOTO_TRUNC;
           const prot = ul >>> 16, dport = ul & 0xffff;
-          const dst = addr(pv, 8 + 24);
-          if (prot === IPPROTO.TCP) out.s += ', ' + dst + ' tcp port ' + dport;
-          else if (prot === IPPROTO.UDP) out.s += ', ' + dst + ' udp port ' + dport;
-          else out.s += ', ' + dst + ' protocol ' + prot + ' port ' + dport + ' unreachable';
+          pv.check(8 + 24, 16);
+          out.put(', ');
+          putAddr(pv, 8 + 24, out);
+          if (prot === IPPROTO.TCP || prot === IPPROTO.UDP) {
+            out.put(prot === IPPROTO.TCP ? ' tcp port ' : ' udp port ');
+            out.num(dport);
+          } else out.s += ' protocol ' + prot + ' port ' + dport + ' unreachable';
           break;
         }
         default:
           if (o.v <= 1) { printUnknownData(pv, 0, '\n\t', length, out); return; }
       }
       break;
-    case ICMP6_TYPE.PACKET_TOO_BIG:
-      out.s += ', mtu ' + pv.u32(ICMP6.MTU);
+    case ICMP6_TYPE.PACKET_TOO_BIG: {
+      const mtu = pv.u32(ICMP6.MTU);
+      out.put(', mtu ');
+      out.num(mtu);
       break;
+    }
     case ICMP6_TYPE.TIME_EXCEEDED:
       if (code === 0) out.s += ' for ' + addr(pv, 8 + 24);
       else if (code === 1) out.s += ' (reassembly)';
@@ -462,8 +472,11 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
     }
     case ICMP6_TYPE.ECHO_REQUEST:
     case ICMP6_TYPE.ECHO_REPLY: {
-      const id = pv.u16(ICMP6.ID);
-      out.s += ', id ' + id + ', seq ' + pv.u16(ICMP6.SEQ);
+      const id = pv.u16(ICMP6.ID), seq = pv.u16(ICMP6.SEQ);
+      out.put(', id ');
+      out.num(id);
+      out.put(', seq ');
+      out.num(seq);
       break;
     }
     case ICMP6_TYPE.MLD_QUERY:
@@ -488,11 +501,15 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
       }
       break;
     case ICMP6_TYPE.NEIGHBOR_SOLICIT:
-      out.s += ', who has ' + addr(pv, ICMP6.TARGET);
+      pv.check(ICMP6.TARGET, 16);
+      out.put(', who has ');
+      putAddr(pv, ICMP6.TARGET, out);
       if (o.v && !printNdOptions(pv, 24, length - 24, out)) throw GOTO_TRUNC;
       break;
     case ICMP6_TYPE.NEIGHBOR_ADVERT:
-      out.s += ', tgt is ' + addr(pv, ICMP6.TARGET);
+      pv.check(ICMP6.TARGET, 16);
+      out.put(', tgt is ');
+      putAddr(pv, ICMP6.TARGET, out);
       if (o.v) {
         out.s += ', Flags [' + naFlags(pv.u32(4)) + ']';
         if (!printNdOptions(pv, 24, length - 24, out)) throw GOTO_TRUNC;
@@ -545,13 +562,23 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
       if (o.v <= 1) printUnknownData(pv, 0, '\n\t', length, out);
       return;
   }
-  if (!o.v) out.s += ', length ' + length;
+  if (!o.v) {
+    out.put(', length ');
+    out.num(length);
+  }
 }
 
 function addr(pv: ByteView, o: number): string {
   pv.check(o, 16);
   return ipv6At(pv.buf, pv.start + o);
 }
+
+/** addr written straight to the output: the caller has checked the 16 bytes were captured. */
+function putAddr(pv: ByteView, o: number, out: TextOut): void {
+  out.ipv6(pv.buf, pv.start + o);
+}
+
+const SPACE = 0x20;
 
 /** bittok2str over a table of [bit, name]: the names of the set bits joined by ", ", or "none". */
 function bitNames(v: number, table: ReadonlyArray<readonly [number, string]>): string {
@@ -781,7 +808,9 @@ function printMld(pv: ByteView, out: TextOut): void {
 function printMldv2Report(pv: ByteView, len: number, out: TextOut): void {
   if (len < 8) { out.s += ' [invalid len ' + len + ']'; return; }
   const ngroups = pv.u16(ICMP6.MLD2_REC_COUNT);
-  out.s += ', ' + ngroups + ' group record(s)';
+  out.put(', ');
+  out.num(ngroups);
+  out.put(' group record(s)');
   if (!out.opts.v) return;
   let group = 8;
   for (let k = 0; k < ngroups; k++) {

@@ -115,12 +115,14 @@ export class Ipv6ChainLayer extends Layer {
 }
 
 /** Hop-by-hop (protocol 0) or destination (60) options. */
+const PAD1_OPTIONS = new Uint8Array(6);
+
 export class Ipv6OptionsLayer extends Ipv6ChainLayer {
   nxt = 0;
   /** Length field: 8-octet units beyond the first 8. */
   len = 0;
-  /** Option bytes (type-length-value), raw. */
-  options: Uint8Array = new Uint8Array(6);
+  /** Option bytes (type-length-value), raw; a header built to send starts with six Pad1 options (one array shared by all). */
+  options: Uint8Array = PAD1_OPTIONS;
 }
 
 export class Ipv6RoutingLayer extends Ipv6ChainLayer {
@@ -536,7 +538,7 @@ function printOptionsHeader(p: Packet, i: number, out: TextOut, hbh: boolean): v
     if (noJumbo) out.s += '[No valid Jumbo Payload Hop-by-Hop option found] (invalid)';
     return;
   }
-  out.s += hbh ? 'HBH ' : 'DSTOPT ';
+  out.put(hbh ? 'HBH ' : 'DSTOPT ');
   if (hbh || out.opts.v) {
     if (!printOptions(l.options, hbh, ip.plen, out)) {
       out.trunc(hbh ? 'hbhopt' : 'dstopt');

@@ -108,11 +108,57 @@ export class Packet {
   }
 }
 
-const tables: Array<Map<number, Dissector<any>>> = [new Map(), new Map(), new Map(), new Map(), new Map(), new Map()];
+/**
+ * The `nested` packets of a layer that quotes none (an ICMP message other than an error): one
+ * frozen empty array shared by all, instead of one per layer.
+ */
+export const NO_PACKETS: Packet[] = Object.freeze([]) as unknown as Packet[];
+
+/**
+ * A bound dissector as the decode loop calls it. The dissectors are objects of twenty-odd shapes, so
+ * reading create and decode from them is a megamorphic access per layer; from a Binding it is not.
+ */
+class Binding {
+  constructor(
+    readonly dissector: Dissector<any>,
+    readonly create: () => Layer,
+    readonly decode: (l: Layer, v: ByteView, p: Packet) => void,
+  ) {}
+}
+
+/** Keys below this (link types, EtherTypes, protocol numbers, ports) are found by index, larger ones in a Map. */
+const INDEXED_KEYS = 0x10000;
+
+/** One dispatch table: bindings by index up to the largest key below INDEXED_KEYS (no hashing per layer), the rest in a Map. */
+class DispatchTable {
+  private readonly indexed: Array<Binding | undefined> = [];
+  private readonly others = new Map<number, Binding>();
+
+  get(key: number): Binding | undefined {
+    // A read past the end of `indexed` is undefined: an unbound key.
+    return key >= 0 && key < INDEXED_KEYS ? this.indexed[key] : this.others.get(key);
+  }
+
+  set(key: number, b: Binding): void {
+    if (key >= 0 && key < INDEXED_KEYS) {
+      while (this.indexed.length <= key) this.indexed.push(undefined);
+      this.indexed[key] = b;
+    } else this.others.set(key, b);
+  }
+
+  *bindings(): IterableIterator<Binding> {
+    for (const b of this.indexed) if (b !== undefined) yield b;
+    yield* this.others.values();
+  }
+}
+
+const tables: DispatchTable[] = [
+  new DispatchTable(), new DispatchTable(), new DispatchTable(), new DispatchTable(), new DispatchTable(), new DispatchTable(),
+];
 
 /** Binds a dissector to a key of a table (and, through encoders, the reverse: which key names it). */
 export function bind(table: TableId, key: number, d: Dissector<any>): void {
-  tables[table].set(key, d);
+  tables[table].set(key, new Binding(d, d.create, d.decode));
   if (!keysOf.has(d)) keysOf.set(d, []);
   keysOf.get(d)!.push([table, key]);
 }
@@ -120,7 +166,7 @@ export function bind(table: TableId, key: number, d: Dissector<any>): void {
 const keysOf = new Map<Dissector<any>, Array<[TableId, number]>>();
 
 export function lookup(table: TableId, key: number): Dissector | undefined {
-  return tables[table].get(key);
+  return tables[table].get(key)?.dissector;
 }
 
 /** The key under which d is bound in table (top-down binding for encoders), or undefined. */
@@ -134,7 +180,7 @@ export function keyOf(d: Dissector<any>, table: TableId): number | undefined {
 /** Every bound dissector, by name. */
 export function dissectors(): Map<string, Dissector> {
   const m = new Map<string, Dissector>();
-  for (const t of tables) for (const d of t.values()) m.set(d.name, d);
+  for (const t of tables) for (const b of t.bindings()) m.set(b.dissector.name, b.dissector);
   return m;
 }
 
@@ -147,20 +193,27 @@ const MAX_DEPTH = 256;
  * exception is a bug, recorded on the packet, and also ends the chain.
  */
 export function decodeChain(p: Packet, d: Dissector | undefined, v: ByteView, length: number): void {
+  if (d !== undefined) decodeFrom(p, d, d.create, d.decode, v, length);
+}
+
+/** decodeChain from dissector d, whose create and decode are given. */
+function decodeFrom(
+  p: Packet, d: Dissector<any>, create: () => Layer, decode: (l: Layer, v: ByteView, p: Packet) => void, v: ByteView, length: number,
+): void {
   let depth = 0;
-  while (d !== undefined && depth++ < MAX_DEPTH) {
+  while (depth++ < MAX_DEPTH) {
     creating.dissector = d;
     creating.buf = v.buf;
     creating.off = v.start;
     creating.length = length;
-    const l = d.create();
+    const l = create.call(d);
     creating.dissector = undefined;
     creating.buf = undefined;
     creating.off = 0;
     creating.length = 0;
     p.layers.push(l);
     try {
-      d.decode(l, v, p);
+      decode.call(d, l, v, p);
     } catch (e) {
       if (e instanceof OutOfBounds) l.truncated = true;
       else {
@@ -180,7 +233,9 @@ export function decodeChain(p: Packet, d: Dissector | undefined, v: ByteView, le
     }
     length = l.payloadLen;
     v = v.slice(l.hdrLen, length);
-    d = next;
+    d = next.dissector;
+    create = next.create;
+    decode = next.decode;
   }
 }
 
@@ -195,7 +250,8 @@ export function makeLayer<L extends Layer>(d: Dissector<L>, fields: Partial<Omit
 /** Decodes a whole frame from its link type. */
 export function decodeFrame(frame: Frame): Packet {
   const p = new Packet(frame, frame.data);
-  decodeChain(p, tables[Table.LinkType].get(frame.linkType), new ByteView(frame.data, 0, frame.capLen), frame.origLen);
+  const link = tables[Table.LinkType].get(frame.linkType);
+  if (link !== undefined) decodeFrom(p, link.dissector, link.create, link.decode, new ByteView(frame.data, 0, frame.capLen), frame.origLen);
   return p;
 }
 

@@ -378,7 +378,9 @@ function dnsText(msg: Uint8Array, end = msg.length, length = msg.length, v = 0):
   const out = new TextOut({ ...defaultTextOptions, v });
   out.linkHdrLen = 14;
   printDnsMessage(out, msg, 0, end, length, false);
-  return { text: out.s, jumped: out.linkHdrLen === 0 };
+  // The printer writes bytes and may leave text in out.s (the markers): put moves that after them.
+  out.put('');
+  return { text: out.bytes.toString('utf8', 0, out.len), jumped: out.linkHdrLen === 0 };
 }
 
 describe('DNS message decoder and printer (pure functions over bytes)', () => {

@@ -163,7 +163,7 @@ export class Defragmenter {
     const start = l.fragmentableStart;
     if (len < 0 || start + len > l.capEnd) return withoutAbove(p, i);
     const ip = l.ip!;
-    const key = '\x06' + wordsOf(ip.buf, ip.off + IP6.SRC, 16) + String.fromCharCode(l.identification >>> 16, l.identification & 0xffff);
+    const key = '\x06' + addressWords(ip.buf, ip.off + IP6.SRC) + String.fromCharCode(l.identification >>> 16, l.identification & 0xffff);
     const done = this.add(key, p.frame, l.fragOffset, len, l.moreFragments, l.buf, start);
     if (done === null) return withoutAbove(p, i);
     const frag = copyLayer(l);
@@ -322,9 +322,8 @@ function vlanId(p: Packet, i: number): number {
   return 0;
 }
 
-/** The n bytes at buf[o] as one character per 16-bit word (a short key, not text). */
-function wordsOf(buf: Uint8Array, o: number, n: number): string {
-  let s = '';
-  for (let k = 0; k < n; k += 2) s += String.fromCharCode((buf[o + k] << 8) | buf[o + k + 1]);
-  return s;
+/** The IPv6 address at buf[o] as one character per 16-bit word (a short key, not text). */
+function addressWords(buf: Uint8Array, o: number): string {
+  return String.fromCharCode((buf[o] << 8) | buf[o + 1], (buf[o + 2] << 8) | buf[o + 3], (buf[o + 4] << 8) | buf[o + 5], (buf[o + 6] << 8) | buf[o + 7],
+    (buf[o + 8] << 8) | buf[o + 9], (buf[o + 10] << 8) | buf[o + 11], (buf[o + 12] << 8) | buf[o + 13], (buf[o + 14] << 8) | buf[o + 15]);
 }

@@ -7,8 +7,10 @@
  *   (cut in its options, it is truncated as the decoder marks it). Its header fields come out as
  *   the TcpLayer's would (lengths and captured bytes as the views clip them).
  * - a frame that holds no TCP header and no IP fragment: ARP; IP whose protocol no dissector
- *   takes; ICMP and ICMPv6 (also behind a hop-by-hop header) other than errors (only errors quote
- *   a packet); UDP whose ports lead to no dissector or to DNS (nothing rides inside DNS).
+ *   takes; ICMP and ICMPv6 (also behind a hop-by-hop header), but for errors (they quote a
+ *   packet) only when the quoted IP header is wholly captured, not a fragment's, and UDP's or
+ *   ICMP's (itself judged the same way); UDP
+ *   whose ports lead to no dissector or to DNS (nothing rides inside DNS).
  *
  * Anything else (fragments, ICMP errors, IP options, extension headers, tunnels, truncated or
  * invalid headers, other link types) is left to the decoder.
@@ -147,13 +149,30 @@ function tcp(d: Uint8Array, start: number, end: number, length: number, s: Plain
   return SCAN_TCP;
 }
 
+/** An ICMP error's quoted IPv4 header at d[o]: SCAN_NO_TCP when it is wholly captured, no fragment's, and its payload (UDP or ICMP) holds no TCP. */
+function quotedIpv4(d: Uint8Array, o: number, end: number): number {
+  if (o + 20 > end) return SCAN_DECODE;
+  const ihl = (d[o] & 0x0f) * 4;
+  const proto = d[o + 9];
+  if (d[o] >> 4 !== 4 || ihl < 20 || (u16(d, o + 6) & (IP4_FLAG_MF | IP4_OFFMASK)) !== 0 || (proto !== PROTO_UDP && proto !== PROTO_ICMP)) return SCAN_DECODE;
+  return noTcp(d, proto, o + ihl, end, PROTO_ICMP);
+}
+
+/** An ICMPv6 error's quoted IPv6 header at d[o]: SCAN_NO_TCP when it is wholly captured and its payload (UDP or ICMPv6, no extension headers) holds no TCP. */
+function quotedIpv6(d: Uint8Array, o: number, end: number): number {
+  const nxt = d[o + 6];
+  if (o + 40 > end || d[o] >> 4 !== 6 || (nxt !== PROTO_UDP && nxt !== PROTO_ICMPV6)) return SCAN_DECODE;
+  return noTcp(d, nxt, o + 40, end, PROTO_ICMPV6);
+}
+
 /** Whether the payload of IP protocol proto at d[start, end) surely holds no TCP header (else SCAN_DECODE). */
 function noTcp(d: Uint8Array, proto: number, start: number, end: number, icmp: number): number {
   if (proto === icmp) {
     // A type not captured ends the decoding there.
     if (start >= end) return SCAN_NO_TCP;
     const type = d[start];
-    return (icmp === PROTO_ICMP ? isIcmpError(type) : isIcmpv6Error(type)) ? SCAN_DECODE : SCAN_NO_TCP;
+    if (icmp === PROTO_ICMP ? !isIcmpError(type) : !isIcmpv6Error(type)) return SCAN_NO_TCP;
+    return icmp === PROTO_ICMP ? quotedIpv4(d, start + 8, end) : quotedIpv6(d, start + 8, end);
   }
   if (proto === PROTO_UDP) {
     if (start + 4 > end) return SCAN_NO_TCP;

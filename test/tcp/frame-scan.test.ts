@@ -91,6 +91,11 @@ describe('scanFrame', () => {
   it('passes over ICMP other than errors and DNS, and decodes fragments, ICMP errors and IP options', () => {
     expect(scanFrame(frame([...ETH_IPV4, ...ipv4(1, [8, 0, 0, 0, 0, 0, 0, 0])]), s)).toBe(SCAN_NO_TCP);
     expect(scanFrame(frame([...ETH_IPV4, ...ipv4(1, [3, 3, 0, 0, 0, 0, 0, 0])]), s)).toBe(SCAN_DECODE);
+    // An error quoting UDP holds no TCP; one quoting TCP, or a fragment, is decoded.
+    const unreachable = (quoted: number[]): Frame => frame([...ETH_IPV4, ...ipv4(1, [3, 3, 0, 0, 0, 0, 0, 0, ...quoted])]);
+    expect(scanFrame(unreachable(ipv4(17, [0x30, 0x39, 0x82, 0x9a, 0, 8, 0, 0])), s)).toBe(SCAN_NO_TCP);
+    expect(scanFrame(unreachable(ipv4(6, tcpHeader(5))), s)).toBe(SCAN_DECODE);
+    expect(scanFrame(unreachable(ipv4(17, [0x30, 0x39, 0x82, 0x9a, 0, 8, 0, 0], 0x2000)), s)).toBe(SCAN_DECODE);
     expect(scanFrame(frame([...ETH_IPV4, ...ipv4(17, [0x30, 0x39, 0, 53, 0, 8, 0, 0])]), s)).toBe(SCAN_NO_TCP);
     expect(scanFrame(frame([...ETH_IPV4, ...ipv4(6, tcpHeader(5), 0x2000)]), s)).toBe(SCAN_DECODE);
     const withOptions = ipv4(1, [8, 0, 0, 0, 0, 0, 0, 0]);

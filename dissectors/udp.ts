@@ -105,9 +105,8 @@ export const udp: Dissector<UdpLayer> = {
       return;
     }
     const o = out.opts;
-    const fragmented = net !== null && isFragmented(p, ni, i);
     // IPv4 checksums are checked from -vv (the UDP checksum is optional there), IPv6 ones from -v.
-    if (net !== null && o.v && !o.K && !fragmented && (net.ipVersion === 6 || o.v > 1)) {
+    if (net !== null && o.v && !o.K && (net.ipVersion === 6 || o.v > 1) && !isFragmented(p, ni, i)) {
       if (net.ipVersion === 4 && l.checksum === 0) out.s += '[no cksum] ';
       else if (l.caplen >= UDP.HEADER_LEN + l.payloadLen) {
         const n = UDP.HEADER_LEN + l.payloadLen;
@@ -121,7 +120,7 @@ export const udp: Dissector<UdpLayer> = {
       return;
     }
     const dataLen = ulen - UDP.HEADER_LEN;
-    if (dataLen > l.payloadLen && !fragmented) out.s += 'UDP, bad length ' + dataLen + ' > ' + l.payloadLen;
+    if (dataLen > l.payloadLen && !(net !== null && isFragmented(p, ni, i))) out.s += 'UDP, bad length ' + dataLen + ' > ' + l.payloadLen;
     else {
       out.put('UDP, length ');
       out.num(dataLen);

@@ -7,13 +7,19 @@
  * - a message layer, made by the stream parser (src/http/stream.ts) for each request or response
  *   framed out of a reassembled connection, reported on the frame that completed the message as
  *   tshark does with its default reassembly: it carries the http.* fields and the JSON view.
+ * SSDP (HTTP over UDP port 1900) has a dissector of its own, `ssdp`: one message per datagram, with
+ * the http.* fields, named "ssdp" in frame.protocols as tshark names it; tcpdump has no printer for it.
  */
 import { bind, Layer, makeLayer, Table, type Dissector, type FieldValue, type Packet } from '../src/core/dissector.js';
 import { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
-import { contentLength, headerValue, headerValues, type HttpMessage } from '../src/http/message.js';
+import { contentLength, headerValue, headerValues, parseHead, type HttpMessage } from '../src/http/message.js';
 import { TcpLayer } from './tcp.js';
+import { isFragmented, networkIndex, UDP, type UdpLayer } from './udp.js';
 import { formatTimeDiff } from '../src/output/frame-fields.js';
+
+/** SSDP's UDP port (tshark's ssdp: its HTTP dissector on UDP). */
+export const SSDP_PORT = 1900;
 
 /** tcpdump's HTTP_PORT and HTTP_PORT_ALT. */
 export const HTTP_PORT = 80;
@@ -32,6 +38,8 @@ export class HttpLayer extends Layer {
   capLen = 0;
   /** This layer's part of frame.protocols (see src/output/frame-fields.ts): none for a segment. */
   protocols = '';
+  /** Bytes of a stream where a message should start but none does (Wireshark's "Continuation"). */
+  continuation = false;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -169,6 +177,7 @@ function mediaProtocol(contentType: string | undefined): string {
     case 'image/gif': return 'image-gif';
     case 'image/jpeg': return 'image-jfif';
     case 'image/png': return 'png';
+    case 'message/rfc822': return 'imf';
     case 'application/javascript': case 'application/x-javascript': return 'data-text-lines';
   }
   return t.startsWith('text/') ? 'data-text-lines' : 'media';
@@ -185,6 +194,19 @@ export function messageLayer(m: HttpMessage): HttpLayer {
   return l;
 }
 
+/**
+ * A continuation layer: Wireshark's HTTP shows such bytes as data, in a new "http" unless a message
+ * began earlier in the same call (afterMessage).
+ */
+export function continuationLayer(afterMessage: boolean): HttpLayer {
+  const l = makeLayer(http);
+  l.buf = EMPTY;
+  l.off = 0;
+  l.continuation = true;
+  l.protocols = afterMessage ? 'data' : 'http:data';
+  return l;
+}
+
 function requestField(l: HttpLayer, get: (m: HttpMessage) => FieldValue): FieldValue {
   const m = l.msg;
   return m !== null && m.isRequest ? get(m) : undefined;
@@ -196,13 +218,19 @@ function responseField(l: HttpLayer, get: (m: HttpMessage) => FieldValue): Field
 }
 
 /**
- * tshark's full URI of a request: "http://" + Host + a path; any other URI form as sent. A path
- * without Host has none (http.request.full_uri) or is itself (http.response_for.uri): `bare`.
+ * tshark's full URI of a request: an absolute URI (http:// or https://, any case) or a CONNECT's
+ * authority as sent; any other ("/path", SSDP's "*") after "http://" and the Host. Without Host
+ * there is none (http.request.full_uri), or the URI itself (http.response_for.uri): `bare`.
  */
 function fullUri(m: HttpMessage, bare: boolean): string | undefined {
-  if (!m.uri.startsWith('/')) return m.uri;
+  const u = m.uri;
+  if (m.method === 'CONNECT' || hasPrefixIgnoringCase(u, 'http://') || hasPrefixIgnoringCase(u, 'https://')) return u;
   const host = headerValue(m.headers, 'host');
-  return host !== undefined ? 'http://' + host + m.uri : bare ? m.uri : undefined;
+  return host !== undefined ? 'http://' + host.trim() + u : bare ? u : undefined;
+}
+
+function hasPrefixIgnoringCase(s: string, prefix: string): boolean {
+  return s.length >= prefix.length && s.slice(0, prefix.length).toLowerCase() === prefix;
 }
 
 /** A response's link to its request, when the request was complete before the response began (tshark's). */
@@ -291,6 +319,7 @@ export const http: Dissector<HttpLayer> = {
 
   json(l) {
     const m = l.msg;
+    if (l.continuation) return { continuation: true };
     if (m === null) return { segment: true, length: l.length };
     const o: Record<string, unknown> = m.isRequest
       ? { request: true, method: m.method, uri: m.uri, version: m.version }
@@ -314,5 +343,70 @@ export const http: Dissector<HttpLayer> = {
   },
 };
 
+/** Length of the head at the start of b: through its empty line, or all of b when it has none. */
+function headLength(b: Uint8Array): number {
+  let lineLen = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c === 0x0a) {
+      if (lineLen === 0) return i + 1;
+      lineLen = 0;
+    } else if (c !== 0x0d) lineLen++;
+  }
+  return b.length;
+}
+
+/**
+ * SSDP: one HTTP message per UDP datagram (tshark's ssdp). A datagram whose start line is not
+ * HTTP's is still SSDP to tshark (continuation data) but has no http.* fields.
+ */
+export const ssdp: Dissector<HttpLayer> = {
+  name: 'ssdp',
+  protocols: 'ssdp',
+  create: () => new HttpLayer(),
+
+  decode(l, v, p) {
+    l.capLen = v.length;
+    l.hdrLen = l.length;
+    l.payloadLen = 0;
+    l.truncated = v.length < l.length;
+    // tshark hands an empty datagram to nothing.
+    if (l.length === 0) return;
+    l.protocols = 'ssdp';
+    const b = v.buf.subarray(v.start, v.end);
+    const headLen = headLength(b);
+    const h = parseHead(b, headLen);
+    if (h === null) return;
+    const n = p.frame.number;
+    const t = p.frame.tsSec + p.frame.tsNsec / 1e9;
+    const declared = contentLength(h.headers);
+    const bodyLen = b.length - headLen;
+    const m: HttpMessage = {
+      ...h, stream: -1, dir: 0, headLen, bodyLen, contentLen: declared >= 0 ? Math.min(declared, bodyLen) : bodyLen,
+      framing: declared >= 0 ? 'length' : 'none', complete: !l.truncated, malformed: false, reordered: false, missing: 0,
+      firstFrame: n, headFrame: n, lastFrame: n, firstTime: t, lastTime: t, lastSec: p.frame.tsSec, lastNsec: p.frame.tsNsec,
+      peer: null, requestFrame: 0, interim: [],
+    };
+    l.msg = m;
+    if (m.contentLen > 0) l.protocols = 'ssdp:' + mediaProtocol(headerValue(h.headers, 'content-type'));
+  },
+
+  // tcpdump prints no SSDP: UDP's own line for a payload it does not decode.
+  print(p: Packet, i: number, out: TextOut) {
+    const u = p.layers[i - 1] as UdpLayer;
+    const ni = networkIndex(p, i - 1);
+    const dataLen = u.effectiveLen - UDP.HEADER_LEN;
+    if (dataLen > u.payloadLen && !(ni >= 0 && isFragmented(p, ni, i - 1))) out.s += 'UDP, bad length ' + dataLen + ' > ' + u.payloadLen;
+    else {
+      out.put('UDP, length ');
+      out.num(dataLen);
+    }
+  },
+
+  fields: http.fields,
+  json: http.json,
+};
+
+bind(Table.UdpPort, SSDP_PORT, ssdp);
 bind(Table.TcpPort, HTTP_PORT, http);
 bind(Table.TcpPort, HTTP_PORT_ALT, http);

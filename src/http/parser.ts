@@ -23,7 +23,7 @@ const MAX_PENDING = 1024;
 const MAX_INTERIM = 16;
 
 const enum St {
-  /** Between messages: skips the empty lines RFC 9112 2.2 allows before a start line. */
+  /** Between messages. */
   Idle,
   Head,
   Body,
@@ -63,6 +63,10 @@ class Direction {
   lastFrame = 0;
   /** Expect: 100-continue request whose body has not started. */
   awaitingContinue = false;
+  /** Messages started in the chunk being read. */
+  starts = 0;
+  /** Framing was lost to bytes that start no message (not to a gap): later segments are continuations too. */
+  continuing = false;
   constructor(readonly dir: 0 | 1) {}
 }
 
@@ -81,6 +85,13 @@ function lastByte(m: HttpMessage, t: SegmentTime): void {
 export interface HttpParserListener {
   /** A message ended (complete or not); `time` is the segment that ended it. */
   message(m: HttpMessage, time: SegmentTime): void;
+  /**
+   * Bytes of segment `time` stand where a message should start but start none (a start line that
+   * is not HTTP's, or a segment while framing is lost): Wireshark's "Continuation", the rest of the
+   * segment shown as data. afterMessage: a message began earlier in the segment (the same call of
+   * Wireshark's HTTP dissector, which is not named again).
+   */
+  continuation?(dir: 0 | 1, time: SegmentTime, afterMessage: boolean): void;
 }
 
 export class HttpConnectionParser implements StreamSink {
@@ -95,6 +106,13 @@ export class HttpConnectionParser implements StreamSink {
    * pairs them (right unless requests were pipelined across the loss), not with the oldest.
    */
   private pairingLost = false;
+  /** A message head was read: Wireshark reports continuations only on a connection it has seen HTTP on. */
+  private seenMessage = false;
+  /**
+   * The connection switched (101) to a protocol Wireshark has no dissector for ("Upgrade: tcp"):
+   * it shows every later segment as data under HTTP, reported as continuations.
+   */
+  private opaqueTunnel = false;
 
   constructor(readonly stream: number, private readonly listener: HttpParserListener) {}
 
@@ -106,15 +124,18 @@ export class HttpConnectionParser implements StreamSink {
     // Bytes held for a hole come after the retransmission that filled it, with earlier frame numbers.
     const reordered = c.time.frame < d.lastFrame;
     if (!reordered) d.lastFrame = c.time.frame;
+    d.starts = 0;
     if (reordered && d.msg !== null) d.msg.reordered = true;
     while (i < n) {
       switch (d.st) {
         case St.Idle: {
-          while (i < n && (b[i] === CR || b[i] === LF)) i++;
-          if (i === n) break;
-          // Start lines begin with an upper-case method or "HTTP/": anything else is not a message.
-          if (b[i] < 0x41 || b[i] > 0x5a) this.lose(d, c.time, true);
-          else {
+          // Start lines begin with an upper-case method or "HTTP/": anything else, the empty lines
+          // RFC 9112 2.2 lets a server skip included, is not a message to Wireshark.
+          if (b[i] < 0x41 || b[i] > 0x5a) {
+            // The rest of the segment goes with it.
+            this.continuation(d, c.time, d.starts > 0);
+            i = n;
+          } else {
             this.startMessage(d, c.time);
             d.msg!.reordered = reordered;
           }
@@ -166,8 +187,16 @@ export class HttpConnectionParser implements StreamSink {
           d.msg!.contentLen += n - i;
           i = n;
           break;
-        case St.Lost:
+        case St.Lost: {
+          // A segment read while framing is lost (not the rest of the one that lost it).
+          const whole = i === 0;
           i = this.resync(d, b, i, n);
+          if (whole && i === n && d.continuing && this.seenMessage) this.listener.continuation?.(d.dir, c.time, false);
+          break;
+        }
+        case St.Tunnel:
+          if (this.opaqueTunnel) this.listener.continuation?.(d.dir, c.time, d.starts > 0);
+          i = n;
           break;
         default:
           i = n;
@@ -212,6 +241,7 @@ export class HttpConnectionParser implements StreamSink {
 
   private startMessage(d: Direction, t: SegmentTime): void {
     const s = seconds(t);
+    d.starts++;
     d.msg = {
       stream: this.stream, dir: d.dir, isRequest: false, method: '', uri: '', version: '', status: 0, reason: '',
       headers: [], headLen: 0, bodyLen: 0, contentLen: 0, framing: 'none', complete: false, malformed: false, reordered: false, missing: 0,
@@ -254,7 +284,7 @@ export class HttpConnectionParser implements StreamSink {
       d.startLineSeen = true;
       // A start line that is neither a request line nor a status line: give up at once, not at MAX_HEAD.
       if (!looksLikeMessageStart(d.head, 0, d.headLen)) {
-        this.lose(d, t, true);
+        this.notAMessage(d, t);
         return i;
       }
     }
@@ -267,7 +297,7 @@ export class HttpConnectionParser implements StreamSink {
     const h = parseHead(d.head, d.headLen);
     if (h === null) {
       m.headLen = d.headLen;
-      this.lose(d, t, true);
+      this.notAMessage(d, t);
       return;
     }
     m.isRequest = h.isRequest;
@@ -279,6 +309,7 @@ export class HttpConnectionParser implements StreamSink {
     m.headers = h.headers;
     m.headLen = d.headLen;
     m.headFrame = t.frame;
+    this.seenMessage = true;
     // A head buffer grown for one big head is not kept for the rest of the connection.
     if (d.head.length > 4096) d.head = new Uint8Array(512);
 
@@ -363,7 +394,13 @@ export class HttpConnectionParser implements StreamSink {
 
   /** Both directions stop parsing: the connection carries another protocol from here. */
   private tunnel(d: Direction, t: SegmentTime): void {
-    d.msg!.framing = 'tunnel';
+    const m = d.msg!;
+    if (m.status === 101) {
+      const upgrade = (headerValue(m.headers, 'upgrade') ?? '').trim().toLowerCase();
+      // WebSocket and HTTP/2 (h2c) have dissectors of their own in Wireshark (not decoded here).
+      this.opaqueTunnel = upgrade !== '' && upgrade !== 'websocket' && !upgrade.startsWith('h2c');
+    }
+    m.framing = 'tunnel';
     this.endMessage(d, true, t);
     for (const x of this.dirs) {
       if (x.msg !== null && x !== d) this.endMessage(x, false, t);
@@ -454,6 +491,20 @@ export class HttpConnectionParser implements StreamSink {
     this.forgotten = 0;
     this.pairingLost = true;
     d.st = St.Lost;
+    d.continuing = false;
+  }
+
+  /** The message being read has no HTTP start line after all: its bytes were a continuation. */
+  private notAMessage(d: Direction, t: SegmentTime): void {
+    // Messages started in this chunk before the one failing: its start was in the same call.
+    this.continuation(d, t, d.starts > 1);
+  }
+
+  /** Bytes where a message should start start none: framing is lost to them, and they are reported. */
+  private continuation(d: Direction, t: SegmentTime, afterMessage: boolean): void {
+    this.lose(d, t, true);
+    d.continuing = true;
+    if (this.seenMessage) this.listener.continuation?.(d.dir, t, afterMessage);
   }
 
   /**

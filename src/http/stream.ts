@@ -9,8 +9,9 @@
  * HttpConnectionParser's listeners (`wirescope http`) still see them all.
  */
 import type { AppProtocol } from '../stream/app.js';
-import { messageLayer } from '../../dissectors/http.js';
+import { continuationLayer, messageLayer } from '../../dissectors/http.js';
 import { HttpConnectionParser } from './parser.js';
+import { FlaggedSegments } from '../tls/stream.js';
 import { LONGEST_METHOD_AND_SPACE, sniffHttp } from './message.js';
 
 /**
@@ -27,11 +28,25 @@ export const httpProtocol: AppProtocol = {
   sniffBytes: LONGEST_METHOD_AND_SPACE,
   open(conn, emit) {
     const stream = conn.stream;
-    return new HttpConnectionParser(stream, {
+    const flagged = new FlaggedSegments(conn);
+    // Whether the chunk being read came from a segment tshark hands to no dissector.
+    let repeated = false;
+    const parser = new HttpConnectionParser(stream, {
       message(m, time) {
         if ((!m.complete && !m.malformed) || m.missing > 0 || m.reordered) return;
         emit({ layer: messageLayer(m), stream, dir: m.dir, time, firstFrame: m.firstFrame });
       },
+      continuation(dir, time, afterMessage) {
+        if (!repeated) emit({ layer: continuationLayer(afterMessage), stream, dir, time, firstFrame: time.frame });
+      },
     });
+    return {
+      chunk(c) {
+        repeated = flagged.repeated(c);
+        parser.chunk(c);
+      },
+      event: (e) => parser.event(e),
+      complete: (dir, how, time) => parser.complete(dir, how, time),
+    };
   },
 };

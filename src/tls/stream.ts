@@ -22,8 +22,8 @@
 import { Layer, makeLayer, type Dissector } from '../core/dissector.js';
 import { ByteView } from '../core/view.js';
 import { ContentType, decodeTls, GMTLS, tls, TlsSession, type TlsLayer } from '../../dissectors/tls.js';
-import type { Connection } from '../tcp/conntrack.js';
-import { seqAdd, seqDiff, seqLt } from '../tcp/seq.js';
+import { ANALYSIS, type Connection } from '../tcp/conntrack.js';
+import { seqAdd, seqDiff } from '../tcp/seq.js';
 import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';
 import type { AppMessage, AppProtocol } from '../stream/app.js';
 import { registerAppProtocol } from '../stream/registry.js';
@@ -117,18 +117,36 @@ class Pending {
 
 const EMPTY = new Uint8Array(0);
 
+/** tshark's analysis flags whose segments its TCP hands to no application dissector. */
+const NOT_DISSECTED = ANALYSIS.RETRANSMISSION | ANALYSIS.FAST_RETRANSMISSION | ANALYSIS.SPURIOUS_RETRANSMISSION | ANALYSIS.OUT_OF_ORDER;
+
+/**
+ * Which chunks of a connection come from segments tshark flags as a retransmission or out of order,
+ * whose payload its TCP hands to no application dissector: the tracker analyses a segment before
+ * the reassembler delivers its bytes. Bytes held behind a hole come later, with the frame that
+ * brought them: those were not flagged. Used by TLS and HTTP.
+ */
+export class FlaggedSegments {
+  constructor(private readonly conn: Connection) {}
+
+  /** Whether chunk c came from a flagged segment. */
+  repeated(c: StreamChunk): boolean {
+    return c.time.frame === this.conn.lastFrame && (this.conn.ends[c.dir].aLastFlags & NOT_DISSECTED) !== 0;
+  }
+}
+
 /** The TLS reader of one connection (both directions). */
 export class TlsStreamParser implements StreamSink {
   readonly session = new TlsSession();
   private readonly pending: [Pending, Pending] = [new Pending(), new Pending()];
-  /** Each direction's segment and flagged-segment counts when last looked at (see repeated()). */
-  private readonly seenPackets = [0, 0];
-  private readonly seenFlagged = [0, 0];
+  private readonly flagged: FlaggedSegments;
 
-  constructor(private readonly conn: Connection, private readonly emit: (m: AppMessage) => void) {}
+  constructor(private readonly conn: Connection, private readonly emit: (m: AppMessage) => void) {
+    this.flagged = new FlaggedSegments(conn);
+  }
 
   chunk(c: StreamChunk): void {
-    if (this.repeated(c)) {
+    if (this.flagged.repeated(c)) {
       this.lose(c.dir);
       return;
     }
@@ -174,26 +192,6 @@ export class TlsStreamParser implements StreamSink {
 
   event(e: StreamEvent): void {
     if (e.type === 'gap') this.lose(e.dir);
-  }
-
-  /**
-   * Whether the segment that brought chunk c is one tshark flags as a retransmission or out of
-   * order, whose payload it never hands to TLS. The tracker counts those before the reassembler
-   * delivers: the count rose with this one segment, or the segment ends before bytes already seen
-   * (it fills a hole later bytes came after).
-   */
-  private repeated(c: StreamChunk): boolean {
-    const e = this.conn.ends[c.dir];
-    const flagged = e.retransmissions + e.outOfOrder;
-    const newPackets = e.packets - this.seenPackets[c.dir];
-    const newFlagged = flagged - this.seenFlagged[c.dir];
-    this.seenPackets[c.dir] = e.packets;
-    this.seenFlagged[c.dir] = flagged;
-    // Bytes held behind a hole come with the frame that brought them, not the one delivering them.
-    if (c.time.frame !== this.conn.lastFrame) return false;
-    if (newPackets === 1 && newFlagged === 1) return true;
-    const end = seqAdd(c.seq, c.bytes.length);
-    return seqLt(end, e.nextSeq) && !(e.sawFin && e.finSeq === end);
   }
 
   /** Bytes of a direction were lost (a hole) or are not to be read (a repeated segment). */

@@ -27,9 +27,12 @@ function summary(m: HttpMessage, at: number): string {
     `${m.missing ? ` missing=${m.missing}` : ''} peer=${peer}`;
 }
 
-function run(steps: Step[], split: (s: string) => string[] = (s) => [s]): string[] {
+function run(steps: Step[], split: (s: string) => string[] = (s) => [s], continuations = false): string[] {
   const out: string[] = [];
-  const p = new HttpConnectionParser(7, { message: (m, time) => out.push(summary(m, time.frame)) });
+  const p = new HttpConnectionParser(7, {
+    message: (m, time) => out.push(summary(m, time.frame)),
+    continuation: continuations ? (dir, time, after) => out.push(`${dir} continuation @${time.frame}${after ? ' after a message' : ''}`) : undefined,
+  });
   let seq = 0;
   for (const s of steps) {
     if ('data' in s) {
@@ -220,6 +223,44 @@ describe('gaps', () => {
       '1 200 @4 none head=38 body=0 content=0 peer=-',
       '0 GET /a @5 none head=55 body=0 content=0 peer=-',
     ]);
+  });
+});
+
+describe('continuations (Wireshark shows bytes that start no message as data)', () => {
+  const steps = (list: Array<[0 | 1, string, number]>): Step[] => list.map(([dir, data, frame]) => ({ dir, data, frame }));
+  const heads = (out: string[]) => out.map((l) => l.replace(/ head=.*/, ''));
+
+  it('a status line Wireshark does not know (lower case) on a connection with HTTP, and the segments after it', () => {
+    const out = run(steps([[0, GET, 1], [1, 'http/1.1 200 OK\r\nServer: x\r\n\r\n', 2], [1, 'more\r\n', 3], [1, OK_LEN, 4]]), undefined, true);
+    expect(heads(out)).toEqual(['0 GET /a @1 none', '1 continuation @2', '1 continuation @3', '1 200 @4 length']);
+  });
+
+  it('bytes after a message: in the same call when the message began in the segment, else a call of their own', () => {
+    expect(heads(run(steps([[0, GET + '\0\0\0\n', 1]]), undefined, true))).toEqual(['0 GET /a @1 none', '0 continuation @1 after a message']);
+    // interleaved-http-entity.pcap: a body then a stray LF, the response begun in an earlier segment.
+    const out = run(steps([[0, GET, 1], [1, OK_LEN.slice(0, 20), 2], [1, OK_LEN.slice(20) + '\n', 3]]), undefined, true);
+    expect(heads(out)).toEqual(['0 GET /a @1 none', '1 200 @3 length', '1 continuation @3']);
+  });
+
+  it('a start line that is not HTTP\'s is a continuation from its start', () => {
+    const out = run(steps([[0, GET + 'FOO /x HTTP/1.1\r\n\r\n', 1]]), undefined, true);
+    expect(heads(out)).toEqual(['0 GET /a @1 none', '0 continuation @1 after a message']);
+  });
+
+  it('after a 101 to a protocol Wireshark has no dissector for, every segment either way; none after a WebSocket upgrade', () => {
+    const up = (proto: string) => 'GET /attach HTTP/1.1\r\nUpgrade: ' + proto + '\r\n\r\n';
+    const ok = (proto: string) => 'HTTP/1.1 101 UPGRADED\r\nUpgrade: ' + proto + '\r\nConnection: Upgrade\r\n\r\n';
+    const conv = (proto: string) => steps([[0, up(proto), 1], [1, ok(proto) + '\x01', 2], [1, '\x02\x03', 3], [0, 'x', 4]]);
+    expect(run(conv('tcp'), undefined, true).filter((l) => l.includes('continuation'))).toEqual([
+      '1 continuation @2 after a message', '1 continuation @3', '0 continuation @4',
+    ]);
+    expect(run(conv('websocket'), undefined, true).some((l) => l.includes('continuation'))).toBe(false);
+  });
+
+  it('none before any message on the connection, and none for bytes after a gap', () => {
+    expect(run(steps([[0, '\0', 1], [0, 'junk\r\n', 2], [0, GET, 3]]), undefined, true).map((l) => l.slice(0, 12))).toEqual(['0 GET /a @3 ']);
+    const gap: Step[] = [{ dir: 0, data: GET, frame: 1 }, { dir: 1, data: OK_LEN.slice(0, 10), frame: 2 }, { dir: 1, gap: 30, frame: 3 }, { dir: 1, data: 'lo', frame: 4 }];
+    expect(run(gap, undefined, true).some((l) => l.includes('continuation'))).toBe(false);
   });
 });
 

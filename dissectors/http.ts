@@ -190,8 +190,22 @@ export function messageLayer(m: HttpMessage): HttpLayer {
   l.off = 0;
   l.length = m.headLen + m.bodyLen;
   l.msg = m;
-  l.protocols = m.contentLen > 0 ? 'http:' + mediaProtocol(headerValue(m.headers, 'content-type')) : 'http';
+  l.protocols = m.contentLen > 0 ? 'http:' + bodyProtocols(m) : 'http';
   return l;
+}
+
+/**
+ * What a body adds to frame.protocols: its media type's dissector; for a multipart body Wireshark's
+ * mime_multipart, then each part's (data when it has no type or one without a dissector).
+ */
+function bodyProtocols(m: HttpMessage): string {
+  if (m.parts === null) return mediaProtocol(headerValue(m.headers, 'content-type'));
+  let s = 'mime_multipart';
+  for (const t of m.parts) {
+    const p = t === '' ? 'data' : mediaProtocol(t);
+    s += p === 'media' ? ':data' : ':' + p;
+  }
+  return s;
 }
 
 /**
@@ -385,7 +399,7 @@ export const ssdp: Dissector<HttpLayer> = {
       ...h, stream: -1, dir: 0, headLen, bodyLen, contentLen: declared >= 0 ? Math.min(declared, bodyLen) : bodyLen,
       framing: declared >= 0 ? 'length' : 'none', complete: !l.truncated, malformed: false, reordered: false, missing: 0,
       firstFrame: n, headFrame: n, lastFrame: n, firstTime: t, lastTime: t, lastSec: p.frame.tsSec, lastNsec: p.frame.tsNsec,
-      peer: null, requestFrame: 0, interim: [],
+      peer: null, requestFrame: 0, interim: [], parts: null,
     };
     l.msg = m;
     if (m.contentLen > 0) l.protocols = 'ssdp:' + mediaProtocol(headerValue(h.headers, 'content-type'));

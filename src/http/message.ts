@@ -41,6 +41,8 @@ export interface HttpMessage extends ParsedHead {
   requestFrame: number;
   /** Interim (1xx) responses a request got before its final one. */
   interim: HttpMessage[];
+  /** A multipart/* body read as it went by: each part's Content-Type ('' without one); null otherwise. */
+  parts: string[] | null;
 }
 
 /**
@@ -233,4 +235,103 @@ export function chunkedLast(headers: ReadonlyArray<[string, string]>): boolean |
   if (te.length === 0) return null;
   const codings = te.join(',').split(',');
   return codings[codings.length - 1].trim().toLowerCase() === 'chunked';
+}
+
+/** Most multipart body parts whose types are kept per message. */
+const MAX_PARTS = 1024;
+/** Longest part header line kept (longer ones are cut: only Content-Type is read). */
+const MAX_PART_LINE = 512;
+
+const enum Mp {
+  /** In a preamble or a part's body: looking for a delimiter at a line start. */
+  Scan,
+  /** After "--boundary": a part starts at the end of the line, unless "--" closes the body. */
+  Delimiter,
+  DelimiterDash,
+  /** A part's header lines, up to the empty one. */
+  Headers,
+  /** After the close delimiter. */
+  Done,
+}
+
+/**
+ * The boundary parameter of a multipart/* Content-Type (quotes removed), or null when the type is
+ * not multipart or names none.
+ */
+export function multipartBoundary(contentType: string): string | null {
+  const lower = contentType.toLowerCase();
+  if (!lower.trimStart().startsWith('multipart/')) return null;
+  const at = lower.indexOf('boundary=');
+  if (at < 0) return null;
+  let end = contentType.indexOf(';', at);
+  if (end < 0) end = contentType.length;
+  let b = contentType.slice(at + 9, end).trim();
+  if (b.length >= 2 && b.startsWith('"') && b.endsWith('"')) b = b.slice(1, -1);
+  return b === '' ? null : b;
+}
+
+/**
+ * Finds the body parts of a multipart/* body as its bytes go by (RFC 2046 5.1.1: each delimiter
+ * line "--boundary" at a line start opens a part, "--boundary--" closes the body), for Wireshark's
+ * mime_multipart, which names one protocol per part by the part's Content-Type. Bounded: at most
+ * MAX_PARTS types and one header line held.
+ */
+export class MultipartScanner {
+  readonly parts: string[] = [];
+  private readonly delim: Uint8Array;
+  private st = Mp.Scan;
+  /** Bytes of the delimiter matched at the current line start (-1: not at a line start). */
+  private matched = 0;
+  private line = '';
+
+  constructor(boundary: string) {
+    this.delim = Uint8Array.from('--' + boundary, (c) => c.charCodeAt(0) & 0xff);
+  }
+
+  feed(b: Uint8Array, from: number, to: number): void {
+    const d = this.delim;
+    for (let i = from; i < to; i++) {
+      const c = b[i];
+      switch (this.st) {
+        case Mp.Scan:
+          if (this.matched >= 0 && c === d[this.matched]) {
+            if (++this.matched === d.length) {
+              this.st = Mp.Delimiter;
+              this.matched = -1;
+            }
+          } else this.matched = c === LF ? 0 : -1;
+          break;
+        case Mp.Delimiter:
+          if (c === 0x2d) this.st = Mp.DelimiterDash;
+          else if (c === LF) this.openPart();
+          break;
+        case Mp.DelimiterDash:
+          if (c === 0x2d) this.st = Mp.Done;
+          else if (c === LF) this.openPart();
+          else this.st = Mp.Delimiter;
+          break;
+        case Mp.Headers:
+          if (c === LF) {
+            if (this.line === '') {
+              this.st = Mp.Scan;
+              this.matched = 0;
+            } else {
+              if (this.line.length > 13 && this.line.slice(0, 13).toLowerCase() === 'content-type:') {
+                this.parts[this.parts.length - 1] = this.line.slice(13).trim();
+              }
+              this.line = '';
+            }
+          } else if (c !== CR && this.line.length < MAX_PART_LINE) this.line += String.fromCharCode(c);
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  private openPart(): void {
+    if (this.parts.length < MAX_PARTS) this.parts.push('');
+    this.st = Mp.Headers;
+    this.line = '';
+  }
 }

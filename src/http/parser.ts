@@ -11,7 +11,7 @@
  * Memory per direction is bounded by MAX_HEAD (heads) and MAX_LINE (chunk-size and trailer lines).
  */
 import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';
-import { chunkedLast, contentLength, headerValue, looksLikeMessageStart, parseHead, type HttpMessage } from './message.js';
+import { chunkedLast, contentLength, headerValue, looksLikeMessageStart, MultipartScanner, multipartBoundary, parseHead, type HttpMessage } from './message.js';
 
 /** Largest head kept (start line and fields); a longer one makes the direction give up until resync. */
 export const MAX_HEAD = 64 * 1024;
@@ -67,6 +67,8 @@ class Direction {
   starts = 0;
   /** Framing was lost to bytes that start no message (not to a gap): later segments are continuations too. */
   continuing = false;
+  /** The parts of the multipart body being read (uncompressed multipart/* only). */
+  multipart: MultipartScanner | null = null;
   constructor(readonly dir: 0 | 1) {}
 }
 
@@ -153,6 +155,7 @@ export class HttpConnectionParser implements StreamSink {
           }
           d.awaitingContinue = false;
           const k = Math.min(d.remaining, n - i);
+          d.multipart?.feed(b, i, i + k);
           d.remaining -= k;
           d.msg!.bodyLen += k;
           d.msg!.contentLen += k;
@@ -165,6 +168,7 @@ export class HttpConnectionParser implements StreamSink {
           break;
         case St.ChunkData: {
           const k = Math.min(d.remaining, n - i);
+          d.multipart?.feed(b, i, i + k);
           d.remaining -= k;
           d.msg!.bodyLen += k;
           d.msg!.contentLen += k;
@@ -183,6 +187,7 @@ export class HttpConnectionParser implements StreamSink {
           i = this.readTrailers(d, b, i, c.time);
           break;
         case St.UntilClose:
+          d.multipart?.feed(b, i, n);
           d.msg!.bodyLen += n - i;
           d.msg!.contentLen += n - i;
           i = n;
@@ -246,7 +251,7 @@ export class HttpConnectionParser implements StreamSink {
       stream: this.stream, dir: d.dir, isRequest: false, method: '', uri: '', version: '', status: 0, reason: '',
       headers: [], headLen: 0, bodyLen: 0, contentLen: 0, framing: 'none', complete: false, malformed: false, reordered: false, missing: 0,
       firstFrame: t.frame, headFrame: 0, lastFrame: t.frame, firstTime: s, lastTime: s, lastSec: t.sec, lastNsec: t.nsec,
-      peer: null, requestFrame: 0, interim: [],
+      peer: null, requestFrame: 0, interim: [], parts: null,
     };
     d.headLen = 0;
     d.lineLen = 0;
@@ -310,6 +315,9 @@ export class HttpConnectionParser implements StreamSink {
     m.headLen = d.headLen;
     m.headFrame = t.frame;
     this.seenMessage = true;
+    // Wireshark reads the parts of a body it need not decompress first.
+    const boundary = headerValue(h.headers, 'content-encoding') === undefined ? multipartBoundary(headerValue(h.headers, 'content-type') ?? '') : null;
+    d.multipart = boundary === null ? null : new MultipartScanner(boundary);
     // A head buffer grown for one big head is not kept for the rest of the connection.
     if (d.head.length > 4096) d.head = new Uint8Array(512);
 
@@ -473,6 +481,10 @@ export class HttpConnectionParser implements StreamSink {
     if (m === null) return;
     d.msg = null;
     d.awaitingContinue = false;
+    if (d.multipart !== null) {
+      m.parts = d.multipart.parts;
+      d.multipart = null;
+    }
     if (d.st !== St.Done && d.st !== St.Tunnel) d.st = St.Idle;
     m.complete = complete && m.headFrame > 0;
     lastByte(m, t);

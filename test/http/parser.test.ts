@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HttpConnectionParser, MAX_HEAD } from '../../src/http/parser.js';
-import { parseHead, sniffHttp, type HttpMessage } from '../../src/http/message.js';
+import { multipartBoundary, MultipartScanner, parseHead, sniffHttp, type HttpMessage } from '../../src/http/message.js';
 import type { SegmentTime } from '../../src/tcp/reassembler.js';
 
 const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -261,6 +261,33 @@ describe('continuations (Wireshark shows bytes that start no message as data)', 
     expect(run(steps([[0, '\0', 1], [0, 'junk\r\n', 2], [0, GET, 3]]), undefined, true).map((l) => l.slice(0, 12))).toEqual(['0 GET /a @3 ']);
     const gap: Step[] = [{ dir: 0, data: GET, frame: 1 }, { dir: 1, data: OK_LEN.slice(0, 10), frame: 2 }, { dir: 1, gap: 30, frame: 3 }, { dir: 1, data: 'lo', frame: 4 }];
     expect(run(gap, undefined, true).some((l) => l.includes('continuation'))).toBe(false);
+  });
+});
+
+describe('multipart bodies (Wireshark\'s mime_multipart: one protocol per part)', () => {
+  const body = 'preamble\r\n--b0\r\nContent-Disposition: form-data; name="a"\r\n\r\nx--b0 not a delimiter\r\n' +
+    '--b0\r\ncontent-type:  text/plain \r\n\r\ny\r\n--b0--\r\n--b0\r\nepilogue\r\n';
+
+  it('finds the parts and their types at any split of the body, from the quoted or bare boundary', () => {
+    expect(multipartBoundary('multipart/form-data; boundary="b0"')).toBe('b0');
+    expect(multipartBoundary('Multipart/byteranges; boundary=b0; x=1')).toBe('b0');
+    expect(multipartBoundary('text/plain; boundary=b0')).toBeNull();
+    const bytes = enc(body);
+    for (let cut = 0; cut <= bytes.length; cut += 7) {
+      const m = new MultipartScanner('b0');
+      m.feed(bytes, 0, cut);
+      m.feed(bytes, cut, bytes.length);
+      expect(m.parts).toEqual(['', 'text/plain']);
+    }
+  });
+
+  it('a message carries its parts once its body ended', () => {
+    const req = `POST /f HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b0\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const parts: Array<string[] | null> = [];
+    const p = new HttpConnectionParser(1, { message: (m) => parts.push(m.parts) });
+    p.chunk({ dir: 0, seq: 0, bytes: enc(req.slice(0, 90)), time: t(1) });
+    p.chunk({ dir: 0, seq: 90, bytes: enc(req.slice(90)), time: t(2) });
+    expect(parts).toEqual([['', 'text/plain']]);
   });
 });
 

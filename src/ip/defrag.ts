@@ -65,19 +65,21 @@ class Datagram {
   length = -1;
   bytes = 0;
   /**
-   * The fragments' bytes one after another, as they came: one allocation for most datagrams
-   * rather than one per fragment. It grows to twice what it must hold, so it stays within
-   * twice `bytes` (the limits count `bytes`).
+   * The fragments' bytes one after another, as they came: one store for most datagrams rather
+   * than one typed array per fragment, often one a completed datagram left (SpareStores). It
+   * holds at most four times what it must, so it stays within four times `bytes` (the limits
+   * count `bytes`).
    */
-  store = NO_BYTES;
+  store: Uint8Array = NO_BYTES;
   constructor(readonly firstSec: number) {}
 
   /** Copies len bytes at buf[start] to the store; returns where they start there. */
-  keep(buf: Uint8Array, start: number, len: number): number {
+  keep(buf: Uint8Array, start: number, len: number, spares: SpareStores): number {
     const at = this.bytes;
     if (at + len > this.store.length) {
-      const grown = new Uint8Array(2 * (at + len));
+      const grown = spares.take(at + len);
       grown.set(this.store.subarray(0, at));
+      spares.give(this.store);
       this.store = grown;
     }
     this.store.set(buf.subarray(start, start + len), at);
@@ -86,11 +88,43 @@ class Datagram {
   }
 }
 
+/** Most stores kept for reuse, and most bytes in them. */
+const SPARE_STORES = 16;
+const SPARE_BYTES = 1 << 20;
+
+/** Stores datagrams are done with, for later ones: reusing one costs much less than making a typed array. */
+class SpareStores {
+  private readonly stores: Uint8Array[] = [];
+  private bytes = 0;
+
+  /** A store of at least n bytes and at most 4n: a spare, else a new one of 2n (room to grow). */
+  take(n: number): Uint8Array {
+    const s = this.stores;
+    for (let k = s.length - 1; k >= 0; k--) {
+      const b = s[k];
+      if (b.length >= n && b.length <= 4 * n) {
+        s[k] = s[s.length - 1];
+        s.pop();
+        this.bytes -= b.length;
+        return b;
+      }
+    }
+    return new Uint8Array(2 * n);
+  }
+
+  give(b: Uint8Array): void {
+    if (b.length === 0 || this.stores.length >= SPARE_STORES || this.bytes + b.length > SPARE_BYTES) return;
+    this.stores.push(b);
+    this.bytes += b.length;
+  }
+}
+
 export class Defragmenter {
   private readonly opts: Required<DefragOptions>;
   /** Incomplete datagrams by key, oldest first (Map keeps insertion order). */
   private readonly table = new Map<string, Datagram>();
   private totalBytes = 0;
+  private readonly spares = new SpareStores();
   /** Datagrams given up for a limit or the timeout. */
   dropped = 0;
 
@@ -154,6 +188,7 @@ export class Defragmenter {
     if (done === null) return withoutAbove(p, i);
     const ip = copyLayer(l);
     const buf = reassembled(p, start, done);
+    this.spares.give(done.store);
     ip.reassembly = new Reassembly(done.fragments.map(recordOf), buf.subarray(start));
     return rebuild(p, i, ip, buf, start, Table.IpProto, l.proto);
   }
@@ -170,6 +205,7 @@ export class Defragmenter {
     // The reassembled payload is whole: transport printers and checksums must not treat it as a fragment.
     Object.defineProperty(frag, 'fragment', { value: false });
     const buf = reassembled(p, start, done);
+    this.spares.give(done.store);
     Object.assign(frag, { reassembly: new Reassembly(done.fragments.map(recordOf), buf.subarray(start)) });
     return rebuild(p, i, frag, buf, start, Table.IpProto, l.nxt);
   }
@@ -187,7 +223,7 @@ export class Defragmenter {
       this.drop(key, d);
       return null;
     }
-    const frag: Fragment = { frame: frame.number, offset, len, flags: 0, at: d.keep(buf, start, len) };
+    const frag: Fragment = { frame: frame.number, offset, len, flags: 0, at: d.keep(buf, start, len, this.spares) };
     if (!more) {
       if (d.length < 0) d.length = offset + len;
       else if (d.length !== offset + len) frag.flags |= FRAG_MULTIPLE_TAILS;

@@ -37,15 +37,20 @@ const HERE = -1;
 
 /**
  * How many worker threads format the text of a file of `fileBytes` bytes (this thread formats
- * too): WIRESCOPE_THREADS when set (0: none), else one fewer than the cores, up to 3, for a file
- * of PARALLEL_MIN_BYTES or more; none on a single core.
+ * too): WIRESCOPE_THREADS when set (0: none); else, for a file of PARALLEL_MIN_BYTES or more on
+ * MIN_CORES cores or more, one fewer than the cores, up to 3. Each thread formats about a third
+ * slower than one thread alone (measured on 2 cores), and the isolates' background work doubles:
+ * on 2 cores that eats the gain, so fewer cores format in one thread.
  */
 export function textThreads(fileBytes: number): number {
   const env = process.env.WIRESCOPE_THREADS;
   if (env !== undefined && /^\d+$/.test(env)) return Math.min(Number(env), 16);
   const cores = availableParallelism();
-  return cores < 2 || fileBytes < PARALLEL_MIN_BYTES ? 0 : Math.min(cores - 1, 3);
+  return cores < MIN_CORES || fileBytes < PARALLEL_MIN_BYTES ? 0 : Math.min(cores - 1, 3);
 }
+
+/** Cores below which text is formatted in one thread unless asked otherwise. */
+const MIN_CORES = 4;
 
 /** A batch out for formatting: who formats it, and the result once here. */
 interface Pending {

@@ -27,13 +27,10 @@ interface SeqEntry {
   ack: number;
   /** CLOCK bit: touched since the last eviction sweep passed it. */
   used: boolean;
-  /** An IPv4 key as three 32-bit words and its hash; an IPv6 key as a string (k0..hash unused). */
-  k0: number;
-  k1: number;
-  k2: number;
+  /** The key's 16-bit words paired into 32-bit ones (3 for IPv4, 9 for IPv6), and their hash. */
+  key: Uint32Array;
   hash: number;
-  key: string | null;
-  /** The next IPv4 entry of the same hash. */
+  /** The next entry of the same hash. */
   chain: SeqEntry | null;
   /** Neighbours in the sweep order (oldest first). */
   older: SeqEntry | null;
@@ -48,15 +45,15 @@ interface SeqEntry {
 export const MAX_CONVERSATIONS = 1 << 18;
 
 /**
- * IPv4 conversations are found by a 30-bit hash of their key words (a number key: no string per
- * segment), chained on collisions; IPv6 ones by their key as a string. All are in one sweep order.
+ * Conversations are found by a 30-bit hash of their key words (a number key: no string per
+ * segment), chained on collisions, and kept in one sweep order for eviction.
  */
 export class TcpSeqTable {
-  private readonly v4 = new Map<number, SeqEntry>();
-  private readonly v6 = new Map<string, SeqEntry>();
+  private readonly byHash = new Map<number, SeqEntry>();
   private count = 0;
   private oldest: SeqEntry | null = null;
   private newest: SeqEntry | null = null;
+  private readonly paired = new Uint32Array(KEY_WORDS_V6 >> 1);
   private readonly base: TcpSeqBase = { rev: false, fresh: false, seq: 0, ack: 0 };
 
   constructor(private readonly cap: number = MAX_CONVERSATIONS) {}
@@ -70,30 +67,25 @@ export class TcpSeqTable {
    * KEY_WORDS_V4 or KEY_WORDS_V6) for a segment with the ACK flag. The result is reused by the next call.
    */
   track(w: Uint32Array, at: number, n: number, rev: boolean, syn: boolean, seq: number, ack: number): TcpSeqBase {
-    let e: SeqEntry | null | undefined;
-    let k0 = 0, k1 = 0, k2 = 0, hash = 0;
-    let key: string | null = null;
-    if (n === KEY_WORDS_V4) {
-      k0 = ((w[at] << 16) | w[at + 1]) >>> 0;
-      k1 = ((w[at + 2] << 16) | w[at + 3]) >>> 0;
-      k2 = ((w[at + 4] << 16) | w[at + 5]) >>> 0;
-      hash = (Math.imul(k0 ^ Math.imul(k1, 0x9e3779b1), 0x85ebca6b) ^ Math.imul(k2, 0xc2b2ae35)) & 0x3fffffff;
-      e = this.v4.get(hash);
-      while (e != null && (e.k0 !== k0 || e.k1 !== k1 || e.k2 !== k2)) e = e.chain;
-    } else {
-      key = keyString(w, at, n);
-      e = this.v6.get(key);
+    const k = this.paired;
+    const m = n >> 1;
+    let hash = n;
+    for (let i = 0; i < m; i++) {
+      const x = ((w[at + 2 * i] << 16) | w[at + 2 * i + 1]) >>> 0;
+      k[i] = x;
+      hash = Math.imul(hash ^ x, 0x9e3779b1);
+      hash ^= hash >>> 15;
     }
+    hash &= 0x3fffffff;
+    let e: SeqEntry | null = this.byHash.get(hash) ?? null;
+    while (e !== null && !sameKey(e.key, k, m)) e = e.chain;
     const b = this.base;
     b.rev = rev;
-    b.fresh = e == null || syn;
-    if (e == null) {
+    b.fresh = e === null || syn;
+    if (e === null) {
       if (this.count >= this.cap) this.evict();
-      e = { seq: 0, ack: 0, used: false, k0, k1, k2, hash, key, chain: null, older: null, newer: null };
-      if (key === null) {
-        e.chain = this.v4.get(hash) ?? null;
-        this.v4.set(hash, e);
-      } else this.v6.set(key, e);
+      e = { seq: 0, ack: 0, used: false, key: k.slice(0, m), hash, chain: this.byHash.get(hash) ?? null, older: null, newer: null };
+      this.byHash.set(hash, e);
       this.append(e);
       this.count++;
     }
@@ -115,17 +107,14 @@ export class TcpSeqTable {
         this.append(e);
         continue;
       }
-      if (e.key !== null) this.v6.delete(e.key);
-      else {
-        const head = this.v4.get(e.hash)!;
-        if (head === e) {
-          if (e.chain !== null) this.v4.set(e.hash, e.chain);
-          else this.v4.delete(e.hash);
-        } else {
-          let p = head;
-          while (p.chain !== e) p = p.chain!;
-          p.chain = e.chain;
-        }
+      const head = this.byHash.get(e.hash)!;
+      if (head === e) {
+        if (e.chain !== null) this.byHash.set(e.hash, e.chain);
+        else this.byHash.delete(e.hash);
+      } else {
+        let p = head;
+        while (p.chain !== e) p = p.chain!;
+        p.chain = e.chain;
       }
       this.count--;
       return;
@@ -146,6 +135,12 @@ export class TcpSeqTable {
     if (e.newer !== null) e.newer.older = e.older;
     else this.newest = e.older;
   }
+}
+
+function sameKey(a: Uint32Array, b: Uint32Array, m: number): boolean {
+  if (a.length !== m) return false;
+  for (let i = 0; i < m; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A sequence number as printed (a segment's seq, or seq + length). */
@@ -190,10 +185,6 @@ export function conversationKey(buf: Uint8Array, src: number, dst: number, alen:
   return rev;
 }
 
-/** The key words w[at..at+n) as a string. */
-function keyString(w: Uint32Array, at: number, n: number): string {
-  return String.fromCharCode.apply(null, Array.prototype.slice.call(w, at, at + n) as number[]);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Worker threads: the log of lookups and number places, and its replay.

@@ -178,6 +178,8 @@ function mediaProtocol(contentType: string | undefined): string {
     case 'image/jpeg': return 'image-jfif';
     case 'image/png': return 'png';
     case 'message/rfc822': return 'imf';
+    // tshark 4.0 shows an octet-stream body as data, not as a media type.
+    case 'application/octet-stream': return 'data';
     case 'application/javascript': case 'application/x-javascript': return 'data-text-lines';
   }
   return t.startsWith('text/') ? 'data-text-lines' : 'media';

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HttpConnectionParser, MAX_HEAD } from '../../src/http/parser.js';
+import { messageLayer } from '../../dissectors/http.js';
 import { multipartBoundary, MultipartScanner, parseHead, sniffHttp, type HttpMessage } from '../../src/http/message.js';
 import type { SegmentTime } from '../../src/tcp/reassembler.js';
 
@@ -279,6 +280,19 @@ describe('multipart bodies (Wireshark\'s mime_multipart: one protocol per part)'
       m.feed(bytes, cut, bytes.length);
       expect(m.parts).toEqual(['', 'text/plain']);
     }
+  });
+
+  it('names bodies as tshark 4.0 does (checked against it): octet-stream as data, message/rfc822 as imf, multipart per part', () => {
+    const named = (type: string, parts: string[] | null = null): string => {
+      const head = enc(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\n\r\n`);
+      const m = parseHead(head, head.length)!;
+      return messageLayer({ ...m, contentLen: 1, parts } as HttpMessage).protocols;
+    };
+    expect(named('Application/Octet-Stream; x=1')).toBe('http:data');
+    expect(named('application/pdf')).toBe('http:media');
+    expect(named('message/rfc822')).toBe('http:imf');
+    expect(named('multipart/byteranges; boundary=b', ['application/octet-stream', '', 'text/plain', 'application/pdf'])).toBe(
+      'http:mime_multipart:data:data:data-text-lines:data');
   });
 
   it('a message carries its parts once its body ended', () => {

@@ -125,8 +125,8 @@ export interface FollowResult {
 export function printFollow(file: string, n: number, fmt: FollowFormat, json: boolean, write: (text: string) => void): FollowResult {
   const printer = new FollowPrinter(fmt);
   let conn: Connection | null = null;
-  // tshark's Node 0 sent the first segment its follow tap saw (header wholly captured and valid);
-  // flip: that is our direction 1.
+  // tshark's Node 0 sent the first segment its follow tap saw (header wholly captured and valid,
+  // not in an unreassembled IP fragment); flip: that is our direction 1.
   let nodes: [string, string] | null = null;
   let flip = false;
   const chunks = [0, 0];
@@ -187,7 +187,7 @@ export function printFollow(file: string, n: number, fmt: FollowFormat, json: bo
     onEnd: () => { ended = true; },
     onFrame: (_selected, t) => {
       if (nodes === null && conn !== null) {
-        for (const seg of t.segments) if (nodes === null && seg.conn === conn && seg.counted) setNodes(conn, seg.dir);
+        for (const seg of t.segments) if (nodes === null && seg.conn === conn && seg.counted && seg.analyzed) setNodes(conn, seg.dir);
       }
       // Both directions ended (FIN/RST): nothing more can come for this stream number.
       return completed < 2;

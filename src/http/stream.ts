@@ -11,7 +11,7 @@
 import type { AppProtocol } from '../stream/app.js';
 import { continuationLayer, messageLayer } from '../../dissectors/http.js';
 import { HttpConnectionParser } from './parser.js';
-import { FlaggedSegments } from '../tls/stream.js';
+import { FlaggedSegments } from '../stream/flagged.js';
 import { LONGEST_METHOD_AND_SPACE, sniffHttp } from './message.js';
 
 /**

@@ -164,6 +164,11 @@ export interface TrackedSegment {
   readonly tcp: TcpLayer | null;
   /** The header was wholly captured and valid (tshark's taps, as conv,tcp, see only those). */
   readonly counted: boolean;
+  /**
+   * tshark analysed the segment (its sequence analysis and follow tap see it): not quoted in an
+   * ICMP error, not in an unreassembled IP fragment, header length within the segment.
+   */
+  readonly analyzed: boolean;
   /** tshark's tcp.analysis.retransmission: a retransmission, fast retransmission or spurious retransmission. */
   readonly retransmission: boolean;
   readonly outOfOrder: boolean;
@@ -370,7 +375,7 @@ export class ConnTracker {
 
     c.noteHandshake(flags, dir, t, l.ack);
     this.states(c, dir, l, seqAdd(l.seq, payloadLen + ((flags & TH.SYN) !== 0 ? 1 : 0)));
-    this.segments.push({ conn: c, dir, tcp: layer, counted: !l.truncated && l.invalid === null, retransmission, outOfOrder, analysis });
+    this.segments.push({ conn: c, dir, tcp: layer, counted: !l.truncated && l.invalid === null, analyzed, retransmission, outOfOrder, analysis });
 
     const ra = c.reassembly;
     if (ra !== null && analyzed) {

@@ -22,7 +22,8 @@
 import { Layer, makeLayer, type Dissector } from '../core/dissector.js';
 import { ByteView } from '../core/view.js';
 import { ContentType, decodeTls, GMTLS, tls, TlsSession, type TlsLayer } from '../../dissectors/tls.js';
-import { ANALYSIS, type Connection } from '../tcp/conntrack.js';
+import type { Connection } from '../tcp/conntrack.js';
+import { FlaggedSegments } from '../stream/flagged.js';
 import { seqAdd, seqDiff } from '../tcp/seq.js';
 import type { SegmentTime, StreamChunk, StreamEvent, StreamSink } from '../tcp/reassembler.js';
 import type { AppMessage, AppProtocol } from '../stream/app.js';
@@ -116,24 +117,6 @@ class Pending {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** tshark's analysis flags whose segments its TCP hands to no application dissector. */
-const NOT_DISSECTED = ANALYSIS.RETRANSMISSION | ANALYSIS.FAST_RETRANSMISSION | ANALYSIS.SPURIOUS_RETRANSMISSION | ANALYSIS.OUT_OF_ORDER;
-
-/**
- * Which chunks of a connection come from segments tshark flags as a retransmission or out of order,
- * whose payload its TCP hands to no application dissector: the tracker analyses a segment before
- * the reassembler delivers its bytes. Bytes held behind a hole come later, with the frame that
- * brought them: those were not flagged. Used by TLS and HTTP.
- */
-export class FlaggedSegments {
-  constructor(private readonly conn: Connection) {}
-
-  /** Whether chunk c came from a flagged segment. */
-  repeated(c: StreamChunk): boolean {
-    return c.time.frame === this.conn.lastFrame && (this.conn.ends[c.dir].aLastFlags & NOT_DISSECTED) !== 0;
-  }
-}
 
 /** The TLS reader of one connection (both directions). */
 export class TlsStreamParser implements StreamSink {

@@ -130,6 +130,8 @@ const CAPTURES = [
     'zeek/tcp/handshake-reorder.pcap', 'zeek/tcp/missing-syn.pcap', 'zeek/tcp/no-handshake.pcap', 'zeek/tcp/reassembly.pcap',
     'zeek/tcp/truncated-header.pcap', 'zeek/tcp/fin_retransmission.pcap', 'zeek/tcp/miss_end_data.pcap',
     'tcpdump/dns_tcp.pcap', 'tcpdump/ipv4_tcp_http_xml.pcap', 'tcpdump/bigtcp-ipv4.pcap',
+    // Only an unreassembled first IP fragment: tshark's follow tap never sees it (nodes ':0').
+    'tcpdump/malformed/bgp-bgp_capabilities_print-oobr-1.pcap', 'tcpdump/malformed/rpki-rtr-oobr.pcap',
   ].map((f) => path.join(corpusDir, f)),
 ].filter((f) => existsSync(f));
 

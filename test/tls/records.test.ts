@@ -40,7 +40,7 @@ function field(l: TlsLayer, name: string): unknown {
 
 /** A parser over one connection, fed chunk by chunk; returns the messages per chunk. */
 function feeder() {
-  const conn = new Connection(7, 'k', new Endpoint('192.0.2.1', 50000), new Endpoint('192.0.2.2', 443));
+  const conn = new Connection(7, 7, new Endpoint('192.0.2.1', 50000), new Endpoint('192.0.2.2', 443));
   const out: AppMessage[] = [];
   const parser = new TlsStreamParser(conn, (m) => out.push(m));
   let frame = 0;

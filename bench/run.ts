@@ -2,6 +2,7 @@
  * Benchmark: wirescope next to tcpdump and tshark on one capture of 1M+ packets of mixed real
  * traffic (the Ethernet fixtures, repeated with increasing timestamps), in one run, TZ=UTC,
  * output to /dev/null. Best wall time of N runs, packets/s, peak RSS, and the target ratios.
+ * wirescope runs as a user runs it: the package's bin entry, in the bench's own environment.
  *
  *   npm run bench -- [--runs N] [--packets N] [--only GROUP,...] [--regen] [GROUP ...]
  *
@@ -38,7 +39,8 @@ interface Case {
   env?: Record<string, string>;
 }
 
-const wirescope = path.join(repoRoot, 'bin/wirescope.js');
+/** wirescope as users run it: the package's bin entry (a launcher that starts node), run directly. */
+const wirescope = path.join(repoRoot, (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin.wirescope);
 
 /** Filter-and-write runs: expressions of different shapes (byte access, port, address or version). */
 const FILTERS = [
@@ -62,15 +64,15 @@ const TLS_FIELDS = ['tcp.stream', 'tls.handshake.type', 'tls.handshake.extension
 
 /** Stream tables (issue 5): wirescope beside the tshark run printing the same. */
 const STREAM_CASES: Case[] = [
-  { group: 'conns', name: 'wirescope conns', command: process.execPath, args: [wirescope, 'conns', '-r', BIG] },
+  { group: 'conns', name: 'wirescope conns', command: wirescope, args: ['conns', '-r', BIG] },
   { group: 'conns', name: 'tshark -q -z conv,tcp', command: 'tshark', args: ['-n', '-q', '-r', BIG, '-z', 'conv,tcp'] },
   ...([['follow', FOLLOW_ENDED], ['follow-to-end', FOLLOW_TO_END]] as const).flatMap(([group, n]): Case[] => [
-    { group, name: `wirescope follow --stream ${n} --format raw`, command: process.execPath, args: [wirescope, 'follow', '-r', BIG, '--stream', String(n), '--format', 'raw'] },
+    { group, name: `wirescope follow --stream ${n} --format raw`, command: wirescope, args: ['follow', '-r', BIG, '--stream', String(n), '--format', 'raw'] },
     { group, name: `tshark -q -z follow,tcp,raw,${n}`, command: 'tshark', args: ['-n', '-q', '-r', BIG, '-z', `follow,tcp,raw,${n}`] },
   ]),
-  { group: 'http', name: 'wirescope http', command: process.execPath, args: [wirescope, 'http', '-r', BIG] },
+  { group: 'http', name: 'wirescope http', command: wirescope, args: ['http', '-r', BIG] },
   { group: 'http', name: 'tshark -q -z http,tree', command: 'tshark', args: ['-n', '-q', '-r', BIG, '-z', 'http,tree'] },
-  { group: 'tls', name: 'wirescope tls', command: process.execPath, args: [wirescope, 'tls', '-r', BIG] },
+  { group: 'tls', name: 'wirescope tls', command: wirescope, args: ['tls', '-r', BIG] },
   {
     group: 'tls', name: 'tshark -T fields (TLS hellos)', command: 'tshark',
     args: ['-n', '-r', BIG, '-Y', 'tls.handshake.type == 1 || tls.handshake.type == 2', '-T', 'fields', ...TLS_FIELDS.flatMap((f) => ['-e', f])],
@@ -78,15 +80,15 @@ const STREAM_CASES: Case[] = [
 ];
 
 const CASES: Case[] = [
-  { group: 'read', name: 'wirescope -n -r', command: process.execPath, args: [wirescope, '-n', '-r', BIG] },
+  { group: 'read', name: 'wirescope -n -r', command: wirescope, args: ['-n', '-r', BIG] },
   // The same with one worker thread formatting beside the main one (the default on 4 cores or more).
-  { group: 'read', name: 'wirescope -n -r, WIRESCOPE_THREADS=1', command: process.execPath, args: [wirescope, '-n', '-r', BIG], env: { WIRESCOPE_THREADS: '1' } },
+  { group: 'read', name: 'wirescope -n -r, WIRESCOPE_THREADS=1', command: wirescope, args: ['-n', '-r', BIG], env: { WIRESCOPE_THREADS: '1' } },
   { group: 'read', name: 'tcpdump -n -r', command: 'tcpdump', args: ['-n', '-r', BIG] },
   { group: 'read', name: 'tshark -n -r', command: 'tshark', args: ['-n', '-r', BIG] },
-  { group: 'copy', name: 'wirescope -r -w', command: process.execPath, args: [wirescope, '-r', BIG, '-w', OUT] },
+  { group: 'copy', name: 'wirescope -r -w', command: wirescope, args: ['-r', BIG, '-w', OUT] },
   { group: 'copy', name: 'tcpdump -r -w', command: 'tcpdump', args: ['-r', BIG, '-w', OUT] },
   ...FILTERS.flatMap((expr, k): Case[] => [
-    { group: `filter${k + 1}`, name: `wirescope -r -w '${expr}'`, command: process.execPath, args: [wirescope, '-r', BIG, '-w', OUT, expr] },
+    { group: `filter${k + 1}`, name: `wirescope -r -w '${expr}'`, command: wirescope, args: ['-r', BIG, '-w', OUT, expr] },
     { group: `filter${k + 1}`, name: `tcpdump -r -w '${expr}'`, command: 'tcpdump', args: ['-r', BIG, '-w', OUT, expr] },
   ]),
   ...STREAM_CASES,
@@ -212,7 +214,7 @@ function haveCommand(cmd: string): boolean {
 /** Why a case cannot run here, or null. */
 function missing(c: Case): string | null {
   if (!haveCommand(c.command)) return `${c.command} not found`;
-  if (c.args[0] === wirescope && !existsSync(path.join(repoRoot, 'dist/src/cli/main.js'))) return 'wirescope is not built (dist/src/cli/main.js)';
+  if (c.command === wirescope && !existsSync(path.join(repoRoot, 'dist/src/cli/main.js'))) return 'wirescope is not built (dist/src/cli/main.js)';
   return null;
 }
 
@@ -313,7 +315,7 @@ function ratios(results: Result[]): RatioResult[] {
     return { label: `${t.a} / ${t.b}`, value, cpu: ca !== undefined && cb !== undefined ? ca / cb : null, target, ok };
   });
   for (const r of results) {
-    if (r.args[0] !== wirescope || r.peakRssMB === undefined) continue;
+    if (r.command !== wirescope || r.peakRssMB === undefined) continue;
     out.push({ label: `${r.name} peak RSS (MB)`, value: r.peakRssMB, target: `< ${RSS_LIMIT_MB}`, ok: r.peakRssMB < RSS_LIMIT_MB });
   }
   return out;
@@ -357,7 +359,7 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log(`\n${big.packets} packets, ${mb(big.bytes)} MB, best of ${runs}, TZ=UTC, output to /dev/null, node ${process.version}\n`);
+  console.log(`\n${big.packets} packets, ${mb(big.bytes)} MB, best of ${runs}, TZ=UTC, output to /dev/null, node ${process.version}, NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}\n`);
   const rows = [['group', 'case', 'best s', 'CPU s', 'packets/s', 'peak RSS MB', '']];
   for (const r of results) {
     const note = r.skipped ? `skipped: ${r.skipped}` : r.failed ? `FAILED: ${r.failed}` : '';

@@ -3,10 +3,15 @@
  * accepted, ordered bytes come out as chunks, then the stream is complete).
  *
  * - Sequence numbers go through seq.ts only (modulo 2^32).
- * - Segments after the next expected byte are buffered (copied) until the hole before them fills.
- * - Bytes already delivered are never delivered again: a retransmission or overlap is trimmed;
- *   when its bytes differ from what was delivered (as far as the recent-bytes window reaches) or
- *   from a buffered segment, an `overlap-conflict` event says so. The first bytes seen win.
+ * - Segments after the next expected byte are buffered (copied) whole until the hole before them
+ *   fills. Bytes are chosen as tshark's follow chooses them (check_follow_fragments): in-order data
+ *   is delivered whole; then, of the held segments that start at or before the next byte, the one
+ *   that arrived first gives its new part, and so on. So in-order data replaces held bytes it
+ *   overlaps, and a held segment covering another's start replaces it even if it came later.
+ * - Bytes already delivered are never delivered again: a retransmission or overlap is trimmed.
+ *   Bytes that differ where segments overlap (a retransmission against the delivered bytes, as far
+ *   as the recent-bytes window reaches; held segments against each other or against what replaced
+ *   them) are reported by an `overlap-conflict` event.
  * - A hole is never silently joined: when the stream must move past it (FIN/RST/end with data
  *   buffered beyond it, or a memory limit), a `gap` event with its size comes first.
  * - FIN ends the direction once every byte before it was delivered; data after the FIN is
@@ -87,6 +92,10 @@ interface Pending {
   seq: number;
   bytes: Uint8Array;
   time: SegmentTime;
+  /** Arrival order: of the held segments that fit, the first to arrive is delivered. */
+  order: number;
+  /** Its bytes were already reported as differing from another held segment's. */
+  conflicted: boolean;
 }
 
 export class DirectionReassembler {
@@ -97,8 +106,12 @@ export class DirectionReassembler {
   finSeq = 0;
   sawFin = false;
   done = false;
-  /** Out-of-order segments, by sequence number. */
+  /** Out-of-order segments, by sequence number (then arrival); they may overlap. */
   private readonly pending: Pending[] = [];
+  /** Arrivals counted, for Pending.order. */
+  private arrivals = 0;
+  /** No held segment is longer (held segments starting this far before a byte cannot reach it). */
+  private longestPending = 0;
   bufferedBytes = 0;
   /** The last delivered bytes (up to conflictWindow), ending at nextSeq. */
   private recent: Uint8Array;
@@ -195,7 +208,7 @@ export class DirectionReassembler {
       if (old > 0) this.checkDelivered(seq, data.subarray(0, old), time);
       if (old < data.length) {
         this.deliver(seqAdd(seq, old), data.subarray(old), time);
-        this.drain();
+        this.drain(time);
       }
       return;
     }
@@ -208,59 +221,64 @@ export class DirectionReassembler {
       this.sink.event({ type: 'late-data', dir: this.dir, seq, length: bytes.length, time });
       return;
     }
-    const back = -seqDiff(seq, this.nextSeq); // how far before nextSeq the bytes start
-    if (back > this.recentLen) return;
-    const from = this.recentLen - back;
-    const n = Math.min(bytes.length, this.recentLen - from);
-    for (let i = 0; i < n; i++) {
-      if (this.recent[from + i] !== bytes[i]) {
-        this.conflicts++;
-        this.sink.event({ type: 'overlap-conflict', dir: this.dir, seq, length: bytes.length, time });
-        return;
-      }
-    }
+    if (this.differsFromDelivered(seq, bytes)) this.conflict(seq, bytes.length, time);
   }
 
+  /** Whether bytes at seq (before nextSeq) differ from the delivered ones, as far as the window reaches. */
+  private differsFromDelivered(seq: number, bytes: Uint8Array): boolean {
+    const back = -seqDiff(seq, this.nextSeq); // how far before nextSeq the bytes start
+    if (back > this.recentLen) return false;
+    const from = this.recentLen - back;
+    const n = Math.min(bytes.length, this.recentLen - from);
+    for (let i = 0; i < n; i++) if (this.recent[from + i] !== bytes[i]) return true;
+    return false;
+  }
+
+  private conflict(seq: number, length: number, time: SegmentTime): void {
+    this.conflicts++;
+    this.sink.event({ type: 'overlap-conflict', dir: this.dir, seq, length, time });
+  }
+
+  /**
+   * Holds a segment that starts after the next byte, whole (tshark's follow keeps each one, and
+   * chooses among overlapping ones when the stream reaches them); one lying wholly within a segment
+   * held before it is dropped: that one is always chosen first, so its bytes would never show.
+   */
   private buffer(seq: number, data: Uint8Array, time: SegmentTime): void {
     const pend = this.pending;
-    // Trim against buffered segments (first bytes win), reporting differing overlaps.
-    let i = 0;
-    while (i < pend.length && seqLe(seqAdd(pend[i].seq, pend[i].bytes.length), seq)) i++;
-    let s = seq;
-    let rest = data;
-    const pieces: Pending[] = [];
+    const end = seqAdd(seq, data.length);
+    // Where it goes: after the held segments starting at or before it.
+    let at = pend.length;
+    while (at > 0 && seqGt(pend[at - 1].seq, seq)) at--;
     let conflict = false;
-    for (; i < pend.length && rest.length > 0; i++) {
+    let covered = false;
+    // The held segments it overlaps: those starting before its end, back to the longest one's reach.
+    let k = at;
+    while (k < pend.length && seqGt(end, pend[k].seq)) k++;
+    for (let i = k - 1; i >= 0 && seqDiff(seq, pend[i].seq) < this.longestPending; i--) {
       const p = pend[i];
-      const gapBefore = seqDiff(p.seq, s);
-      if (gapBefore > 0) {
-        const n = Math.min(gapBefore, rest.length);
-        pieces.push({ seq: s, bytes: rest.slice(0, n), time });
-        s = seqAdd(s, n);
-        rest = rest.subarray(n);
-        if (rest.length === 0) break;
+      const pEnd = seqAdd(p.seq, p.bytes.length);
+      if (!seqGt(pEnd, seq)) continue;
+      if (seqLe(p.seq, seq) && seqLe(end, pEnd)) covered = true;
+      const from = seqGt(p.seq, seq) ? p.seq : seq;
+      const to = seqGt(pEnd, end) ? end : pEnd;
+      const n = seqDiff(to, from);
+      const pi = seqDiff(from, p.seq);
+      const di = seqDiff(from, seq);
+      for (let j = 0; j < n; j++) {
+        if (p.bytes[pi + j] !== data[di + j]) {
+          conflict = true;
+          p.conflicted = true;
+          break;
+        }
       }
-      const into = seqDiff(s, p.seq);
-      const n = Math.min(p.bytes.length - into, rest.length);
-      if (n > 0) {
-        if (!conflict) for (let k = 0; k < n; k++) if (p.bytes[into + k] !== rest[k]) { conflict = true; break; }
-        s = seqAdd(s, n);
-        rest = rest.subarray(n);
-      }
     }
-    if (rest.length > 0) pieces.push({ seq: s, bytes: rest.slice(), time });
-    if (conflict) {
-      this.conflicts++;
-      this.sink.event({ type: 'overlap-conflict', dir: this.dir, seq, length: data.length, time });
-    }
-    if (pieces.length === 0) return;
-    for (const piece of pieces) {
-      let k = pend.length;
-      while (k > 0 && seqGt(pend[k - 1].seq, piece.seq)) k--;
-      pend.splice(k, 0, piece);
-      this.bufferedBytes += piece.bytes.length;
-      this.budget.buffered += piece.bytes.length;
-    }
+    if (conflict) this.conflict(seq, data.length, time);
+    if (covered) return;
+    pend.splice(at, 0, { seq, bytes: data.slice(), time, order: this.arrivals++, conflicted: conflict });
+    if (data.length > this.longestPending) this.longestPending = data.length;
+    this.bufferedBytes += data.length;
+    this.budget.buffered += data.length;
     this.budget.holders.add(this);
     this.enforceLimits(time);
   }
@@ -290,20 +308,35 @@ export class DirectionReassembler {
       this.nextSeq = to;
       this.recentLen = 0;
     }
-    this.drain();
+    this.drain(time);
   }
 
-  /** Delivers buffered segments that now start at or before the next byte. */
-  private drain(): void {
+  /**
+   * Delivers held segments that now start at or before the next byte: the first to arrive among
+   * them gives what it holds past the next byte, then again (tshark's check_follow_fragments).
+   * `time`: of the segment that let them through (for conflicts found now).
+   */
+  private drain(time: SegmentTime): void {
     const pend = this.pending;
     while (pend.length > 0 && seqLe(pend[0].seq, this.nextSeq)) {
-      const p = pend.shift()!;
+      let k = 0;
+      for (let i = 1; i < pend.length && seqLe(pend[i].seq, this.nextSeq); i++) if (pend[i].order < pend[k].order) k = i;
+      const p = pend[k];
+      pend.splice(k, 1);
       this.bufferedBytes -= p.bytes.length;
       this.budget.buffered -= p.bytes.length;
       const skip = seqDiff(this.nextSeq, p.seq);
+      // Its start was replaced by bytes delivered since it came: say so if they differ.
+      if (skip > 0 && !p.conflicted) {
+        const old = p.bytes.subarray(0, Math.min(skip, p.bytes.length));
+        if (this.differsFromDelivered(p.seq, old)) this.conflict(p.seq, old.length, time);
+      }
       if (skip < p.bytes.length) this.deliver(this.nextSeq, p.bytes.subarray(skip), p.time);
     }
-    if (pend.length === 0) this.budget.holders.delete(this);
+    if (pend.length === 0) {
+      this.budget.holders.delete(this);
+      this.longestPending = 0;
+    }
   }
 
   private flushAll(reason: 'end' | 'rst', time: SegmentTime): void {
@@ -312,10 +345,11 @@ export class DirectionReassembler {
 
   private dropPendingBeyondFin(time: SegmentTime): void {
     const pend = this.pending;
+    // Held segments overlap: any of them may run past the FIN.
     for (let k = pend.length - 1; k >= 0; k--) {
       const p = pend[k];
       const room = seqDiff(this.finSeq, p.seq);
-      if (room >= p.bytes.length) break;
+      if (room >= p.bytes.length) continue;
       const keep = Math.max(0, room);
       this.sink.event({ type: 'data-after-end', dir: this.dir, seq: seqAdd(p.seq, keep), length: p.bytes.length - keep, time });
       this.bufferedBytes -= p.bytes.length - keep;

@@ -91,14 +91,49 @@ describe('DirectionReassembler', () => {
     expect(r.conflicts).toBe(1);
   });
 
-  it('reports conflicting overlaps among buffered segments too', () => {
+  it('held segments overlapping with different bytes: reported once; the one covering the next byte wins, as in tshark', () => {
     const { log, r } = setup();
     r.syn(0);
     r.segment(5, b('efgh'), false, false, T(1));
     r.segment(3, b('cdEFghij'), false, false, T(2));
     r.segment(1, b('ab'), false, false, T(3));
-    expect(log.text()).toBe('abcdefghij');
+    // tshark's follow delivers the segment starting at the next byte whole, then what is left of the other (nothing).
+    expect(log.chunks.map((c) => Buffer.from(c.bytes).toString('latin1'))).toEqual(['ab', 'cdEFghij']);
+    expect(log.events).toEqual([{ type: 'overlap-conflict', dir: 0, seq: 3, length: 8, time: T(2) }]);
+  });
+
+  it('of held segments that fit, the first to arrive is delivered, then the new part of the next', () => {
+    const { log, r } = setup();
+    r.syn(0);
+    r.segment(3, b('CDef'), false, false, T(1));
+    r.segment(3, b('cdefgh'), false, false, T(2));
+    r.segment(1, b('ab'), false, false, T(3));
+    expect(log.chunks.map((c) => [Buffer.from(c.bytes).toString('latin1'), c.seq, c.time.frame])).toEqual([['ab', 1, 3], ['CDef', 3, 1], ['gh', 7, 2]]);
     expect(log.events.map((e) => e.type)).toEqual(['overlap-conflict']);
+    expect(r.bufferedBytes).toBe(0);
+  });
+
+  it('in-order data replaces held bytes it overlaps; differing ones are reported when the stream reaches them', () => {
+    const { log, r } = setup();
+    r.syn(0);
+    r.segment(4, b('XYZg'), false, false, T(1));
+    r.segment(1, b('abcdef'), false, false, T(2));
+    expect(log.text()).toBe('abcdefg');
+    expect(log.chunks.map((c) => [c.seq, c.time.frame])).toEqual([[1, 2], [7, 1]]);
+    expect(log.events).toEqual([{ type: 'overlap-conflict', dir: 0, seq: 4, length: 3, time: T(2) }]);
+  });
+
+  it('a segment lying within one held before it is not kept (its bytes could never show)', () => {
+    const { log, r } = setup();
+    r.syn(0);
+    r.segment(3, b('cdefgh'), false, false, T(1));
+    r.segment(4, b('de'), false, false, T(2));
+    expect(r.bufferedBytes).toBe(6);
+    r.segment(5, b('EFGHij'), false, false, T(3));
+    expect(r.bufferedBytes).toBe(12);
+    r.segment(1, b('ab'), false, false, T(4));
+    expect(log.text()).toBe('abcdefghij');
+    expect(log.events.map((e) => [e.type, e.seq])).toEqual([['overlap-conflict', 5]]);
   });
 
   it('waits for data sent before a FIN that arrives first', () => {

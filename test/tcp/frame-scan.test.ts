@@ -103,6 +103,18 @@ describe('scanFrame', () => {
     expect(scanFrame(frame([...ETH_IPV4, ...withOptions.slice(0, 20), 1, 1, 1, 0, ...withOptions.slice(20)]), s)).toBe(SCAN_NO_TCP);
     expect(scanFrame(frame([...ETH_IPV4, ...withOptions.slice(0, 20), 1, 1, 1, 0, ...tcpHeader(5)].map((b, k) => (k === 23 ? 6 : b))), s)).toBe(SCAN_DECODE);
   });
+
+  it('hands tunnels that may carry TCP to the decoder: Geneve (UDP 6081) and AH, over IPv4 and IPv6', () => {
+    const geneve = [0x30, 0x39, 0x17, 0xc1, 0, 16, 0, 0, 0, 0, 0x65, 0x58, 0, 0, 10, 0];
+    expect(scanFrame(frame([...ETH_IPV4, ...ipv4(17, geneve)]), s)).toBe(SCAN_DECODE);
+    expect(scanFrame(frame([...ETH_IPV4, ...ipv4(17, [0x17, 0xc1, 0x30, 0x39, ...geneve.slice(4)])]), s)).toBe(SCAN_DECODE);
+    // The same datagram to a port nothing is bound to holds no TCP.
+    expect(scanFrame(frame([...ETH_IPV4, ...ipv4(17, [0x30, 0x39, 0x30, 0x3a, ...geneve.slice(4)])]), s)).toBe(SCAN_NO_TCP);
+    const ah = [6, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, ...new Array(12).fill(0), ...tcpHeader(5)];
+    expect(scanFrame(frame([...ETH_IPV4, ...ipv4(51, ah)]), s)).toBe(SCAN_DECODE);
+    const ipv6 = [0x60, 0, 0, 0, 0, ah.length, 51, 64, ...new Array(32).fill(1)];
+    expect(scanFrame(frame([...ETH_IPV4.slice(0, 12), 0x86, 0xdd, ...ipv6, ...ah]), s)).toBe(SCAN_DECODE);
+  });
 });
 
 describe('trackFile with frames scanned is trackFile with every frame decoded', () => {

@@ -17,3 +17,4 @@ import './icmpv6.js';
 import './dns.js';
 import './http.js';
 import './tls.js';
+import './geneve.js';

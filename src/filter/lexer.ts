@@ -101,12 +101,15 @@ function v6Patterns(): string[] {
   return alts;
 }
 
-/** One sticky regex per alternative: flex takes the longest, JS alternation the first that matches. */
-const V6_RES = v6Patterns().map((p) => new RegExp(p, 'y'));
+/**
+ * One sticky regex per alternative: flex takes the longest, JS alternation the first that matches.
+ * Made on the first IPv6-shaped word: most expressions have none.
+ */
+let v6Res: RegExp[] | null = null;
 
 function matchV6(src: string, pos: number): string | null {
   // Every alternative has a ':' within its characters ([0-9A-Fa-fxX:.]): without one ahead, none can
-  // match, and the ~60 expressions need not be run (or compiled, on a first run).
+  // match, and the ~60 expressions need not be made or run.
   let colon = false;
   for (let i = pos; i < src.length && !colon; i++) {
     const c = src.charCodeAt(i);
@@ -115,7 +118,8 @@ function matchV6(src: string, pos: number): string | null {
   }
   if (!colon) return null;
   let best: string | null = null;
-  for (const re of V6_RES) {
+  v6Res ??= v6Patterns().map((p) => new RegExp(p, 'y'));
+  for (const re of v6Res) {
     re.lastIndex = pos;
     const m = re.exec(src);
     if (m && (best === null || m[0].length > best.length)) best = m[0];

@@ -6,10 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-// node:child_process (with net, dgram and the stream modules under it) is loaded only for a name
-// /etc/hosts lacks: most filters name none, and loading it costs every run start-up time.
-const require = createRequire(import.meta.url);
-
 export interface NameDb {
   /** Addresses (IPv4 dotted or IPv6 text) for a host name, or null when unknown. */
   host(name: string): string[] | null;
@@ -96,7 +92,9 @@ function readLines(path: string): string[] {
 
 /** getaddrinfo() through getent, for names /etc/hosts does not have (DNS and other NSS sources). */
 function resolve(name: string): string[] | null {
-  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  // Loaded only here, for a name /etc/hosts lacks: node:child_process (with net, dgram and the
+  // stream modules under it) costs a run 3-8 ms of start-up, and most filters name no host.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const r = spawnSync('getent', ['ahosts', name], { encoding: 'utf8', timeout: 10000 });
   if (r.status !== 0 || !r.stdout) return null;
   const out: string[] = [];

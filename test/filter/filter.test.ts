@@ -1,6 +1,9 @@
 /** Unit tests of libpcap semantics on hand-built frames (checked against tcpdump -d listings). */
 import { describe, expect, it } from 'vitest';
-import { FilterError, UnsupportedFilterError, compileFilter, nameDbFromLines } from '../../src/filter/index.js';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FilterError, UnsupportedFilterError, compileFilter, nameDbFromLines, systemNameDb } from '../../src/filter/index.js';
 
 /** Ethernet + IPv4 + TCP, optionally behind 802.1Q tags. */
 function ethTcp(opts: { sport?: number; dport?: number; flags?: number; vlans?: number[]; fragOff?: number; src?: number[] } = {}): Uint8Array {
@@ -141,5 +144,28 @@ describe('compileFilter', () => {
       expect(() => compileFilter(e, 1), e).toThrow(UnsupportedFilterError);
     }
     expect(() => compileFilter('ip', 105)).toThrow(/link type 105 is not supported/);
+  });
+
+  it("a host name /etc/hosts lacks goes to the system resolver (getent ahosts), as libpcap's getaddrinfo()", () => {
+    // A stand-in getent first on PATH: no resolver traffic leaves the test.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wirescope-getent-'));
+    const savedPath = process.env.PATH;
+    try {
+      writeFileSync(path.join(dir, 'getent'), `#!/bin/sh
+[ "$1 $2" = "ahosts wirescope-resolver-test" ] || exit 2
+printf '10.0.0.1        STREAM wirescope-resolver-test\\n10.0.0.1        DGRAM\\n2001:db8::1     STREAM\\n'
+`);
+      chmodSync(path.join(dir, 'getent'), 0o755);
+      process.env.PATH = `${dir}:${savedPath}`;
+      const db = systemNameDb();
+      expect(db.host('wirescope-resolver-test')).toEqual(['10.0.0.1', '2001:db8::1']);
+      expect(db.host('wirescope-unknown-test')).toBeNull();
+      const f = ethTcp();
+      expect(compileFilter('src host wirescope-resolver-test', 1).matches(f, f.length, f.length)).toBe(262144);
+      expect(compileFilter('dst host wirescope-resolver-test', 1).matches(f, f.length, f.length)).toBe(0);
+    } finally {
+      process.env.PATH = savedPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,7 @@
 import { bind, decodeChain, Layer, NO_PACKETS, Packet, Table, type Dissector, type EncodeContext } from '../src/core/dissector.js';
 import { ByteView } from '../src/core/view.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
-import { hexOnly, type TextOut } from '../src/output/text.js';
+import { ascii, hexOnly, type TextOut } from '../src/output/text.js';
 import { ipv4At, pad2, pad9 } from '../src/output/format.js';
 import { formatTimeDiff } from '../src/output/frame-fields.js';
 import { abandon, checksumShouldBe, ipv4, Ipv4Layer } from './ipv4.js';
@@ -96,6 +96,10 @@ function isMultipartType(type: number): boolean {
   return type === ICMP_UNREACH || type === ICMP_TIMXCEED || type === ICMP_PARAMPROB;
 }
 
+/** Constant text of the lines, as bytes (TextOut.putAscii). */
+const ECHO_REQUEST_TEXT = ascii('ICMP echo request, id '), ECHO_REPLY_TEXT = ascii('ICMP echo reply, id ');
+const SEQ_TEXT = ascii(', seq '), ICMP_TEXT = ascii('ICMP '), LENGTH_TEXT = ascii(', length ');
+
 export const icmp: Dissector<IcmpLayer> = {
   name: 'icmp',
   protocols: 'icmp',
@@ -147,19 +151,19 @@ export const icmp: Dissector<IcmpLayer> = {
     const type = l.type;
     if ((type === ICMP_ECHO || type === ICMP_ECHOREPLY) && l.capLen >= 8) {
       // The commonest line, written without building its text first.
-      out.put(type === ICMP_ECHO ? 'ICMP echo request, id ' : 'ICMP echo reply, id ');
+      out.putAscii(type === ICMP_ECHO ? ECHO_REQUEST_TEXT : ECHO_REPLY_TEXT);
       out.num(l.ident);
-      out.put(', seq ');
+      out.putAscii(SEQ_TEXT);
       out.num(l.seq);
     } else {
       const text = describe(l);
       if (text === Cut.Get) { abandon(out, 'icmp'); return; }
       if (text === Cut.Check) { out.trunc('icmp'); return; }
-      out.put('ICMP ');
+      out.putAscii(ICMP_TEXT);
       out.put(text);
     }
     const plen = l.length;
-    out.put(', length ');
+    out.putAscii(LENGTH_TEXT);
     out.num(plen);
     const v = out.opts.v;
     if (!v) return;

@@ -10,7 +10,7 @@
 import { bind, decodeChain, Layer, NO_PACKETS, Packet, Table, type Dissector, type EncodeContext, type FieldValue } from '../src/core/dissector.js';
 import { ByteView, OutOfBounds } from '../src/core/view.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
-import { hexOnly, type TextOut } from '../src/output/text.js';
+import { ascii, hexOnly, type TextOut } from '../src/output/text.js';
 import { hexColonAt, ipv4At, ipv6At } from '../src/output/format.js';
 import { isFragmented, networkIndex } from './udp.js';
 import { abandon, checksumShouldBe } from './ipv4.js';
@@ -49,6 +49,9 @@ const TYPE_NAMES = new Map<number, string>([
   [145, 'ha discovery reply'], [146, 'mobile router solicitation'], [147, 'mobile router advertisement'],
   [155, 'RPL'], [200, 'mtrace response'], [201, 'mtrace message'],
 ]);
+/** The printer's text for each type, as bytes (TextOut.putAscii); the line's constant parts too. */
+const TYPE_NAME_BYTES: Uint8Array[] = Array.from({ length: 256 }, (_, t) => ascii(TYPE_NAMES.get(t) ?? 'unknown icmp6 type (' + t + ')'));
+const ICMP6_TEXT = ascii('ICMP6, '), ID_TEXT = ascii(', id '), SEQ_TEXT = ascii(', seq '), LENGTH_TEXT = ascii(', length ');
 
 const UNREACH_NAMES = ['unreachable route', ' unreachable prohibited', 'beyond scope', 'unreachable address', 'unreachable port'];
 
@@ -415,8 +418,8 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
     else out.s += '[icmp6 sum ok] ';
   }
   const type = pv.u8(ICMP6.TYPE);
-  out.put('ICMP6, ');
-  out.put(TYPE_NAMES.get(type) ?? 'unknown icmp6 type (' + type + ')');
+  out.putAscii(ICMP6_TEXT);
+  out.putAscii(TYPE_NAME_BYTES[type]);
   if (o.v && (type === 133 || type === 134 || type === 135 || type === 136 || type === 137 || type === 145 || type === 147)) {
     out.s += ', length ' + length;
   }
@@ -473,9 +476,9 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
     case ICMP6_TYPE.ECHO_REQUEST:
     case ICMP6_TYPE.ECHO_REPLY: {
       const id = pv.u16(ICMP6.ID), seq = pv.u16(ICMP6.SEQ);
-      out.put(', id ');
+      out.putAscii(ID_TEXT);
       out.num(id);
-      out.put(', seq ');
+      out.putAscii(SEQ_TEXT);
       out.num(seq);
       break;
     }
@@ -563,7 +566,7 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
       return;
   }
   if (!o.v) {
-    out.put(', length ');
+    out.putAscii(LENGTH_TEXT);
     out.num(length);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { bind, Layer, Table, keyOf, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import { checksumShouldBe, foldChecksum, sumWords } from '../src/core/checksum.js';
-import type { TextOut } from '../src/output/text.js';
+import { ascii, type TextOut } from '../src/output/text.js';
 import { hex2, ipv4At, ipv4Of } from '../src/output/format.js';
 import { FRAG_CONFLICT, FRAG_MULTIPLE_TAILS, FRAG_OVERLAP, FRAG_TOO_LONG, type Reassembly } from '../src/ip/reassembly.js';
 import { ipProtoName, protoKeyword, type NetworkLayer } from './ipproto.js';
@@ -169,7 +169,7 @@ export const ipv4: Dissector<Ipv4Layer> = {
       out.s += (l.version === 6 ? 'IP6, wrong link-layer encapsulation' : 'IP' + l.version) + ' (invalid)';
       return;
     }
-    if (!o.e) out.put('IP ');
+    if (!o.e) out.putAscii(IP_TEXT);
     if (l.truncated && l.capLen < IP4.HEADER_LEN) { out.trunc('ip'); return; }
     if (l.invalid === 'truncated-ip') { out.s += 'truncated-ip ' + l.length; return; }
     if (l.invalid === 'bad-hlen') { out.s += 'bad-hlen ' + l.ihl; return; }
@@ -277,6 +277,8 @@ export const ipv4: Dissector<Ipv4Layer> = {
     return j;
   },
 };
+
+const IP_TEXT = ascii('IP ');
 
 /** Writes "src > dst" and what follows. */
 function putAddrs(out: TextOut, l: Ipv4Layer, after: string): void {

@@ -12,7 +12,7 @@
 import { bind, keyOf, Layer, Table, type Dissector, type EncodeContext, type FieldValue, type Packet } from '../src/core/dissector.js';
 import { ByteView, OutOfBounds } from '../src/core/view.js';
 import { sumWords } from '../src/core/checksum.js';
-import type { TextOut } from '../src/output/text.js';
+import { ascii, type TextOut } from '../src/output/text.js';
 import { hex2, ipv6At } from '../src/output/format.js';
 import { ipProtoName, protoKeyword, type NetworkLayer } from './ipproto.js';
 import { abandon } from './ipv4.js';
@@ -26,6 +26,8 @@ export const IPPROTO = {
 
 /** IPv6 header field offsets, shared by decode and encode. */
 export const IP6 = { VTF: 0, PLEN: 4, NXT: 6, HLIM: 7, SRC: 8, DST: 24, HEADER_LEN: 40 } as const;
+/** The start of the text line, as bytes (TextOut.putAscii). */
+const IP6_TEXT = ascii('IP6 ');
 /** Hop-by-hop and destination options headers. */
 export const IP6_OPTS = { NXT: 0, LEN: 1, OPTIONS: 2 } as const;
 /** Routing header; types 0 and 2 carry addresses from byte 8, type 4 (SRH) has last-entry/flags/tag first. */
@@ -284,7 +286,7 @@ export const ipv6: Dissector<Ipv6Layer> = {
     const o = out.opts;
     if (l.truncated) { out.trunc('ip6'); return; }
     if (l.invalid === 'length') { out.s += 'truncated-ip6 ' + l.length; return; }
-    if (!o.e) out.put('IP6 ');
+    if (!o.e) out.putAscii(IP6_TEXT);
     if (l.invalid === 'version') { out.s += 'version error: ' + l.version + ' != 6'; return; }
     if (l.plen !== 0 && l.plen + IP6.HEADER_LEN > l.length) out.s += 'truncated-ip6 - ' + (l.plen + IP6.HEADER_LEN - l.length) + ' bytes missing!';
     if (o.v) {

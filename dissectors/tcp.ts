@@ -4,7 +4,7 @@
  */
 import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
-import type { TextOut } from '../src/output/text.js';
+import { ascii, type TextOut } from '../src/output/text.js';
 import { hex2, ipv4At, ipv6At } from '../src/output/format.js';
 import { conversationKey, KEY_WORDS_V6, NUM_ACK, NUM_SACK, NUM_SEQ, sackBase, shownAck, shownSeq, TcpSeqTable } from '../src/output/tcp-seq.js';
 import type { NetworkLayer } from './ipproto.js';
@@ -50,8 +50,22 @@ export class TcpLayer extends Layer {
   window = 0;
   checksum = 0;
   urgent = 0;
-  /** Option bytes as captured (decode; may be cut short when the layer is truncated). */
-  optionBytes: Uint8Array = NO_BYTES;
+  /** Option bytes captured past the fixed header (decode): buf[off + 20, off + 20 + optionsCaptured). */
+  optionsCaptured = 0;
+  /** Option bytes given to encode (makeLayer), or null for the captured ones. */
+  private optionsGiven: Uint8Array | null = null;
+  /**
+   * Option bytes as captured (decode; may be cut short when the layer is truncated), or as given.
+   * Made on demand: the text printer reads them from the packet, so most segments never need a view.
+   */
+  get optionBytes(): Uint8Array {
+    if (this.optionsGiven !== null) return this.optionsGiven;
+    const start = this.off + TCP.HEADER_LEN;
+    return this.optionsCaptured === 0 ? NO_BYTES : this.buf.subarray(start, start + this.optionsCaptured);
+  }
+  set optionBytes(b: Uint8Array) {
+    this.optionsGiven = b;
+  }
   /** Options to encode, when building a segment; when null, encode writes optionBytes as they are. */
   options: TcpOption[] | null = null;
   /** Bytes of this layer that were captured (tcpdump's snapend), within what the IP layer claims. */
@@ -78,8 +92,8 @@ export const tcp: Dissector<TcpLayer> = {
     const hlen = l.dataOffset * 4;
     if (hlen < TCP.HEADER_LEN) { l.invalid = 'header length too small'; return; }
     if (hlen > l.length) { l.invalid = 'header length exceeds segment'; return; }
-    // Most segments have no options: no subarray for them.
-    if (hlen > TCP.HEADER_LEN) l.optionBytes = v.bytes(TCP.HEADER_LEN, Math.min(hlen, v.length) - TCP.HEADER_LEN);
+    // At least the fixed header was read, so this is never negative.
+    if (hlen > TCP.HEADER_LEN) l.optionsCaptured = Math.min(hlen, v.length) - TCP.HEADER_LEN;
     l.hdrLen = hlen;
     v.check(TCP.HEADER_LEN, hlen - TCP.HEADER_LEN);
     l.payloadLen = l.length - hlen;
@@ -147,7 +161,7 @@ export const tcp: Dissector<TcpLayer> = {
       return;
     }
     const flags = l.flags & 0xff;
-    out.put(FLAGS_FIELD[flags]);
+    out.putAscii(FLAGS_FIELD[flags]);
     let seq = l.seq;
     let ack = l.ack;
     // The SACK edges' base; DEFERRED when a worker thread leaves the numbers to the merge.
@@ -182,7 +196,7 @@ export const tcp: Dissector<TcpLayer> = {
     }
     length -= hlen;
     if (o.v > 1 || length > 0 || (flags & (TH.SYN | TH.FIN | TH.RST))) {
-      out.put(', seq ');
+      out.putAscii(SEQ_TEXT);
       if (deferred) out.deferNum(NUM_SEQ, seq);
       else out.num(seq);
       if (length > 0) {
@@ -192,23 +206,23 @@ export const tcp: Dissector<TcpLayer> = {
       }
     }
     if (flags & TH.ACK) {
-      out.put(', ack ');
+      out.putAscii(ACK_TEXT);
       if (deferred) out.deferNum(NUM_ACK, ack);
       else out.num(ack);
     }
-    out.put(', win ');
+    out.putAscii(WIN_TEXT);
     out.num(l.window);
     if (flags & TH.URG) out.s += ', urg ' + l.urgent;
     let proto = 'tcp';
     if (hlen > TCP.HEADER_LEN) {
-      out.put(', options [');
+      out.putAscii(OPTIONS_TEXT);
       const r = printOptions(out, p.buf, l.off + TCP.HEADER_LEN, hlen - TCP.HEADER_LEN, l.off + l.caplen, flags, length, sackFrom);
       if (r !== OPTS_OK) return;
       // The MPTCP printer leaves its name as tcpdump's current protocol for later truncation marks.
       if (sawMptcp) proto = 'mptcp';
       out.putChar(RBRACKET);
     }
-    out.put(', length ');
+    out.putAscii(LENGTH_TEXT);
     out.num(length);
     if (length === 0) return;
     // Options ended by EOL leave the rest of the header unread; tcpdump checks it before the payload.
@@ -272,7 +286,10 @@ const FLAGS_TEXT: string[] = Array.from({ length: 256 }, (_, f) => {
   return s || 'none';
 });
 /** "Flags [S.]" as the TCP line has it. */
-const FLAGS_FIELD: string[] = FLAGS_TEXT.map((f) => 'Flags [' + f + ']');
+const FLAGS_FIELD: Uint8Array[] = FLAGS_TEXT.map((f) => ascii('Flags [' + f + ']'));
+/** The constant parts of the line, as bytes (TextOut.putAscii). */
+const SEQ_TEXT = ascii(', seq '), ACK_TEXT = ascii(', ack '), WIN_TEXT = ascii(', win '), OPTIONS_TEXT = ascii(', options [');
+const LENGTH_TEXT = ascii(', length '), VAL_TEXT = ascii(' val '), ECR_TEXT = ascii(' ecr ');
 export function flagsText(flags8: number): string {
   return FLAGS_TEXT[flags8 & 0xff];
 }
@@ -321,12 +338,13 @@ const OPTION_NAMES = new Map<number, string>([
 
 /** OPTION_NAMES as an array by kind: the printer looks one up per option. */
 const OPTION_NAME_BY_KIND: string[] = Array.from({ length: 256 }, (_, k) => OPTION_NAMES.get(k) ?? 'unknown-' + k);
+const OPTION_NAME_BYTES: Uint8Array[] = OPTION_NAME_BY_KIND.map(ascii);
 
 export function optionName(kind: number): string {
   return OPTION_NAME_BY_KIND[kind & 0xff];
 }
 
-const COMMA = 0x2c, COLON = 0x3a, LBRACE = 0x7b, RBRACE = 0x7d, RBRACKET = 0x5d;
+const COMMA = 0x2c, COLON = 0x3a, LBRACE = 0x7b, RBRACE = 0x7d, RBRACKET = 0x5d, SPACE = 0x20;
 
 const OPTS_OK = 0;
 /** The options ended the packet's text ("[bad opt]" or a truncation mark). */
@@ -359,21 +377,21 @@ function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: numb
     }
     hlen--;
     let datalen = 0;
-    out.put(optionName(opt));
+    out.putAscii(OPTION_NAME_BYTES[opt]);
     // LENCHECK(n): n more bytes belong to this header and were captured.
     switch (opt) {
       case TCPOPT.MSS:
         datalen = 2;
         if (datalen > hlen) return badOpt(out, sep);
         if (cp + 2 > capEnd) return truncData(out, sep);
-        out.put(' ');
+        out.putChar(SPACE);
         out.num((buf[cp] << 8) | buf[cp + 1]);
         break;
       case TCPOPT.WSCALE:
         datalen = 1;
         if (datalen > hlen) return badOpt(out, sep);
         if (cp + 1 > capEnd) return truncData(out, sep);
-        out.put(' ');
+        out.putChar(SPACE);
         out.num(buf[cp]);
         break;
       case TCPOPT.SACK:
@@ -412,9 +430,9 @@ function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: numb
         datalen = 8;
         if (datalen > hlen) return badOpt(out, sep);
         if (cp + 8 > capEnd) return truncData(out, sep);
-        out.put(' val ');
+        out.putAscii(VAL_TEXT);
         out.num(u32At(buf, cp));
-        out.put(' ecr ');
+        out.putAscii(ECR_TEXT);
         out.num(u32At(buf, cp + 4));
         break;
       case TCPOPT.MD5:

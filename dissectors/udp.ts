@@ -5,7 +5,7 @@
  */
 import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import { checksumShouldBe, foldChecksum, sumWords } from '../src/core/checksum.js';
-import type { TextOut } from '../src/output/text.js';
+import { ascii, type TextOut } from '../src/output/text.js';
 import { isNetworkLayer, type NetworkLayer } from './ipproto.js';
 
 /** Field offsets, shared by decode and encode. */
@@ -122,7 +122,7 @@ export const udp: Dissector<UdpLayer> = {
     const dataLen = ulen - UDP.HEADER_LEN;
     if (dataLen > l.payloadLen && !(net !== null && isFragmented(p, ni, i))) out.s += 'UDP, bad length ' + dataLen + ' > ' + l.payloadLen;
     else {
-      out.put('UDP, length ');
+      out.putAscii(UDP_LENGTH_TEXT);
       out.num(dataLen);
     }
   },
@@ -140,17 +140,19 @@ export const udp: Dissector<UdpLayer> = {
 };
 
 const DOT = 0x2e;
+/** Constant text as bytes (TextOut.putAscii). */
+const ARROW_TEXT = ascii(' > '), COLON_SPACE_TEXT = ascii(': '), UDP_LENGTH_TEXT = ascii('UDP, length ');
 
 /** Writes "src.sport > dst.dport: " as tcpdump's TCP and UDP printers start their lines. */
 export function putEndpoints(out: TextOut, net: NetworkLayer, sport: number, dport: number): void {
   net.putAddr(out, false);
   out.putChar(DOT);
   out.num(sport);
-  out.put(' > ');
+  out.putAscii(ARROW_TEXT);
   net.putAddr(out, true);
   out.putChar(DOT);
   out.num(dport);
-  out.put(': ');
+  out.putAscii(COLON_SPACE_TEXT);
 }
 
 /** Index of the nearest layer below i that is IPv4 or IPv6 (extension headers may sit between), or -1. */

@@ -69,7 +69,7 @@ export class TextOut {
   private tzOffset = 0;
   /** The formatted "HH:MM:SS." (or date and time) of the last second printed: consecutive packets share it. */
   private clockSec = NaN;
-  private clockText = '';
+  private clockText: Uint8Array = ascii('');
 
   constructor(readonly opts: TextOptions) {}
 
@@ -95,6 +95,20 @@ export class TextOut {
       }
       b[k++] = c;
     }
+    this.len = k;
+  }
+
+  /**
+   * Appends ASCII text given as bytes (ascii()): constant text goes out faster this way than
+   * through put(), which reads a string of any kind character by character and checks each one.
+   */
+  putAscii(t: Uint8Array): void {
+    if (this.s !== '') this.spill();
+    const n = t.length;
+    if (this.len + n > this.bytes.length) this.grow(n);
+    const b = this.bytes;
+    let k = this.len;
+    for (let i = 0; i < n; i++) b[k++] = t[i];
     this.len = k;
   }
 
@@ -357,9 +371,9 @@ export class TextOut {
         const d = new Date((local - sod) * 1000);
         clock = d.getUTCFullYear() + '-' + pad2(d.getUTCMonth() + 1) + '-' + pad2(d.getUTCDate()) + ' ' + clock;
       }
-      this.clockText = clock;
+      this.clockText = ascii(clock);
     }
-    this.put(this.clockText);
+    this.putAscii(this.clockText);
     if (this.opts.nano) this.put(pad9(nsec));
     else if (nsec < 1000000000) this.digits(Math.floor(nsec / 1000), 6);
     else this.num(Math.floor(nsec / 1000));
@@ -375,6 +389,13 @@ export class TextOut {
     this.tzOffset = -new Date(sec * 1000).getTimezoneOffset() * 60;
     return this.tzOffset;
   }
+}
+
+/** The bytes of an ASCII string, for TextOut.putAscii. */
+export function ascii(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
 }
 
 const SPACE = 0x20;

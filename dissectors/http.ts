@@ -254,6 +254,17 @@ function answered(m: HttpMessage): HttpMessage | null {
   return m.requestFrame > 0 ? m.peer : null;
 }
 
+/** A layer's captured bytes as decoded, then the payload encoded above it (none for a built layer). */
+function ownBytesThen(l: HttpLayer, payload: Uint8Array): Uint8Array {
+  if (l.buf === undefined) return payload;
+  const own = l.buf.subarray(l.off, l.off + l.capLen);
+  if (payload.length === 0) return own.slice();
+  const out = new Uint8Array(own.length + payload.length);
+  out.set(own);
+  out.set(payload, own.length);
+  return out;
+}
+
 /**
  * Header fields tshark names (packet-http.c's headers[] table, those checked on the corpus):
  * field name → header name, lower case.
@@ -288,13 +299,7 @@ export const http: Dissector<HttpLayer> = {
   },
 
   encode(l, payload) {
-    if (l.msg !== null || l.buf === undefined) return payload;
-    const own = l.buf.subarray(l.off, l.off + l.capLen);
-    if (payload.length === 0) return own.slice();
-    const out = new Uint8Array(own.length + payload.length);
-    out.set(own);
-    out.set(payload, own.length);
-    return out;
+    return l.msg !== null ? payload : ownBytesThen(l, payload);
   },
 
   print(p: Packet, i: number, out: TextOut) {
@@ -406,6 +411,9 @@ export const ssdp: Dissector<HttpLayer> = {
     l.msg = m;
     if (m.contentLen > 0) l.protocols = 'ssdp:' + mediaProtocol(headerValue(h.headers, 'content-type'));
   },
+
+  // One datagram holds the whole message: its bytes are the layer's.
+  encode: ownBytesThen,
 
   // tcpdump prints no SSDP: UDP's own line for a payload it does not decode.
   print(p: Packet, i: number, out: TextOut) {

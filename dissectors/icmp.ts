@@ -136,12 +136,16 @@ export const icmp: Dissector<IcmpLayer> = {
   },
 
   encode(l, payload, ctx: EncodeContext) {
-    const out = new Uint8Array(ICMP.HEADER_LEN + payload.length);
+    // What decode counted as header past the first 8 bytes (a ping's timestamp, a timestamp or
+    // address-mask message's fields) goes back as it was read; a built layer has none.
+    const body = Math.max(0, Math.min(l.hdrLen, l.capLen) - ICMP.HEADER_LEN);
+    const out = new Uint8Array(ICMP.HEADER_LEN + body + payload.length);
     out[ICMP.TYPE] = l.type;
     out[ICMP.CODE] = l.code;
     const dv = new DataView(out.buffer);
     dv.setUint32(ICMP.REST, l.rest);
-    out.set(payload, ICMP.HEADER_LEN);
+    if (body > 0) out.set(l.buf.subarray(l.off + ICMP.HEADER_LEN, l.off + ICMP.HEADER_LEN + body), ICMP.HEADER_LEN);
+    out.set(payload, ICMP.HEADER_LEN + body);
     dv.setUint16(ICMP.CHECKSUM, ctx.opts.computeChecksums ? foldChecksum(sumWords(out, 0, out.length)) : l.checksum);
     return out;
   },

@@ -65,10 +65,10 @@ export function frameProtocols(capture: string): Map<number, string> {
   return m;
 }
 
-/** Protocols of issue 2, and DNS and mDNS of issue 5, as tshark names them in frame.protocols. */
+/** Protocols of issue 2, DNS and mDNS of issue 5, and the Geneve and AH headers whose inner traffic issue 5 follows, as tshark names them in frame.protocols. */
 export const CORE_PROTOCOLS = new Set([
   'eth', 'ethertype', 'vlan', 'ieee8021ad', 'llc', 'arp', 'ip', 'ipv6', 'ipv6.hopopts', 'ipv6.routing', 'ipv6.fraghdr',
-  'ipv6.dstopts', 'icmp', 'icmpv6', 'udp', 'tcp', 'data', 'sll', 'null', 'raw', 'dns', 'mdns',
+  'ipv6.dstopts', 'icmp', 'icmpv6', 'udp', 'tcp', 'data', 'sll', 'null', 'raw', 'dns', 'mdns', 'geneve', 'ah',
 ]);
 
 /**

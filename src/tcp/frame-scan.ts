@@ -18,6 +18,7 @@
 import type { Frame } from '../core/frame.js';
 import { lookup, Table } from '../core/dissector.js';
 import { dns, mdns } from '../../dissectors/dns.js';
+import { ETHERTYPE } from '../../dissectors/ethertypes.js';
 import { isIcmpError } from '../../dissectors/icmp.js';
 import { isIcmpv6Error } from '../../dissectors/icmpv6.js';
 import { IP4_FLAG_MF, IP4_OFFMASK } from '../../dissectors/ipv4.js';
@@ -30,10 +31,6 @@ export const SCAN_NO_TCP = 1;
 export const SCAN_TCP = 2;
 
 const LINKTYPE_ETHERNET = 1;
-const ETHERTYPE_IPV4 = 0x0800;
-const ETHERTYPE_IPV6 = 0x86dd;
-const ETHERTYPE_ARP = 0x0806;
-const ETHERTYPE_VLAN = 0x8100;
 const PROTO_ICMP = 1;
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
@@ -78,14 +75,14 @@ export function scanFrame(f: Frame, s: PlainSegment): number {
   if (cap < 14) return SCAN_DECODE;
   let type = u16(d, 12);
   let o = 14;
-  if (type === ETHERTYPE_VLAN) {
+  if (type === ETHERTYPE.VLAN) {
     if (cap < 18) return SCAN_DECODE;
     type = u16(d, 16);
     o = 18;
   }
-  if (type === ETHERTYPE_ARP) return SCAN_NO_TCP;
-  if (type === ETHERTYPE_IPV4) return ipv4(f, d, o, cap, s);
-  if (type === ETHERTYPE_IPV6) return ipv6(f, d, o, cap, s);
+  if (type === ETHERTYPE.ARP) return SCAN_NO_TCP;
+  if (type === ETHERTYPE.IPV4) return ipv4(f, d, o, cap, s);
+  if (type === ETHERTYPE.IPV6) return ipv6(f, d, o, cap, s);
   return SCAN_DECODE;
 }
 

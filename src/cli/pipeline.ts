@@ -3,7 +3,7 @@
  * limit, then either a pcap writer or decoding and one formatted line per packet.
  */
 import { PcapWriter, oneLinkTypeError } from '../pcap/writer.js';
-import { decodeFrame } from '../core/dissector.js';
+import { decodeFrame, decodeFrameInto, Packet } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
 import { TextOut } from '../output/text.js';
 import { ParallelText, textThreads } from '../output/parallel-text.js';
@@ -51,6 +51,8 @@ export class FramePipeline {
   private readonly text: TextOut | null = null;
   /** tcpdump text of a big file: formatted by worker threads, merged into `text`. */
   private readonly parallel: ParallelText | null = null;
+  /** The text path decodes every frame into this one packet: nothing keeps a packet once its line is written. */
+  private readonly packet = new Packet(NO_FRAME, NO_FRAME.data);
 
   /** Throws FilterError (bad expression) or FieldListError (bad -T/-e) before any output. */
   constructor(private readonly opts: Options, private readonly src: SourceInfo) {
@@ -84,7 +86,7 @@ export class FramePipeline {
     } else {
       if (this.parallel !== null) this.parallel.push(f);
       else if (this.text !== null) {
-        if (!this.opts.countOnly && (this.text.appendPacket(decodeFrame(f)) >= FLUSH_BYTES || this.sink!.lineBuffered)) this.writeText();
+        if (!this.opts.countOnly && (this.text.appendPacket(decodeFrameInto(this.packet, f)) >= FLUSH_BYTES || this.sink!.lineBuffered)) this.writeText();
       } else if (!this.opts.countOnly) this.format!.write(decodeFrame(f), this.sink!);
     }
     this.handled++;
@@ -138,6 +140,9 @@ function fileBytes(path: string | undefined): number {
     return 0;
   }
 }
+
+/** What the reused packet holds before its first frame. */
+const NO_FRAME: Frame = { number: 0, linkType: -1, tsSec: 0, tsNsec: 0, capLen: 0, origLen: 0, data: new Uint8Array(0), ifIndex: 0 };
 
 /** Bytes of text lines gathered before they are written. */
 const FLUSH_BYTES = 1 << 15;

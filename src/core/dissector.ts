@@ -90,9 +90,10 @@ export class Packet {
   /** A dissector threw something other than OutOfBounds: a bug, contained to this packet. */
   error: unknown = null;
   constructor(
-    readonly frame: Frame,
+    /** The frame decoded (replaced only by decodeFrameInto). */
+    public frame: Frame,
     /** The bytes the layers' offsets refer to (frame.data, or a reassembled datagram). */
-    readonly buf: Uint8Array,
+    public buf: Uint8Array,
   ) {}
 
   /** The last layer, or null. */
@@ -254,7 +255,20 @@ export function makeLayer<L extends Layer>(d: Dissector<L>, fields: Partial<Omit
 
 /** Decodes a whole frame from its link type. */
 export function decodeFrame(frame: Frame): Packet {
-  const p = new Packet(frame, frame.data);
+  return decodeFrameInto(new Packet(frame, frame.data), frame);
+}
+
+/**
+ * decodeFrame into packet p, whose earlier frame's layers are dropped: where nothing keeps a packet
+ * once it is printed (the text path), one Packet and its layer array serve every frame.
+ */
+export function decodeFrameInto(p: Packet, frame: Frame): Packet {
+  const layers = p.layers;
+  // pop() keeps the array's storage (setting its length to 0 would drop it).
+  while (layers.length > 0) layers.pop();
+  p.frame = frame;
+  p.buf = frame.data;
+  p.error = null;
   const link = tables[Table.LinkType].get(frame.linkType);
   if (link !== undefined) decodeFrom(p, link.dissector, link.create, link.decode, new ByteView(frame.data, 0, frame.capLen), frame.origLen);
   return p;

@@ -3,7 +3,7 @@
  * and in the thread that merges: frames decoded and printed as tcpdump text, with the TCP numbers
  * that depend on earlier packets left in a log for the merge.
  */
-import { decodeFrame } from '../core/dissector.js';
+import { decodeFrameInto, Packet } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
 import { TextOut, type TextOptions } from './text.js';
 import { TcpNumberLog } from './tcp-seq.js';
@@ -38,6 +38,8 @@ export class BatchFormatter {
   private readonly log = new TcpNumberLog();
   /** One frame object for every frame: a frame's decoding is done before the next is read. */
   private readonly frame: Frame = { number: 0, linkType: 0, tsSec: 0, tsNsec: 0, capLen: 0, origLen: 0, data: new Uint8Array(0), ifIndex: 0 };
+  /** One packet for every frame, likewise. */
+  private readonly packet = new Packet(this.frame, this.frame.data);
   /** Output buffers handed back (text and log alike: any may serve either). */
   private readonly spare: ArrayBuffer[] = [];
 
@@ -74,7 +76,7 @@ export class BatchFormatter {
         frame.origLen = words[w + 7];
         frame.ifIndex = words[w + 8];
         frame.data = bytes.subarray(at + FRAME_HEADER, at + FRAME_HEADER + frame.capLen);
-        out.appendPacket(decodeFrame(frame));
+        out.appendPacket(decodeFrameInto(this.packet, frame));
         at += FRAME_HEADER + ((frame.capLen + 7) & ~7);
       }
       // A printer that outgrew its buffer moved to a bigger one of its own (big, so never in Node's shared pool).

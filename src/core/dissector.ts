@@ -86,7 +86,8 @@ export interface EncodeContext {
 
 /** A decoded frame: its layers in order, outermost first. */
 export class Packet {
-  readonly layers: Layer[] = [];
+  /** Replaced (not emptied) by decodeFrameInto. */
+  layers: Layer[] = [];
   /** A dissector threw something other than OutOfBounds: a bug, contained to this packet. */
   error: unknown = null;
   constructor(
@@ -260,12 +261,11 @@ export function decodeFrame(frame: Frame): Packet {
 
 /**
  * decodeFrame into packet p, whose earlier frame's layers are dropped: where nothing keeps a packet
- * once it is printed (the text path), one Packet and its layer array serve every frame.
+ * once it is printed (the text path), one Packet serves every frame.
  */
 export function decodeFrameInto(p: Packet, frame: Frame): Packet {
-  const layers = p.layers;
-  // pop() keeps the array's storage (setting its length to 0 would drop it).
-  while (layers.length > 0) layers.pop();
+  // A new array: emptying the old one costs more (popping a short array's last element trims its storage in the runtime).
+  if (p.layers.length > 0) p.layers = [];
   p.frame = frame;
   p.buf = frame.data;
   p.error = null;

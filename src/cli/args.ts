@@ -3,7 +3,7 @@
  * arguments (-c10, -r file), long options (--nano, --json), and the filter expression as the
  * remaining words. tshark's `-T fields -e FIELD` is accepted too: after -T fields, -e takes a field.
  */
-import { readFileSync } from 'node:fs';
+import { fs } from '../core/node-fs.js';
 
 export class UsageError extends Error {}
 
@@ -125,7 +125,7 @@ export function parseArgs(argv: string[]): Options {
 /** The filter expression: trailing words, or -F FILE as tcpdump reads it ('#' comments dropped). */
 export function filterExpression(opts: Options): string {
   if (opts.filterFile !== undefined) {
-    return readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
+    return fs.readFileSync(opts.filterFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '')).join(' ').trim();
   }
   return opts.expression.join(' ').trim();
 }

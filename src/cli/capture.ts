@@ -6,7 +6,7 @@ import { openCapture, CaptureFileError, type CaptureReader } from '../pcap/reade
 import { PcapReader } from '../pcap/pcap.js';
 import { PcapWriter, oneLinkTypeError } from '../pcap/writer.js';
 import { linkTypeDescription } from '../core/linktypes.js';
-import { errorLine } from '../output/errors.js';
+import { errorLine, writeStderr } from '../output/errors.js';
 import { FilterError } from '../filter/error.js';
 import type { FilterProgram } from '../filter/index.js';
 import { filterExpression, type Options } from './args.js';
@@ -15,7 +15,7 @@ const LINKTYPE_LINUX_SLL2 = 276;
 
 export function runCapture(opts: Options): number | Promise<number> {
   if (!opts.read) {
-    process.stderr.write(errorLine('no capture file given: use -r FILE') + '\n');
+    writeStderr(errorLine('no capture file given: use -r FILE') + '\n');
     return 1;
   }
   let reader: CaptureReader;
@@ -135,11 +135,9 @@ function copyCapture(opts: Options, reader: CaptureReader, compile: FilterFor | 
 /** tcpdump's first line on stderr (not with tshark-style output). */
 function printReading(opts: Options, reader: CaptureReader): void {
   if (opts.json || opts.outputType !== undefined) return;
-  process.stderr.write(
-    `reading from file ${opts.read}, link-type ${linkTypeDescription(reader.linkType)}, snapshot length ${reader.snaplen}\n`,
-  );
+  writeStderr(`reading from file ${opts.read}, link-type ${linkTypeDescription(reader.linkType)}, snapshot length ${reader.snaplen}\n`);
   // SLL2 names interfaces by index: the names printed are this machine's, as tcpdump warns.
-  if (reader.linkTypes.includes(LINKTYPE_LINUX_SLL2)) process.stderr.write('Warning: interface names might be incorrect\n');
+  if (reader.linkTypes.includes(LINKTYPE_LINUX_SLL2)) writeStderr('Warning: interface names might be incorrect\n');
 }
 
 function closeOn(reader: CaptureReader, e: unknown): never {
@@ -148,7 +146,7 @@ function closeOn(reader: CaptureReader, e: unknown): never {
 }
 
 function failure(message: string): number {
-  process.stderr.write(errorLine(message) + '\n');
+  writeStderr(errorLine(message) + '\n');
   return 1;
 }
 

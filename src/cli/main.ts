@@ -2,7 +2,7 @@
  * Entry point. Subcommands (follow, conns, ping, ...) are dispatched by commands.ts;
  * the default command is tcpdump's own command line.
  */
-import { readFileSync } from 'node:fs';
+import { fs } from '../core/node-fs.js';
 import { parseArgs, UsageError, type Options } from './args.js';
 import { runCapture } from './capture.js';
 import { OutputClosed } from '../output/sink.js';
@@ -11,7 +11,7 @@ import { subcommand } from './commands.js';
 
 /** The package's version (read only for --version). */
 function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 const USAGE = `Usage: wirescope [-AeKnqSvxX#] [-c count] [-r file] [-w file] [-s snaplen] [-i interface]

@@ -3,7 +3,7 @@
  * hosts (/etc/hosts, then the system resolver through getent), /etc/ethers, /etc/networks,
  * /etc/services and /etc/protocols. Tests inject their own databases instead of editing /etc.
  */
-import { readFileSync } from 'node:fs';
+import { fs } from '../core/node-fs.js';
 import { createRequire } from 'node:module';
 
 export interface NameDb {
@@ -84,7 +84,7 @@ export function nameDbFromLines(lines: NameLines): NameDb {
 
 function readLines(path: string): string[] {
   try {
-    return readFileSync(path, 'utf8').split('\n');
+    return fs.readFileSync(path, 'utf8').split('\n');
   } catch {
     return [];
   }

@@ -3,7 +3,7 @@
  * the process exits right after (piped output stays complete); EAGAIN on a non-blocking pipe is
  * retried, EPIPE (reader gone) ends the output quietly.
  */
-import { writeSync } from 'node:fs';
+import { fs } from '../core/node-fs.js';
 
 /** Characters of text gathered before they are encoded and written. */
 const FLUSH_AT = 1 << 15;
@@ -65,7 +65,7 @@ export function writeAll(fd: number, data: Uint8Array): void {
   let off = 0;
   while (off < data.length) {
     try {
-      off += writeSync(fd, data, off, data.length - off);
+      off += fs.writeSync(fd, data, off, data.length - off);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') Atomics.wait(sleeper, 0, 0, 1);

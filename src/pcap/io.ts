@@ -3,8 +3,7 @@
  * and pipes alike, so stdin works), and whole-buffer writes. Non-blocking descriptors (a pipe
  * another process set O_NONBLOCK on) answer EAGAIN; we sleep briefly and retry.
  */
-import { closeSync, readSync, writeSync } from 'node:fs';
-import { getSystemErrorMap } from 'node:util';
+import { fs, util } from '../core/node-fs.js';
 import { CaptureFileError } from './error.js';
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -23,7 +22,7 @@ const STRERROR: Record<string, string> = { EISDIR: 'Is a directory' };
 export function systemMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.code && STRERROR[err.code]) return STRERROR[err.code];
-  const entry = typeof err.errno === 'number' ? getSystemErrorMap().get(err.errno) : undefined;
+  const entry = typeof err.errno === 'number' ? util.getSystemErrorMap().get(err.errno) : undefined;
   const text = entry ? entry[1] : err.message;
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -37,7 +36,7 @@ function isEagain(e: unknown): boolean {
 export function writeFully(fd: number, buf: Uint8Array, start: number, end: number): void {
   while (start < end) {
     try {
-      start += writeSync(fd, buf, start, end - start);
+      start += fs.writeSync(fd, buf, start, end - start);
     } catch (e) {
       if (!isEagain(e)) throw e;
       sleepMs(EAGAIN_SLEEP_MS);
@@ -119,7 +118,7 @@ export class ByteSource {
 
   /** Closes the descriptor (never standard input) and drops the buffer. */
   close(): void {
-    if (this.fd > 2) closeSync(this.fd);
+    if (this.fd > 2) fs.closeSync(this.fd);
     this.fd = -1;
     this.buf = new Uint8Array(0);
     this.view = new DataView(this.buf.buffer);
@@ -131,7 +130,7 @@ export class ByteSource {
     let got: number;
     for (;;) {
       try {
-        got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
+        got = fs.readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
         break;
       } catch (e) {
         if (isEagain(e)) { sleepMs(EAGAIN_SLEEP_MS); continue; }

@@ -2,7 +2,7 @@
  * Opening capture files: the format comes from the magic number (never the name), then a
  * synchronous pull reader delivers frames one at a time from a bounded buffer.
  */
-import { openSync } from 'node:fs';
+import { fs } from '../core/node-fs.js';
 import type { Frame } from '../core/frame.js';
 import { ByteSource, systemMessage } from './io.js';
 import { CaptureFileError } from './error.js';
@@ -87,7 +87,7 @@ export function openCapture(path: string, options: OpenOptions = {}): CaptureRea
   if (path === '-') fd = 0;
   else {
     try {
-      fd = openSync(path, 'r');
+      fd = fs.openSync(path, 'r');
     } catch (e) {
       throw new CaptureFileError(`${path}: ${systemMessage(e)}`, path, -1, (e as NodeJS.ErrnoException).code);
     }

@@ -2,7 +2,7 @@
  * Classic pcap output (tcpdump -w): the file header goes out at once, records are buffered whole
  * and written in large chunks, so the file is valid after any flush (e.g. on SIGINT).
  */
-import { closeSync, openSync } from 'node:fs';
+import { fs } from '../core/node-fs.js';
 import type { Frame } from '../core/frame.js';
 import type { RecordRuns } from './reader.js';
 import { systemMessage, writeFully } from './io.js';
@@ -66,7 +66,7 @@ export class PcapWriter implements RecordRuns {
     if (path === '-') this.fd = 1;
     else {
       try {
-        this.fd = openSync(path, 'w');
+        this.fd = fs.openSync(path, 'w');
       } catch (e) {
         throw new CaptureFileError(`${path}: ${systemMessage(e)}`, path, -1, (e as NodeJS.ErrnoException).code);
       }
@@ -158,7 +158,7 @@ export class PcapWriter implements RecordRuns {
     try {
       this.flush();
     } finally {
-      if (this.fd > 2) closeSync(this.fd);
+      if (this.fd > 2) fs.closeSync(this.fd);
       this.fd = -1;
     }
   }

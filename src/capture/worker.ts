@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PcapWriter } from '../pcap/writer.js';
 import { CaptureFileError } from '../pcap/error.js';
 import { OutputClosed } from '../output/sink.js';
-import { FramePipeline, type FrameWriter } from '../cli/pipeline.js';
+import { openPipeline, type FramePipeline, type FrameWriter } from '../cli/pipeline.js';
 import type { Options } from '../cli/args.js';
 import { FileLimitReached, RotatingWriter } from './rotate.js';
 import { FrameQueue, QueueState, type QueueLayout } from './queue.js';
@@ -48,14 +48,14 @@ function post(m: WorkerMessage): void {
   parentPort!.postMessage(m);
 }
 
-function run(input: WorkerInput): void {
+async function run(input: WorkerInput): Promise<void> {
   const { opts, linkType, snaplen } = input;
   // Threads start with their creator's priority; on Linux setPriority(n) sets this thread's only.
   if (getPriority() !== input.nice) setPriority(input.nice);
   const queue = new FrameQueue(input.layout);
   let pipeline: FramePipeline;
   try {
-    pipeline = new FramePipeline(opts, {
+    pipeline = await openPipeline(opts, {
       linkType, snaplen, name: input.device, kernelFiltered: true,
       writer: opts.write !== undefined ? outputWriter(opts, linkType, snaplen) : undefined,
     });

@@ -6,7 +6,7 @@ import { openCapture, CaptureFileError, type CaptureReader } from '../pcap/reade
 import { PcapReader } from '../pcap/pcap.js';
 import { PcapWriter, oneLinkTypeError } from '../pcap/writer.js';
 import { linkTypeDescription } from '../core/linktypes.js';
-import { errorLine, writeStderr } from '../output/errors.js';
+import { errorLine, FieldListError, writeStderr } from '../output/errors.js';
 import { FilterError } from '../filter/error.js';
 import type { FilterProgram } from '../filter/index.js';
 import { filterExpression, type Options } from './args.js';
@@ -41,19 +41,12 @@ export function runCapture(opts: Options): number | Promise<number> {
       return copyCapture(opts, reader, compile);
     }, (e) => closeOn(reader, e));
   }
-  return Promise.all([import('./pipeline.js'), import('../output/fields.js')])
-    .then(([{ FramePipeline }, { FieldListError }]) => {
-      let pipeline: InstanceType<typeof FramePipeline>;
-      try {
-        pipeline = new FramePipeline(opts, {
-          linkType: reader.linkType, snaplen: reader.snaplen, name: opts.read!,
-          bigEndian: reader instanceof PcapReader ? !reader.le : undefined,
-        });
-      } catch (e) {
-        reader.close();
-        if (e instanceof FieldListError) return failure(e.message);
-        return reportError(e);
-      }
+  return import('./pipeline.js')
+    .then(({ openPipeline }) => openPipeline(opts, {
+      linkType: reader.linkType, snaplen: reader.snaplen, name: opts.read!,
+      bigEndian: reader instanceof PcapReader ? !reader.le : undefined,
+    }))
+    .then((pipeline) => {
       printReading(opts, reader);
       let status = 0;
       try {
@@ -66,7 +59,11 @@ export function runCapture(opts: Options): number | Promise<number> {
         reader.close();
       }
       return status;
-    }, (e) => closeOn(reader, e));
+    }, (e) => {
+      reader.close();
+      if (e instanceof FieldListError) return failure(e.message);
+      return reportError(e);
+    });
 }
 
 /** The filter expression compiled for a link type. */

@@ -6,13 +6,13 @@ import { PcapWriter, oneLinkTypeError } from '../pcap/writer.js';
 import { decodeFrame, decodeFrameInto, Packet } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
 import { TextOut } from '../output/text.js';
-import { ParallelText, textThreads } from '../output/parallel-text.js';
-import { FieldsOut, FieldListError } from '../output/fields.js';
-import { JsonOut } from '../output/json.js';
+import { textThreads } from '../output/text-threads.js';
+import type { ParallelText } from '../output/parallel-text.js';
+import type { FieldsOut } from '../output/fields.js';
 import { TextSink } from '../output/sink.js';
-import { errorLine } from '../output/errors.js';
-import { compileFilter, type FilterProgram } from '../filter/index.js';
-import { statSync } from 'node:fs';
+import { errorLine, FieldListError } from '../output/errors.js';
+import type { FilterProgram } from '../filter/index.js';
+import { fs } from '../core/node-fs.js';
 import { filterExpression, type Options } from './args.js';
 import '../../dissectors/index.js';
 
@@ -37,6 +37,37 @@ export interface FrameWriter {
   close(): void;
 }
 
+/** The modules a pipeline's options need, loaded by openPipeline: the others never load. */
+interface PipelineModules {
+  filter: typeof import('../filter/index.js') | null;
+  json: typeof import('../output/json.js') | null;
+  fields: typeof import('../output/fields.js') | null;
+  parallel: typeof import('../output/parallel-text.js') | null;
+}
+
+/**
+ * A pipeline for the options, with only the modules they need loaded first (the filter compiler,
+ * the fields or JSON formatter, the text worker threads): a run that prints text loads none of
+ * them. Rejects with FilterError (bad expression) or FieldListError (bad -T/-e).
+ */
+export async function openPipeline(opts: Options, src: SourceInfo): Promise<FramePipeline> {
+  const expr = src.kernelFiltered ? '' : filterExpression(opts);
+  const prints = opts.write === undefined;
+  const [filter, json, fields, parallel] = await Promise.all([
+    expr !== '' ? import('../filter/index.js') : null,
+    prints && opts.json ? import('../output/json.js') : null,
+    prints && !opts.json && opts.outputType !== undefined ? import('../output/fields.js') : null,
+    prints && !opts.json && opts.outputType === undefined && textThreadsFor(opts) > 0 ? import('../output/parallel-text.js') : null,
+  ]);
+  return new FramePipeline(opts, src, { filter, json, fields, parallel });
+}
+
+/** Worker threads for the tcpdump text of a file (none for a live capture, line-buffered output or -c counting only). */
+function textThreadsFor(opts: Options): number {
+  const lineBuffered = opts.lineBuffered || opts.packetBuffered;
+  return opts.read !== undefined && !lineBuffered && !opts.countOnly ? textThreads(fileBytes(opts.read)) : 0;
+}
+
 export class FramePipeline {
   /** Frames that passed the filter and were handled. */
   handled = 0;
@@ -54,20 +85,21 @@ export class FramePipeline {
   /** The text path decodes every frame into this one packet: nothing keeps a packet once its line is written. */
   private readonly packet = new Packet(NO_FRAME, NO_FRAME.data);
 
-  /** Throws FilterError (bad expression) or FieldListError (bad -T/-e) before any output. */
-  constructor(private readonly opts: Options, private readonly src: SourceInfo) {
+  /** Made by openPipeline, which loads the modules. Throws FilterError (bad expression) or FieldListError (bad -T/-e) before any output. */
+  constructor(private readonly opts: Options, private readonly src: SourceInfo, private readonly modules: PipelineModules) {
     this.limit = opts.count ?? Infinity;
     this.expr = src.kernelFiltered ? '' : filterExpression(opts);
     if (src.linkType >= 0) this.filterFor(src.linkType);
     if (opts.write !== undefined) {
       this.writer = src.writer ?? new PcapWriter(opts.write, { linkType: src.linkType, snaplen: src.snaplen, packetBuffered: opts.packetBuffered });
     } else {
-      if (opts.json || opts.outputType !== undefined) this.format = packetFormatter(opts);
+      if (opts.json || opts.outputType !== undefined) this.format = packetFormatter(opts, modules);
       else this.text = textOut(opts);
       this.sink = new TextSink(1);
       this.sink.lineBuffered = opts.lineBuffered || opts.packetBuffered;
-      const threads = this.text !== null && opts.read !== undefined && !this.sink.lineBuffered && !opts.countOnly ? textThreads(fileBytes(opts.read)) : 0;
-      if (threads > 0) this.parallel = new ParallelText(this.text!.opts, threads, new TextOut(this.text!.opts), (bytes, n) => this.sink!.writeBytes(bytes, n));
+      if (modules.parallel !== null) {
+        this.parallel = new modules.parallel.ParallelText(this.text!.opts, textThreadsFor(opts), new TextOut(this.text!.opts), (bytes, n) => this.sink!.writeBytes(bytes, n));
+      }
     }
   }
 
@@ -124,7 +156,7 @@ export class FramePipeline {
     if (this.expr === '') return null;
     let prog = this.filters.get(linkType);
     if (prog === undefined) {
-      prog = compileFilter(this.expr, linkType, { snaplen: this.src.snaplen || undefined, bigEndianFile: this.src.bigEndian });
+      prog = this.modules.filter!.compileFilter(this.expr, linkType, { snaplen: this.src.snaplen || undefined, bigEndianFile: this.src.bigEndian });
       this.filters.set(linkType, prog);
     }
     return prog;
@@ -135,7 +167,7 @@ export class FramePipeline {
 function fileBytes(path: string | undefined): number {
   if (path === undefined || path === '-') return 0;
   try {
-    return statSync(path).size;
+    return fs.statSync(path).size;
   } catch {
     return 0;
   }
@@ -156,10 +188,10 @@ const warn = (message: string): void => {
 };
 
 /** The per-packet formatter the options ask for: tshark fields or JSON. */
-function packetFormatter(opts: Options): PacketLines {
-  if (opts.json) return new JsonOut(warn);
+function packetFormatter(opts: Options, modules: PipelineModules): PacketLines {
+  if (modules.json !== null) return new modules.json.JsonOut(warn);
   if (opts.outputType !== 'fields') throw new FieldListError(`unsupported -T type '${opts.outputType}' (only -T fields)`);
-  return new FieldsOut(opts.fields, warn);
+  return new modules.fields!.FieldsOut(opts.fields, warn);
 }
 
 function textOut(opts: Options): TextOut {

@@ -27,3 +27,6 @@ export function errorLine(message: string): string {
 export function writeStderr(text: string): void {
   fs.writeSync(2, text);
 }
+
+/** A -T type or -e name wirescope does not know, or no -e at all: the message is the one line to show. */
+export class FieldListError extends Error {}

@@ -21,9 +21,9 @@ import { claimedView, StreamView, type FrameBuilder } from '../stream/view.js';
 import { withDnsHeuristic } from '../stream/dns-heuristic.js';
 import { appProtocols } from '../stream/registry.js';
 import '../stream/protocols.js';
+import { FieldListError } from './errors.js';
 
-/** A -e name no dissector knows, or no -e at all: the message is the one line to show the user. */
-export class FieldListError extends Error {}
+export { FieldListError };
 
 type LayerGetter = (l: Layer, p: Packet) => FieldValue;
 type FrameGetter = (p: Packet, clock: FrameClock) => FieldValue;

@@ -10,7 +10,6 @@
  * Waiting is synchronous (Atomics.wait on a counter each worker bumps after posting, then
  * receiveMessageOnPort), so the frame loop that feeds this stays a plain loop.
  */
-import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Frame } from '../core/frame.js';
 import { stampedRecord, type TextOptions, type TextOut } from './text.js';
@@ -30,27 +29,9 @@ const BATCH_BYTES = 1 << 20;
 const QUEUED_PER_WORKER = 2;
 /** Batches this thread may hold formatted ahead of the oldest unfinished one. */
 const FORMATTED_AHEAD = 2;
-/** Files smaller than this are formatted in one thread: starting workers costs more than it saves. */
-export const PARALLEL_MIN_BYTES = 16 << 20;
 /** Formatted by this thread, not a worker. */
 const HERE = -1;
 
-/**
- * How many worker threads format the text of a file of `fileBytes` bytes (this thread formats
- * too): WIRESCOPE_THREADS when set (0: none); else, for a file of PARALLEL_MIN_BYTES or more on
- * MIN_CORES cores or more, one fewer than the cores, up to 3. Each thread formats about a third
- * slower than one thread alone (measured on 2 cores), and the isolates' background work doubles:
- * on 2 cores that eats the gain, so fewer cores format in one thread.
- */
-export function textThreads(fileBytes: number): number {
-  const env = process.env.WIRESCOPE_THREADS;
-  if (env !== undefined && /^\d+$/.test(env)) return Math.min(Number(env), 16);
-  const cores = availableParallelism();
-  return cores < MIN_CORES || fileBytes < PARALLEL_MIN_BYTES ? 0 : Math.min(cores - 1, 3);
-}
-
-/** Cores below which text is formatted in one thread unless asked otherwise. */
-const MIN_CORES = 4;
 
 /** A batch out for formatting: who formats it, and the result once here. */
 interface Pending {

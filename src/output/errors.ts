@@ -1,4 +1,4 @@
-/** One-line error messages for stderr, red on a terminal (NO_COLOR honoured). */
+/** One-line error messages for stderr, red on a terminal (NO_COLOR and TERM=dumb honoured). */
 import { fs } from '../core/node-fs.js';
 
 /**
@@ -14,9 +14,13 @@ function stderrIsTerminal(): boolean {
   return process.stderr.isTTY === true;
 }
 
-const colour = !process.env.NO_COLOR && stderrIsTerminal();
+/**
+ * The decision is ours, not chalk's: chalk's own detection turns colour off whenever CI is set or
+ * TERM is unset, on a real terminal too.
+ */
+const colour = !process.env.NO_COLOR && process.env.TERM !== 'dumb' && stderrIsTerminal();
 // chalk is loaded only when it will colour something: importing it costs a run ~15 ms of start-up.
-const chalk = colour ? (await import('chalk')).default : null;
+const chalk = colour ? new (await import('chalk')).Chalk({ level: 1 }) : null;
 
 export function errorLine(message: string): string {
   const line = 'wirescope: ' + message;

@@ -66,6 +66,12 @@ export class ByteSource {
     this.view = new DataView(this.buf.buffer);
   }
 
+  /** buf[at, at + len), not copied: a frame's bytes (the constructor costs half what subarray() does). */
+  bytesAt(at: number, len: number): Uint8Array {
+    const b = this.buf;
+    return new Uint8Array(b.buffer, b.byteOffset + at, len);
+  }
+
   /** File offset of buf[pos]. */
   get offset(): number {
     return this.base + this.pos;

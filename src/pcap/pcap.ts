@@ -97,7 +97,7 @@ export class PcapReader implements CaptureReader {
     if (at < 0) return null;
     return {
       number: this.count, linkType: this.linkType, tsSec: this.tsSec, tsNsec: this.tsNsec,
-      capLen: this.capLen, origLen: this.origLen, data: this.src.buf.subarray(at, at + this.capLen), ifIndex: 0,
+      capLen: this.capLen, origLen: this.origLen, data: this.src.bytesAt(at, this.capLen), ifIndex: 0,
     };
   }
 

@@ -105,7 +105,7 @@ export class PcapngReader implements CaptureReader {
     if (at < 0) return null;
     return {
       number: this.count, linkType: this.frameLinkType, tsSec: this.tsSec, tsNsec: this.tsNsec,
-      capLen: this.capLen, origLen: this.origLen, data: this.src.buf.subarray(at, at + this.capLen), ifIndex: this.ifIndex,
+      capLen: this.capLen, origLen: this.origLen, data: this.src.bytesAt(at, this.capLen), ifIndex: this.ifIndex,
     };
   }
 

@@ -4,7 +4,9 @@
  * another process set O_NONBLOCK on) answer EAGAIN; we sleep briefly and retry.
  */
 import { fs, util } from '../core/node-fs.js';
+import type { Frame } from '../core/frame.js';
 import { CaptureFileError } from './error.js';
+import type { CaptureReader } from './reader.js';
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
@@ -42,6 +44,19 @@ export function writeFully(fd: number, buf: Uint8Array, start: number, end: numb
       sleepMs(EAGAIN_SLEEP_MS);
     }
   }
+}
+
+/**
+ * CaptureReader.next() of a reader whose frames are in `src`: advance(), then the Frame of the
+ * reader's fields (one object a frame, its data aliasing src's buffer), or null at the end.
+ */
+export function nextFrame(r: CaptureReader, src: ByteSource): Frame | null {
+  const at = r.advance();
+  if (at < 0) return null;
+  return {
+    number: r.frameNumber, linkType: r.frameLinkType, tsSec: r.tsSec, tsNsec: r.tsNsec,
+    capLen: r.capLen, origLen: r.origLen, data: src.bytesAt(at, r.capLen), ifIndex: r.ifIndex,
+  };
 }
 
 /**

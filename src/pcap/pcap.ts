@@ -6,7 +6,7 @@
 import type { Frame } from '../core/frame.js';
 import type { CaptureInterface, CaptureReader, RecordRuns } from './reader.js';
 import type { MatchAtFn } from '../filter/codegen.js';
-import type { ByteSource } from './io.js';
+import { nextFrame, type ByteSource } from './io.js';
 import { CaptureFileError } from './error.js';
 import { adjustSnaplen, maxCapLenFor } from './limits.js';
 
@@ -93,12 +93,7 @@ export class PcapReader implements CaptureReader {
   }
 
   next(): Frame | null {
-    const at = this.advance();
-    if (at < 0) return null;
-    return {
-      number: this.count, linkType: this.linkType, tsSec: this.tsSec, tsNsec: this.tsNsec,
-      capLen: this.capLen, origLen: this.origLen, data: this.src.bytesAt(at, this.capLen), ifIndex: 0,
-    };
+    return nextFrame(this, this.src);
   }
 
   get buf(): Uint8Array {

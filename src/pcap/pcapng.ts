@@ -5,7 +5,7 @@
  */
 import type { Frame } from '../core/frame.js';
 import type { CaptureInterface, CaptureReader } from './reader.js';
-import type { ByteSource } from './io.js';
+import { nextFrame, type ByteSource } from './io.js';
 import { CaptureFileError } from './error.js';
 import { adjustSnaplen, MAXIMUM_SNAPLEN } from './limits.js';
 
@@ -101,12 +101,7 @@ export class PcapngReader implements CaptureReader {
   }
 
   next(): Frame | null {
-    const at = this.advance();
-    if (at < 0) return null;
-    return {
-      number: this.count, linkType: this.frameLinkType, tsSec: this.tsSec, tsNsec: this.tsNsec,
-      capLen: this.capLen, origLen: this.origLen, data: this.src.bytesAt(at, this.capLen), ifIndex: this.ifIndex,
-    };
+    return nextFrame(this, this.src);
   }
 
   advance(): number {

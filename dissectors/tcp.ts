@@ -4,7 +4,7 @@
  */
 import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
-import { ascii, type TextOut } from '../src/output/text.js';
+import { ascii, defaultTextOptions, TextOut } from '../src/output/text.js';
 import { hex2, ipv4At, ipv6At } from '../src/output/format.js';
 import { conversationKey, KEY_WORDS_V6, NUM_ACK, NUM_SACK, NUM_SEQ, sackBase, shownAck, shownSeq, TcpSeqTable } from '../src/output/tcp-seq.js';
 import type { NetworkLayer } from './ipproto.js';
@@ -267,6 +267,7 @@ export const tcp: Dissector<TcpLayer> = {
       srcPort: l.srcPort, dstPort: l.dstPort, seq: l.seq, ack: l.ack, headerLen: l.dataOffset * 4,
       flags: flagsText(l.flags & 0xff), flagBits: l.flags, window: l.window, checksum: l.checksum, urgent: l.urgent,
       options: parseTcpOptions(l.optionBytes).map((op) => ({ kind: op.kind, name: optionName(op.kind), data: hexOf(op.value as Uint8Array | undefined) })),
+      ...badOptionMark(l),
     };
   },
 };
@@ -346,11 +347,33 @@ export function optionName(kind: number): string {
 
 const COMMA = 0x2c, COLON = 0x3a, LBRACE = 0x7b, RBRACE = 0x7d, RBRACKET = 0x5d, SPACE = 0x20;
 
+/**
+ * `invalid` for a segment whose options tcpdump stops at with "[bad opt]" (a length that contradicts
+ * the header or the option's kind): the text printer's own checks, run into a scratch output.
+ */
+function badOptionMark(l: TcpLayer): { invalid: string } | undefined {
+  const hlen = l.dataOffset * 4;
+  if (hlen <= TCP.HEADER_LEN || l.caplen <= TCP.HEADER_LEN) return undefined;
+  const scratch = (scratchOut ??= new TextOut(defaultTextOptions));
+  const start = l.off + TCP.HEADER_LEN;
+  printOptions(scratch, l.buf, start, hlen - TCP.HEADER_LEN, l.off + l.caplen, l.flags & 0xff, Math.max(0, l.length - hlen), 0);
+  scratch.s = '';
+  scratch.len = 0;
+  if (badOptionAt < 0) return undefined;
+  const kind = l.buf[badOptionAt];
+  const len = badOptionAt + 1 < l.off + l.caplen ? l.buf[badOptionAt + 1] : -1;
+  return { invalid: `bad option ${optionName(kind)} (kind ${kind}, length ${len}) at option byte ${badOptionAt - start}` };
+}
+let scratchOut: TextOut | undefined;
+
 const OPTS_OK = 0;
 /** The options ended the packet's text ("[bad opt]" or a truncation mark). */
 const OPTS_STOP = 1;
 /** Set by printOptions when an MPTCP option was printed (tcpdump's ndo_protocol becomes "mptcp"). */
 let sawMptcp = false;
+/** Where the option printOptions is at starts, and where the one it called "[bad opt]" starts (-1: none). */
+let optionAt = 0;
+let badOptionAt = -1;
 
 /**
  * Prints the option list at buf[start, start+optLen) up to capEnd (captured end), after "options [".
@@ -360,12 +383,14 @@ let sawMptcp = false;
 function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: number, capEnd: number,
   flags: number, dataLen: number, sackFrom: number): number {
   sawMptcp = false;
+  badOptionAt = -1;
   let hlen = optLen;
   let cp = start;
   let sep = false;
   while (hlen > 0) {
     if (sep) out.putChar(COMMA);
     if (cp >= capEnd) return truncJump(out);
+    optionAt = cp;
     const opt = buf[cp++];
     let len: number;
     if (opt === TCPOPT.EOL || opt === TCPOPT.NOP) len = 1;
@@ -530,6 +555,7 @@ function printOptions(out: TextOut, buf: Uint8Array, start: number, optLen: numb
 }
 
 function badOpt(out: TextOut, sep: boolean): number {
+  badOptionAt = optionAt;
   out.s += '[bad opt]';
   if (sep) out.s += ']';
   return OPTS_STOP;

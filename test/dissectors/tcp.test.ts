@@ -6,7 +6,7 @@ import { openCapture } from '../../src/pcap/reader.js';
 import { TextOut, defaultTextOptions } from '../../src/output/text.js';
 import { encodeTcpOptions, installSeqTable, parseTcpOptions, tcp, TcpLayer, TCPOPT, TH, type TcpOption } from '../../dissectors/tcp.js';
 import type { NetworkLayer } from '../../dissectors/ipproto.js';
-import { corpusDir, hasCorpus, hasTool } from '../conformance/corpus.js';
+import { corpusDir, hasCorpus, hasTool, run, wirescopeBin } from '../conformance/corpus.js';
 import { frames, ipv4Frame, ipv6Frame, ourFields, prefixes, textDifferences, tsharkFields, writeCapture } from './transport.js';
 
 const haveTcpdump = hasTool('tcpdump');
@@ -128,6 +128,63 @@ describe('TCP decode and encode', () => {
   });
 });
 
+/** Segments with every option kind, bad lengths and options cut by the capture, as (frame, caplen) cases. */
+function optionCases(): Array<Uint8Array | [Uint8Array, number]> {
+  const key = Array.from({ length: 16 }, (_, k) => k);
+  const list: Array<Uint8Array | [Uint8Array, number]> = [
+    rawOpts([19, 18, ...key]), // md5
+    rawOpts([34, 2], SYN), // tfo cookie request
+    rawOpts([34, 10, 1, 2, 3, 4, 5, 6, 7, 8]),
+    rawOpts([34, 5, 1, 2, 3]), // tfo, odd cookie
+    rawOpts([254, 4, 0xf9, 0x89]), rawOpts([254, 12, 0xf9, 0x89, 1, 2, 3, 4, 5, 6, 7, 8]), rawOpts([254, 6, 0x12, 0x34, 0, 0]),
+    rawOpts([6, 6, 0, 0, 0, 9]), rawOpts([7, 6, 0, 0, 0, 9]), rawOpts([11, 6, 0, 0, 0, 9]), rawOpts([12, 6, 0, 0, 0, 9]), rawOpts([13, 6, 0, 0, 0, 9]),
+    rawOpts([99, 4, 0xab, 0xcd]), rawOpts([99, 2]),
+    rawOpts([2, 3, 5, 0]), rawOpts([2, 8, 5, 0xb4, 0, 0, 0, 0]), rawOpts([2, 1, 0, 0]), rawOpts([1, 2, 1]),
+    rawOpts([0, 1, 1, 1]), rawOpts([1, 1, 1, 0]),
+    rawOpts([5, 11, ...new Array(9).fill(0)]), rawOpts([4, 3, 0]),
+    rawOpts([28, 4, 0, 5]), rawOpts([28, 4, 0, 4]), rawOpts([20, 4, 1, 2]), rawOpts([20, 2]),
+    rawOpts([29, 8, 1, 2, 0xaa, 0xbb, 0xcc, 0xdd]), rawOpts([29, 3, 1]), rawOpts([29, 4, 1, 2]),
+    rawOpts([8, 10, 0, 0, 0, 1]), // TS longer than the header
+    // MPTCP (RFC 8684): each subtype, and lengths its flags do not allow.
+    rawOpts([30, 12, 0x01, 0x81, 1, 2, 3, 4, 5, 6, 7, 8], SYN),
+    rawOpts([30, 20, 0x01, 0x81, ...key]),
+    rawOpts([30, 22, 0x00, 0x01, ...key, 0, 0]),
+    rawOpts([30, 4, 0x00, 0x00]),
+    rawOpts([30, 4, 0x05, 0x00], SYN),
+    rawOpts([30, 8, 0x20, 0x01, 0, 0, 0, 77]),
+    rawOpts([30, 20, 0x20, 0x05, 0, 0, 0, 77, 0, 0, 0, 88, 0, 0, 0, 99, 0, 10, 0x12, 0x34]),
+    rawOpts([30, 28, 0x20, 0x1f, ...new Array(7).fill(0), 77, ...new Array(7).fill(0), 88, 0, 0, 0, 99, 0, 10]),
+    rawOpts([30, 4, 0x20, 0x01]),
+    rawOpts([30, 8, 0x30, 0x05, 10, 0, 0, 1]), rawOpts([30, 10, 0x30, 0x05, 10, 0, 0, 1, 0x1f, 0x90]),
+    rawOpts([30, 16, 0x31, 0x05, 10, 0, 0, 1, ...key.slice(0, 8)]),
+    rawOpts([30, 20, 0x30, 0x05, 0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), 1]),
+    rawOpts([30, 9, 0x30, 0x05, 10, 0, 0, 1, 0]),
+    rawOpts([30, 5, 0x40, 1, 2]), rawOpts([30, 4, 0x51, 3]), rawOpts([30, 3, 0x50]),
+    rawOpts([30, 12, 0x70, 0, 1, 2, 3, 4, 5, 6, 7, 8]), rawOpts([30, 12, 0x60, 0, 1, 2, 3, 4, 5, 6, 7, 8]),
+    rawOpts([30, 4, 0x90, 0]),
+    rawOpts([30, 12, 0x10, 0x02, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0x12, 0x34], SYN),
+    rawOpts([30, 16, 0x11, 0x02, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0x99], SYN | ACK),
+    rawOpts([30, 24, 0x10, 0x00, ...key, 16, 17, 18, 19]),
+    rawOpts([30, 4, 0x51, 3, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]), // MPTCP then a timestamp
+  ];
+  // Captures cut inside the options: kind byte, length byte, and data (before and after a first option).
+  const cutOf = seg(2000, 3000, 100, 200, PUSH | ACK, [{ kind: 1 }, { kind: 1 }, { kind: 8, value: [5, 6] }], 'hello');
+  for (const c of [34 + 2, 34 + 4, 34 + 10, 34 + 19, 34 + 20, 34 + 22, 34 + 26, 34 + 31, 34 + 32, 34 + 34]) list.push([cutOf, c]);
+  const mss = seg(2000, 3000, 100, 200, ACK, [{ kind: 2, value: 1460 }]);
+  list.push([mss, 34 + 22], [mss, 34 + 23]);
+  const mptcpThenTs = rawOpts([30, 4, 0x51, 3, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+  list.push([mptcpThenTs, 34 + 26], [mptcpThenTs, 34 + 24]);
+  const sack = seg(1234, 4321, 1, 2, ACK, [{ kind: TCPOPT.SACK, value: [10, 20, 30, 40] }]);
+  list.push([sack, 34 + 20 + 8], [sack, 34 + 20 + 14]);
+  // EOL first, then a header cut after it: tcpdump notices only when it reaches the payload.
+  const eol = rawOpts([0, 0, 0, 0, 0, 0, 0, 0], ACK, 'data');
+  list.push([eol, 34 + 22], [eol, 34 + 20 + 8]);
+  // A RST whose data was cut (at -v, "[!RST").
+  const rst = seg(1234, 4321, 1, 2, RST | ACK, null, 'reason');
+  list.push([rst, rst.length - 2]);
+  return list;
+}
+
 describe.skipIf(!haveTcpdump)('TCP text identical to tcpdump 4.99', () => {
   it('numbers a connection relative to its first ACK-bearing segment, as tcpdump does', () => {
     const list = [
@@ -160,60 +217,27 @@ describe.skipIf(!haveTcpdump)('TCP text identical to tcpdump 4.99', () => {
   });
 
   it('prints every option kind, bad lengths and truncated options as tcpdump does', () => {
-    const key = Array.from({ length: 16 }, (_, k) => k);
-    const list: Array<Uint8Array | [Uint8Array, number]> = [
-      rawOpts([19, 18, ...key]), // md5
-      rawOpts([34, 2], SYN), // tfo cookie request
-      rawOpts([34, 10, 1, 2, 3, 4, 5, 6, 7, 8]),
-      rawOpts([34, 5, 1, 2, 3]), // tfo, odd cookie
-      rawOpts([254, 4, 0xf9, 0x89]), rawOpts([254, 12, 0xf9, 0x89, 1, 2, 3, 4, 5, 6, 7, 8]), rawOpts([254, 6, 0x12, 0x34, 0, 0]),
-      rawOpts([6, 6, 0, 0, 0, 9]), rawOpts([7, 6, 0, 0, 0, 9]), rawOpts([11, 6, 0, 0, 0, 9]), rawOpts([12, 6, 0, 0, 0, 9]), rawOpts([13, 6, 0, 0, 0, 9]),
-      rawOpts([99, 4, 0xab, 0xcd]), rawOpts([99, 2]),
-      rawOpts([2, 3, 5, 0]), rawOpts([2, 8, 5, 0xb4, 0, 0, 0, 0]), rawOpts([2, 1, 0, 0]), rawOpts([1, 2, 1]),
-      rawOpts([0, 1, 1, 1]), rawOpts([1, 1, 1, 0]),
-      rawOpts([5, 11, ...new Array(9).fill(0)]), rawOpts([4, 3, 0]),
-      rawOpts([28, 4, 0, 5]), rawOpts([28, 4, 0, 4]), rawOpts([20, 4, 1, 2]), rawOpts([20, 2]),
-      rawOpts([29, 8, 1, 2, 0xaa, 0xbb, 0xcc, 0xdd]), rawOpts([29, 3, 1]), rawOpts([29, 4, 1, 2]),
-      rawOpts([8, 10, 0, 0, 0, 1]), // TS longer than the header
-      // MPTCP (RFC 8684): each subtype, and lengths its flags do not allow.
-      rawOpts([30, 12, 0x01, 0x81, 1, 2, 3, 4, 5, 6, 7, 8], SYN),
-      rawOpts([30, 20, 0x01, 0x81, ...key]),
-      rawOpts([30, 22, 0x00, 0x01, ...key, 0, 0]),
-      rawOpts([30, 4, 0x00, 0x00]),
-      rawOpts([30, 4, 0x05, 0x00], SYN),
-      rawOpts([30, 8, 0x20, 0x01, 0, 0, 0, 77]),
-      rawOpts([30, 20, 0x20, 0x05, 0, 0, 0, 77, 0, 0, 0, 88, 0, 0, 0, 99, 0, 10, 0x12, 0x34]),
-      rawOpts([30, 28, 0x20, 0x1f, ...new Array(7).fill(0), 77, ...new Array(7).fill(0), 88, 0, 0, 0, 99, 0, 10]),
-      rawOpts([30, 4, 0x20, 0x01]),
-      rawOpts([30, 8, 0x30, 0x05, 10, 0, 0, 1]), rawOpts([30, 10, 0x30, 0x05, 10, 0, 0, 1, 0x1f, 0x90]),
-      rawOpts([30, 16, 0x31, 0x05, 10, 0, 0, 1, ...key.slice(0, 8)]),
-      rawOpts([30, 20, 0x30, 0x05, 0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), 1]),
-      rawOpts([30, 9, 0x30, 0x05, 10, 0, 0, 1, 0]),
-      rawOpts([30, 5, 0x40, 1, 2]), rawOpts([30, 4, 0x51, 3]), rawOpts([30, 3, 0x50]),
-      rawOpts([30, 12, 0x70, 0, 1, 2, 3, 4, 5, 6, 7, 8]), rawOpts([30, 12, 0x60, 0, 1, 2, 3, 4, 5, 6, 7, 8]),
-      rawOpts([30, 4, 0x90, 0]),
-      rawOpts([30, 12, 0x10, 0x02, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0x12, 0x34], SYN),
-      rawOpts([30, 16, 0x11, 0x02, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0x99], SYN | ACK),
-      rawOpts([30, 24, 0x10, 0x00, ...key, 16, 17, 18, 19]),
-      rawOpts([30, 4, 0x51, 3, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]), // MPTCP then a timestamp
-    ];
-    // Captures cut inside the options: kind byte, length byte, and data (before and after a first option).
-    const cutOf = seg(2000, 3000, 100, 200, PUSH | ACK, [{ kind: 1 }, { kind: 1 }, { kind: 8, value: [5, 6] }], 'hello');
-    for (const c of [34 + 2, 34 + 4, 34 + 10, 34 + 19, 34 + 20, 34 + 22, 34 + 26, 34 + 31, 34 + 32, 34 + 34]) list.push([cutOf, c]);
-    const mss = seg(2000, 3000, 100, 200, ACK, [{ kind: 2, value: 1460 }]);
-    list.push([mss, 34 + 22], [mss, 34 + 23]);
-    const mptcpThenTs = rawOpts([30, 4, 0x51, 3, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
-    list.push([mptcpThenTs, 34 + 26], [mptcpThenTs, 34 + 24]);
-    const sack = seg(1234, 4321, 1, 2, ACK, [{ kind: TCPOPT.SACK, value: [10, 20, 30, 40] }]);
-    list.push([sack, 34 + 20 + 8], [sack, 34 + 20 + 14]);
-    // EOL first, then a header cut after it: tcpdump notices only when it reaches the payload.
-    const eol = rawOpts([0, 0, 0, 0, 0, 0, 0, 0], ACK, 'data');
-    list.push([eol, 34 + 22], [eol, 34 + 20 + 8]);
-    // A RST whose data was cut (at -v, "[!RST").
-    const rst = seg(1234, 4321, 1, 2, RST | ACK, null, 'reason');
-    list.push([rst, rst.length - 2]);
-    const file = writeCapture('tcp-options.pcap', frames(list));
+    const file = writeCapture('tcp-options.pcap', frames(optionCases()));
     for (const flags of FLAGS) expect(textDifferences(file, flags)).toEqual([]);
+  });
+
+  it('marks invalid in --json exactly the segments whose options tcpdump calls "[bad opt]"', () => {
+    const files = [writeCapture('tcp-options.pcap', frames(optionCases()))];
+    if (hasCorpus) for (const f of ['tcpdump/malformed/mptcp-dss-oobr.pcap', 'tcpdump/malformed/scps_invalid.pcap']) files.push(path.join(corpusDir, f));
+    for (const file of files) {
+      let bad = 0;
+      const lines = run('tcpdump', ['-n', '-r', file], { TZ: 'UTC' }).stdout.trimEnd().split('\n');
+      const json = run(process.execPath, [wirescopeBin, '-r', file, '--json']).stdout.trimEnd().split('\n');
+      expect(json.length, file).toBe(lines.length);
+      for (let k = 0; k < lines.length; k++) {
+        const layer = (JSON.parse(json[k]) as { layers: Array<{ layer: string; invalid?: string }> }).layers.find((x) => x.layer === 'tcp');
+        const marked = layer?.invalid?.startsWith('bad option ') ?? false;
+        expect(marked, `${file} frame ${k + 1}: ${lines[k]}`).toBe(lines[k].includes('[bad opt]'));
+        if (marked) bad++;
+      }
+      // Each file has some: the comparison above is not vacuous.
+      expect(bad, file).toBeGreaterThan(0);
+    }
   });
 
   it('prints bad header lengths and short captures as tcpdump does', () => {

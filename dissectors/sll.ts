@@ -3,7 +3,7 @@
  * tcpdump: print-sll.c (sll_if_print); tshark fields: sll.*.
  * The v2 header (sll2.ts) shares the printing helpers below.
  */
-import { bind, keyOf, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
+import { bind, keyOf, Layer, Table, type Dissector, type EncodeContext, type FieldValue, type Packet } from '../src/core/dissector.js';
 import type { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
 import { hex2, hexColonAt, macAt } from '../src/output/format.js';
@@ -81,12 +81,21 @@ export class CookedLayer extends Layer {
 
 export class SllLayer extends CookedLayer {}
 
-/** Where the next layer is looked up from the protocol field, as sll_if_print dispatches. */
-export function setCookedNext(l: CookedLayer): void {
+/**
+ * What decoding a cooked header of `headerLen` bytes ends with once its fields are read: the
+ * lengths, and where the next layer is looked up from the protocol field, as sll_if_print
+ * dispatches; a protocol that is no EtherType makes the layer's dissector `framed` (lengthFramed's).
+ */
+export function endCookedDecode<L extends CookedLayer>(l: L, headerLen: number, framed: Dissector<L>): void {
+  l.hdrLen = headerLen;
+  l.payloadLen = l.length - headerLen;
   if (l.protocol > MAX_ETHERNET_LENGTH) {
     l.nextTable = Table.EtherType;
     l.nextKey = l.protocol;
-  } else if (l.protocol === ETHERTYPE_LLC) {
+    return;
+  }
+  l.dissector = framed;
+  if (l.protocol === ETHERTYPE_LLC) {
     l.nextTable = Table.EtherType;
     l.nextKey = ETHERTYPE_LLC;
   }
@@ -130,12 +139,34 @@ export function printCookedPayload(p: Packet, link: number, at: number, type: nu
   defaultPrint(out, p.payloadOf(p.layers[at]));
 }
 
+/**
+ * Prints a cooked header (layer i, `headerLen` bytes, not truncated) and what follows it: the
+ * header with -e, then the payload, as sll_if_print and sll2_if_print do.
+ */
+export function printCooked(p: Packet, i: number, headerLen: number, out: TextOut): void {
+  const l = p.layers[i] as CookedLayer;
+  if (i === 0) out.linkHdrLen = headerLen;
+  if (out.opts.e) out.s += l.headerText(l.length, out);
+  printCookedPayload(p, i, i, l.protocol, out);
+}
+
 /** The protocol field to encode: recomputed from the inner layer with fixLengths (LLC payloads get ETH_P_802_2). */
 export function cookedProtocol(l: CookedLayer, ctx: EncodeContext, payloadLen: number): number {
   if (!ctx.opts.fixLengths || !ctx.inner.length) return l.protocol;
   if (keyOf(ctx.inner[0].dissector, Table.EtherType) === ETHERTYPE_LLC) return ETHERTYPE_LLC;
   return innerEtherType(l.protocol, ctx, payloadLen);
 }
+
+/** tshark's sll.* fields of both header versions (v2 adds sll.ifindex). */
+export const cookedFields: Readonly<Record<string, (l: CookedLayer) => FieldValue>> = {
+  'sll.pkttype': (l) => l.pktType,
+  'sll.hatype': (l) => l.haType,
+  'sll.halen': (l) => l.haLen,
+  'sll.src.eth': (l) => (l.haLen === 6 ? macAt(l.addr, 0) : undefined),
+  'sll.unused': (l) => l.unusedHex,
+  'sll.etype': (l) => (l.protocol > MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
+  'sll.ltype': (l) => (l.protocol <= MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
+};
 
 export const sll: Dissector<SllLayer> = {
   name: 'sll',
@@ -148,10 +179,7 @@ export const sll: Dissector<SllLayer> = {
     l.haType = v.u16(SLL.HATYPE);
     l.haLen = v.u16(SLL.HALEN);
     l.protocol = v.u16(SLL.PROTOCOL);
-    l.hdrLen = SLL.HEADER_LEN;
-    l.payloadLen = l.length - SLL.HEADER_LEN;
-    setCookedNext(l);
-    if (l.protocol <= MAX_ETHERNET_LENGTH) l.dissector = sllLengthFramed;
+    endCookedDecode(l, SLL.HEADER_LEN, sllLengthFramed);
   },
 
   encode(l, payload, ctx) {
@@ -172,20 +200,10 @@ export const sll: Dissector<SllLayer> = {
       out.truncJump('sll');
       return;
     }
-    if (i === 0) out.linkHdrLen = SLL.HEADER_LEN;
-    if (out.opts.e) out.s += l.headerText(l.length, out);
-    printCookedPayload(p, i, i, l.protocol, out);
+    printCooked(p, i, SLL.HEADER_LEN, out);
   },
 
-  fields: {
-    'sll.pkttype': (l) => l.pktType,
-    'sll.hatype': (l) => l.haType,
-    'sll.halen': (l) => l.haLen,
-    'sll.src.eth': (l) => (l.haLen === 6 ? macAt(l.addr, 0) : undefined),
-    'sll.unused': (l) => l.unusedHex,
-    'sll.etype': (l) => (l.protocol > MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
-    'sll.ltype': (l) => (l.protocol <= MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
-  },
+  fields: cookedFields,
 
   json(l) {
     return { pktType: l.pktType, haType: l.haType, haLen: l.haLen, src: l.srcAddr, protocol: l.protocol };

@@ -6,11 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { bind, Table, type Dissector, type Packet } from '../src/core/dissector.js';
 import type { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
-import { macAt } from '../src/output/format.js';
 import { lengthFramed } from './ethernet.js';
-import { MAX_ETHERNET_LENGTH, hex4 } from './ethertypes.js';
 import {
-  CookedLayer, cookedAddrText, cookedProtocol, cookedProtocolText, pktTypeName, printCookedPayload, setCookedNext,
+  CookedLayer, cookedAddrText, cookedFields, cookedProtocol, cookedProtocolText, endCookedDecode, pktTypeName, printCooked,
 } from './sll.js';
 
 /** Field offsets, shared by decode and encode. */
@@ -64,10 +62,7 @@ export const sll2: Dissector<Sll2Layer> = {
     l.haType = v.u16(SLL2.HATYPE);
     l.pktType = v.u8(SLL2.PKTTYPE);
     l.haLen = v.u8(SLL2.HALEN);
-    l.hdrLen = SLL2.HEADER_LEN;
-    l.payloadLen = l.length - SLL2.HEADER_LEN;
-    setCookedNext(l);
-    if (l.protocol <= MAX_ETHERNET_LENGTH) l.dissector = sll2LengthFramed;
+    endCookedDecode(l, SLL2.HEADER_LEN, sll2LengthFramed);
   },
 
   encode(l, payload, ctx) {
@@ -90,26 +85,15 @@ export const sll2: Dissector<Sll2Layer> = {
       out.truncJump('sll2');
       return;
     }
-    if (i === 0) out.linkHdrLen = SLL2.HEADER_LEN;
     // Printed even without -e: "%-5s %-3s " interface name and packet type.
     const ifName = interfaceName(l.ifIndex);
     const type = pktTypeName(l.pktType);
     out.s += (ifName.length >= 5 ? ifName : ifName + '     '.slice(ifName.length)) + ' ' +
       (type.length >= 3 ? type : type + '   '.slice(type.length)) + ' ';
-    if (out.opts.e) out.s += l.headerText(l.length, out);
-    printCookedPayload(p, i, i, l.protocol, out);
+    printCooked(p, i, SLL2.HEADER_LEN, out);
   },
 
-  fields: {
-    'sll.etype': (l) => (l.protocol > MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
-    'sll.ltype': (l) => (l.protocol <= MAX_ETHERNET_LENGTH ? hex4(l.protocol) : undefined),
-    'sll.ifindex': (l) => l.ifIndex,
-    'sll.hatype': (l) => l.haType,
-    'sll.pkttype': (l) => l.pktType,
-    'sll.halen': (l) => l.haLen,
-    'sll.src.eth': (l) => (l.haLen === 6 ? macAt(l.addr, 0) : undefined),
-    'sll.unused': (l) => l.unusedHex,
-  },
+  fields: { ...cookedFields, 'sll.ifindex': (l) => l.ifIndex },
 
   json(l) {
     return { protocol: l.protocol, ifIndex: l.ifIndex, haType: l.haType, pktType: l.pktType, haLen: l.haLen, src: l.srcAddr };

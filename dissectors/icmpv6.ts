@@ -1049,6 +1049,8 @@ function printRenumbering(pv: ByteView, out: TextOut): void {
 
 const RPL_MOP = ['nonstoring', 'storing', 'nonstoring-multicast', 'storing-multicast'];
 const RPL_SUBOPT = ['pad1', 'padN', 'metrics', 'routinginfo', 'config', 'rpltarget', 'transitinfo', '', 'destprefix', 'rpltargetdesc'];
+/** The D flags (in byte 1) of a DAO and a DAO-ACK: a DODAG ID follows the 4 fixed bytes. */
+const RPL_DAO_D = 0x40, RPL_DAOACK_D = 0x80;
 
 /** rpl_print: RPL control messages; `length` counts from the message's byte 4. */
 function printRpl(pv: ByteView, code: number, length: number, out: TextOut): void {
@@ -1073,42 +1075,42 @@ function printRpl(pv: ByteView, code: number, length: number, out: TextOut): voi
     case 2:
       out.s += 'Destination Advertisement Object';
       if (v) {
-        if (!pv.has(bp, 20)) { out.trunc('icmp6'); break; }
-        if (length < 4) { out.s += ' [|length too short]'; break; }
-        let at = bp + 4, left = length - 4;
+        const dagid = daoDagid(pv, bp, 20, length, RPL_DAO_D, ' [|length too short]', out);
+        if (dagid === null) break;
         const flags = pv.u8(bp + 1);
-        let dagid = '<elided>';
-        if (flags & 0x40) {
-          if (!pv.has(bp + 4, 16)) { out.trunc('icmp6'); break; }
-          if (left < 16) { out.s += ' [|length too short]'; break; }
-          dagid = ipv6At(pv.buf, pv.start + bp + 4);
-          at += 16; left -= 16;
-        }
         out.s += ' [dagid:' + dagid + ',seq:' + pv.u8(bp + 3) + ',instance:' + pv.u8(bp) + (flags & 0x80 ? ',acK' : '') +
-          (flags & 0x40 ? ',Dagid' : '') + ',' + hexPad(flags, 2) + ']';
-        if (v > 1) printRplOptions(pv, at, left, out);
+          (flags & RPL_DAO_D ? ',Dagid' : '') + ',' + hexPad(flags, 2) + ']';
+        const at = flags & RPL_DAO_D ? bp + 20 : bp + 4;
+        if (v > 1) printRplOptions(pv, at, length - (at - bp), out);
       }
       break;
     case 3:
       out.s += 'Destination Advertisement Object Ack';
       if (v) {
-        if (!pv.has(bp, 4)) { out.trunc('icmp6'); break; }
-        if (length < 4) { out.s += ' [|dao-length too short]'; break; }
-        let at = bp + 4, left = length - 4;
-        let dagid = '<elided>';
-        if (pv.u8(bp + 1) & 0x80) {
-          if (!pv.has(bp + 4, 16)) { out.trunc('icmp6'); break; }
-          if (left < 16) { out.s += ' [|dao-length too short]'; break; }
-          dagid = ipv6At(pv.buf, pv.start + bp + 4);
-          at += 16; left -= 16;
-        }
+        const dagid = daoDagid(pv, bp, 4, length, RPL_DAOACK_D, ' [|dao-length too short]', out);
+        if (dagid === null) break;
         out.s += ' [dagid:' + dagid + ',seq:' + pv.u8(bp + 2) + ',instance:' + pv.u8(bp) + ',status:' + pv.u8(bp + 3) + ']';
-        if (v > 1) printRplOptions(pv, at, left, out);
+        const at = pv.u8(bp + 1) & RPL_DAOACK_D ? bp + 20 : bp + 4;
+        if (v > 1) printRplOptions(pv, at, length - (at - bp), out);
       }
       break;
     default:
       out.s += 'RPL message, unknown code ' + code;
   }
+}
+
+/**
+ * The DODAG ID of a DAO or DAO-ACK at bp (rpl_dao_print, rpl_daoack_print): `size` bytes of it must
+ * be captured, `length` hold the 4 fixed bytes, and then the ID when the `dFlag` bit of byte 1 is
+ * set; "<elided>" without it. null when it is cut short: "[|icmp6]" or `tooShort` printed.
+ */
+function daoDagid(pv: ByteView, bp: number, size: number, length: number, dFlag: number, tooShort: string, out: TextOut): string | null {
+  if (!pv.has(bp, size)) { out.trunc('icmp6'); return null; }
+  if (length < 4) { out.s += tooShort; return null; }
+  if (!(pv.u8(bp + 1) & dFlag)) return '<elided>';
+  if (!pv.has(bp + 4, 16)) { out.trunc('icmp6'); return null; }
+  if (length < 20) { out.s += tooShort; return null; }
+  return ipv6At(pv.buf, pv.start + bp + 4);
 }
 
 function printRplOptions(pv: ByteView, at: number, length: number, out: TextOut): void {

@@ -15,7 +15,7 @@ import { ByteView } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
 import { contentLength, headerValue, headerValues, parseHead, type HttpMessage } from '../src/http/message.js';
 import { TcpLayer } from './tcp.js';
-import { isFragmented, networkIndex, UDP, type UdpLayer } from './udp.js';
+import { networkIndex, putUdpLength } from './udp.js';
 import { formatTimeDiff } from '../src/output/frame-fields.js';
 
 /** SSDP's UDP port (tshark's ssdp: its HTTP dissector on UDP). */
@@ -417,14 +417,7 @@ export const ssdp: Dissector<HttpLayer> = {
 
   // tcpdump prints no SSDP: UDP's own line for a payload it does not decode.
   print(p: Packet, i: number, out: TextOut) {
-    const u = p.layers[i - 1] as UdpLayer;
-    const ni = networkIndex(p, i - 1);
-    const dataLen = u.effectiveLen - UDP.HEADER_LEN;
-    if (dataLen > u.payloadLen && !(ni >= 0 && isFragmented(p, ni, i - 1))) out.s += 'UDP, bad length ' + dataLen + ' > ' + u.payloadLen;
-    else {
-      out.put('UDP, length ');
-      out.num(dataLen);
-    }
+    putUdpLength(p, i - 1, networkIndex(p, i - 1), out);
   },
 
   fields: http.fields,

@@ -119,12 +119,7 @@ export const udp: Dissector<UdpLayer> = {
       out.printLayer(p, i + 1);
       return;
     }
-    const dataLen = ulen - UDP.HEADER_LEN;
-    if (dataLen > l.payloadLen && !(net !== null && isFragmented(p, ni, i))) out.s += 'UDP, bad length ' + dataLen + ' > ' + l.payloadLen;
-    else {
-      out.putAscii(UDP_LENGTH_TEXT);
-      out.num(dataLen);
-    }
+    putUdpLength(p, i, ni, out);
   },
 
   fields: {
@@ -153,6 +148,21 @@ export function putEndpoints(out: TextOut, net: NetworkLayer, sport: number, dpo
   out.putChar(DOT);
   out.num(dport);
   out.putAscii(COLON_SPACE_TEXT);
+}
+
+/**
+ * How tcpdump ends the line of a UDP datagram (layer i, its network layer at ni or -1) whose payload
+ * it does not decode: "UDP, length N", or "UDP, bad length N > M" when the length field claims more
+ * than the IP payload holds and the datagram is not the first fragment of several.
+ */
+export function putUdpLength(p: Packet, i: number, ni: number, out: TextOut): void {
+  const l = p.layers[i] as UdpLayer;
+  const dataLen = l.effectiveLen - UDP.HEADER_LEN;
+  if (dataLen > l.payloadLen && !(ni >= 0 && isFragmented(p, ni, i))) out.s += 'UDP, bad length ' + dataLen + ' > ' + l.payloadLen;
+  else {
+    out.putAscii(UDP_LENGTH_TEXT);
+    out.num(dataLen);
+  }
 }
 
 /** Index of the nearest layer below i that is IPv4 or IPv6 (extension headers may sit between), or -1. */

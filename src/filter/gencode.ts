@@ -59,6 +59,10 @@ const LINKTYPE_UNSUPPORTED = new Map<number, string>([[0xe0, 'ipx'], [0x809b, 'a
 const UNSUPPORTED_PROTOS = new Set([
   'atalk', 'aarp', 'esis', 'isis', 'l1', 'l2', 'iih', 'lsp', 'snp', 'csnp', 'psnp', 'clnp', 'ipx', 'radio',
 ]);
+/** Protocols above IPv4 (gen_load_internal's transport case): proto[i] counts from their header. */
+const IPV4_TRANSPORTS = new Set(['sctp', 'tcp', 'udp', 'icmp', 'igmp', 'igrp', 'pim', 'vrrp', 'carp']);
+/** Protocols that carry no protocol number of their own: `X proto N` is bogus (gen_proto). */
+const NO_PROTO_FIELD = new Set(['arp', 'rarp', ...IPV4_TRANSPORTS, 'icmp6', 'ah', 'esp']);
 /** Protocols whose bare keyword is only an ethertype (or LLC SAP) test. */
 const LINK_ONLY_PROTOS: Record<string, number> = {
   decnet: 0x6003, lat: 0x6004, sca: 0x6007, moprc: 0x6002, mopdl: 0x6001, iso: 0xfe, stp: 0x42, netbeui: 0xf0,
@@ -233,22 +237,8 @@ export class Gen {
         const frag = and(eq(1, pl + 6, IPPROTO_FRAGMENT), eq(1, pl + 40, v));
         return and(this.linktype(ETHERTYPE.IPV6), or(direct, frag));
       }
-      case 'arp':
-      case 'rarp':
-      case 'sctp':
-      case 'tcp':
-      case 'udp':
-      case 'icmp':
-      case 'igmp':
-      case 'igrp':
-      case 'pim':
-      case 'vrrp':
-      case 'carp':
-      case 'icmp6':
-      case 'ah':
-      case 'esp':
-        throw new FilterError(`'${proto} proto' is bogus`);
     }
+    if (NO_PROTO_FIELD.has(proto)) throw new FilterError(`'${proto} proto' is bogus`);
     throw unsupported(`${proto} proto`);
   }
 
@@ -699,22 +689,14 @@ export class Gen {
       case 'moprc':
       case 'mopdl':
         return { v: at(this.offLinkPl, null), chk: andChk(idx.chk, this.protoAbbrev(proto)) };
-      case 'sctp':
-      case 'tcp':
-      case 'udp':
-      case 'icmp':
-      case 'igmp':
-      case 'igrp':
-      case 'pim':
-      case 'vrrp':
-      case 'carp': {
-        const inner = andChk(idx.chk, and(this.protoAbbrev(proto), meqZero(2, this.offLinkPl + 6, 0x1fff)));
-        return { v: at(this.offLinkPl, { k: 'msh', off: this.offLinkPl }), chk: and(this.protoAbbrev('ip'), inner!) };
-      }
       case 'icmp6': {
         const chk = and(andChk(idx.chk, this.protoAbbrev('ip6'))!, eq(1, this.offLinkPl + 6, 58));
         return { v: at(this.offLinkPl + 40, null), chk };
       }
+    }
+    if (IPV4_TRANSPORTS.has(proto)) {
+      const inner = andChk(idx.chk, and(this.protoAbbrev(proto), meqZero(2, this.offLinkPl + 6, 0x1fff)));
+      return { v: at(this.offLinkPl, { k: 'msh', off: this.offLinkPl }), chk: and(this.protoAbbrev('ip'), inner!) };
     }
     if (UNSUPPORTED_PROTOS.has(proto) || proto in LINK_ONLY_PROTOS) throw unsupported(`${proto}[]`);
     throw new FilterError('unsupported index operation');

@@ -911,12 +911,7 @@ function printNodeInfo(pv: ByteView, icmp6len: number, out: TextOut): void {
         break;
       case 1:
         out.s += ', subject=DNS name';
-        if (pv.u8(cp) === siz - cp - 1) {
-          if (v) out.s += ', 03 draft';
-          out.s += ', "';
-          for (let k = cp + 1; k < siz; k++) out.s += printChar(pv.u8(k));
-          out.s += '"';
-        } else printDnsName(pv, cp, siz, out);
+        printNodeName(pv, cp, siz, out);
         break;
       case 2:
         if (!pv.has(0, NI_LEN + 4)) break;
@@ -956,13 +951,7 @@ function printNodeInfo(pv: ByteView, icmp6len: number, out: TextOut): void {
     }
     case 2: {
       out.s += sep + 'DNS name';
-      const cp = NI_LEN + 4;
-      if (pv.u8(cp) === siz - cp - 1) {
-        if (v) out.s += ', 03 draft';
-        out.s += ', "';
-        for (let k = cp + 1; k < siz; k++) out.s += printChar(pv.u8(k));
-        out.s += '"';
-      } else printDnsName(pv, cp, siz, out);
+      printNodeName(pv, NI_LEN + 4, siz, out);
       if ((pv.u16(6) & 1) !== 0) out.s += ' [TTL=' + pv.u32(NI_LEN) + ']';
       break;
     }
@@ -982,6 +971,19 @@ function printNodeInfo(pv: ByteView, icmp6len: number, out: TextOut): void {
 function nodeAddrFlags(f: number, withTruncate: boolean): string {
   return (f & 0x40 ? 'a' : '') + (f & 0x20 ? 'G' : '') + (f & 0x10 ? 'S' : '') + (f & 0x08 ? 'L' : '') +
     (f & 0x04 ? 'C' : '') + (f & 0x02 ? 'A' : '') + (withTruncate && f & 0x01 ? 'T' : '');
+}
+
+/**
+ * A node-information name at cp, up to ep, as icmp6_nodeinfo_print shows it: a single string after
+ * its length byte (draft 03), or DNS labels.
+ */
+function printNodeName(pv: ByteView, cp: number, ep: number, out: TextOut): void {
+  if (pv.u8(cp) === ep - cp - 1) {
+    if (out.opts.v) out.s += ', 03 draft';
+    out.s += ', "';
+    for (let k = cp + 1; k < ep; k++) out.s += printChar(pv.u8(k));
+    out.s += '"';
+  } else printDnsName(pv, cp, ep, out);
 }
 
 /** dnsname_print: a node-information DNS name, labels without decompression, quoted. */

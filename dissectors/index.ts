@@ -11,6 +11,9 @@ import './sll.js';
 import './sll2.js';
 import './null.js';
 import './ipv6.js';
+import './ah.js';
+import './esp.js';
+import './mobility.js';
 // raw.js also binds LINKTYPE_IPV4/IPV6 (228/229): tcpdump dispatches those on the version nibble too.
 import './raw.js';
 import './icmpv6.js';

@@ -1,16 +1,17 @@
 /**
  * IPv6 (RFC 8200) and the headers that chain from it: hop-by-hop and destination options,
- * routing (types 0, 2 and 4/SRH), fragment, and AH (RFC 4302) and ESP (RFC 4303), which IPv4
- * shares. One layer per header, each bound by its protocol number in Table.IpProto, so a chain
- * such as IPv6 > HBH > routing > fragment > UDP decodes as five layers.
+ * routing (types 0, 2 and 4/SRH) and fragment. One layer per header, each bound by its protocol
+ * number in Table.IpProto, so a chain such as IPv6 > HBH > routing > fragment > UDP decodes as
+ * five layers. AH (ah.ts), ESP (esp.ts) and the mobility header (mobility.ts) are chain headers
+ * too: they build on Ipv6ChainLayer and the chain helpers exported here.
  * Extension-header layers are not NetworkLayers: transport printers find the IP layer below them
  * (udp.ts networkIndex) and print bare ports when it is not directly below, as tcpdump does; the
  * fragment layer's `fragment` flag is tcpdump's `fragmented` (no transport checksum).
- * tcpdump: print-ip6.c, print-ip6opts.c, print-rt6.c, print-frag6.c, print-ah.c, print-esp.c,
- * print-ip-demux.c; tshark fields: ipv6.*, ah.*, esp.*.
+ * tcpdump: print-ip6.c, print-ip6opts.c, print-rt6.c, print-frag6.c, print-ip-demux.c;
+ * tshark fields: ipv6.*.
  */
 import { bind, keyOf, Layer, Table, type Dissector, type EncodeContext, type FieldValue, type Packet } from '../src/core/dissector.js';
-import { ByteView, OutOfBounds } from '../src/core/view.js';
+import type { ByteView } from '../src/core/view.js';
 import { sumWords } from '../src/core/checksum.js';
 import { ascii, type TextOut } from '../src/output/text.js';
 import { hex2, ipv6At } from '../src/output/format.js';
@@ -36,12 +37,6 @@ export const IP6_RT = { NXT: 0, LEN: 1, TYPE: 2, SEGLEFT: 3, RESERVED: 4, LAST_E
 export const IP6_FRAG = { NXT: 0, RESERVED: 1, OFFLG: 2, IDENT: 4, HEADER_LEN: 8 } as const;
 export const IP6F_OFF_MASK = 0xfff8;
 export const IP6F_MORE_FRAG = 0x0001;
-/** Authentication header (its length field counts 32-bit words minus 2). */
-export const AH = { NXT: 0, LEN: 1, RESERVED: 2, SPI: 4, SEQ: 8, ICV: 12 } as const;
-/** ESP: only SPI and sequence number are readable without the keys. */
-export const ESP = { SPI: 0, SEQ: 4, HEADER_LEN: 8 } as const;
-/** Mobility header: payload proto, length, message type, reserved, checksum, then the message. */
-export const MH = { PPROTO: 0, LEN: 1, TYPE: 2, CHECKSUM: 4, DATA: 6, MIN_LEN: 8 } as const;
 
 /** How many ICMPv6 error quotes deep the decode in progress is (decoding is synchronous; icmpv6.ts counts). */
 export const quoting = { depth: 0 };
@@ -169,30 +164,6 @@ export class Ipv6FragmentLayer extends Ipv6ChainLayer {
   nextHeaderFieldOff = -1;
   /** Bytes of fragment data this header's datagram claims (what follows it up to the payload length). */
   get fragmentLength(): number { return this.payloadLen; }
-}
-
-export class AhLayer extends Ipv6ChainLayer {
-  nxt = 0;
-  /** Length field: 32-bit words minus 2. */
-  len = 0;
-  reserved = 0;
-  spi = 0;
-  seq = 0;
-  get icv(): string { return hexBytes(this.buf, this.off + AH.ICV, Math.min(this.off + this.hdrLen, this.capEnd)); }
-}
-
-export class EspLayer extends Ipv6ChainLayer {
-  spi = 0;
-  seq = 0;
-}
-
-/** Mobile IPv6 mobility header (RFC 6275), protocol 135 (and 62, its draft number). */
-export class MobilityLayer extends Ipv6ChainLayer {
-  /** Payload proto (59, none, in practice), length in 8-octet units beyond the first 8, message type, checksum. */
-  pproto = 59;
-  len = 0;
-  type = 0;
-  checksum = 0;
 }
 
 function chainLayerOf(p: Packet): { below: Layer | null; ip: Ipv6Layer | null } {
@@ -346,7 +317,7 @@ function addrs(l: Ipv6Layer): string[] | undefined {
  * Continues after header i (IP version ver) whose next header is nh and whose payload is
  * `length` bytes: the next layer's printer, or what tcpdump's ip_demux_print says when there is none.
  */
-function printNext(p: Packet, i: number, ver: number, nh: number, length: number, out: TextOut): void {
+export function printNext(p: Packet, i: number, ver: number, nh: number, length: number, out: TextOut): void {
   if (ver === 6 ? nh === IPPROTO.ICMP || nh === IPPROTO.IGMP : nh === IPPROTO.ICMPV6 || nh === IPPROTO.ETHERNET) {
     out.s += '[' + ipProtoName(nh) + ' requires IPv' + (ver === 6 ? 4 : 6) + '] (invalid)';
     return;
@@ -364,14 +335,15 @@ function printUnknownPayload(nh: number, length: number, out: TextOut): void {
 }
 
 /** Decode for a header found outside the IPv6 header chain (e.g. protocol 0 under IPv4): nothing to read. */
-function outOfChain(l: Ipv6ChainLayer): boolean {
+export function outOfChain(l: Ipv6ChainLayer): boolean {
   if (l.ip !== null && !l.outOfChain) return false;
   l.outOfChain = true;
   l.payloadLen = l.length;
   return true;
 }
 
-function startChain(l: Ipv6ChainLayer, v: ByteView, p: Packet): void {
+/** Starts decoding a chain header: its captured end, its IPv6 layer, and whether it is out of tcpdump's header loop. */
+export function startChain(l: Ipv6ChainLayer, v: ByteView, p: Packet): void {
   l.capEnd = v.end;
   const c = chainLayerOf(p);
   l.ip = c.ip;
@@ -379,7 +351,7 @@ function startChain(l: Ipv6ChainLayer, v: ByteView, p: Packet): void {
 }
 
 /** How a header outside the IPv6 header chain prints: as ip_demux_print would print its protocol number. */
-function printOutOfChain(p: Packet, i: number, out: TextOut): void {
+export function printOutOfChain(p: Packet, i: number, out: TextOut): void {
   printUnknownPayload(p.layers[i - 1].nextKey, p.layers[i].length, out);
 }
 
@@ -595,7 +567,8 @@ function encodeOptions(l: Ipv6OptionsLayer, payload: Uint8Array, ctx: EncodeCont
   return out;
 }
 
-function nextKey(own: number, ctx: EncodeContext): number {
+/** The next-header byte to encode: the inner layer's protocol number when lengths are fixed, else the layer's own. */
+export function nextKey(own: number, ctx: EncodeContext): number {
   return ctx.opts.fixLengths && ctx.inner.length ? keyOf(ctx.inner[0].dissector, Table.IpProto) ?? own : own;
 }
 
@@ -628,7 +601,7 @@ function tsharkShows(l: Ipv6ChainLayer): boolean {
 }
 
 /** Bytes [0, n) of a chain header were captured and tshark shows it. */
-function captured(l: Ipv6ChainLayer, n: number): boolean {
+export function captured(l: Ipv6ChainLayer, n: number): boolean {
   return l.off + n <= l.capEnd && tsharkShows(l);
 }
 
@@ -837,292 +810,6 @@ function unsignedDifference(d: number): string {
   return (18446744073709551616n + BigInt(d)).toString();
 }
 
-export const ah: Dissector<AhLayer> = {
-  name: 'ah',
-  protocols: 'ah',
-  create: () => new AhLayer(),
-
-  decode(l, v, p) {
-    startChain(l, v, p);
-    l.nxt = v.u8(AH.NXT);
-    l.len = v.u8(AH.LEN);
-    const n = (l.len + 2) * 4;
-    l.reserved = v.u16(AH.RESERVED);
-    l.spi = v.u32(AH.SPI);
-    l.seq = v.u32(AH.SEQ);
-    v.check(0, n);
-    l.hdrLen = n;
-    // tcpdump's demux carries on with length - header, in unsigned arithmetic.
-    l.payloadLen = (l.length - n) >>> 0;
-    l.nextTable = Table.IpProto;
-    l.nextKey = l.nxt;
-  },
-
-  encode(l, payload, ctx) {
-    const icv = l.buf ? l.buf.subarray(l.off + AH.ICV, l.off + (l.len + 2) * 4) : new Uint8Array(0);
-    const hl = AH.ICV + icv.length;
-    const out = new Uint8Array(hl + payload.length);
-    const dv = new DataView(out.buffer);
-    out[AH.NXT] = nextKey(l.nxt, ctx);
-    out[AH.LEN] = ctx.opts.fixLengths ? (hl >> 2) - 2 : l.len;
-    dv.setUint16(AH.RESERVED, l.reserved);
-    dv.setUint32(AH.SPI, l.spi);
-    dv.setUint32(AH.SEQ, l.seq);
-    out.set(icv, AH.ICV);
-    out.set(payload, hl);
-    return out;
-  },
-
-  print(p: Packet, i: number, out: TextOut) {
-    const l = p.layers[i] as AhLayer;
-    const b = p.buf;
-    const at = l.off;
-    const end = l.capEnd;
-    // ip_demux_print tests the first byte; ah_print's reads abandon the packet.
-    if (at >= end) { out.trunc('ah'); return; }
-    out.s += 'AH';
-    if (at + 2 > end) { abandon(out, 'ah'); return; }
-    out.s += '(';
-    const n = (l.len + 2) * 4;
-    if (out.opts.v) out.s += 'length=' + l.len + '(' + n + '-bytes),';
-    if (at + 4 > end) { abandon(out, 'ah'); return; }
-    if (l.reserved) out.s += 'reserved=0x' + l.reserved.toString(16) + '[MustBeZero],';
-    if (at + 8 > end) { abandon(out, 'ah'); return; }
-    out.s += 'spi=0x' + hexPad(l.spi, 8) + ',';
-    if (at + 12 > end) { abandon(out, 'ah'); return; }
-    out.s += 'seq=0x' + l.seq.toString(16) + ',icv=0x';
-    for (let k = at + AH.ICV; k < at + n; k++) {
-      if (k >= end) { abandon(out, 'ah'); return; }
-      out.s += hex2(b[k]);
-    }
-    out.s += '): ';
-    printNext(p, i, l.ip !== null ? 6 : 4, l.nxt, l.payloadLen, out);
-  },
-
-  fields: {
-    'ah.next_header': (l) => (l.off + 1 <= l.capEnd ? l.nxt : undefined),
-    'ah.length': (l) => (l.off + 2 <= l.capEnd ? l.len : undefined),
-    'ah.reserved': (l) => (l.off + 4 <= l.capEnd ? hexPad(l.reserved, 4) : undefined),
-    'ah.spi': (l) => (l.off + 8 <= l.capEnd ? '0x' + hexPad(l.spi, 8) : undefined),
-    'ah.sequence': (l) => (l.off + 12 <= l.capEnd ? l.seq : undefined),
-    // An empty ICV is an empty bytes field, which tshark writes as "<MISSING>".
-    'ah.icv': (l) => (l.hdrLen ? l.icv || '<MISSING>' : undefined),
-  },
-
-  json(l) {
-    return { nxt: l.nxt, len: l.len, spi: l.spi, seq: l.seq, icv: l.hdrLen ? l.icv : '' };
-  },
-};
-
-export const esp: Dissector<EspLayer> = {
-  name: 'esp',
-  protocols: 'esp',
-  create: () => new EspLayer(),
-
-  decode(l, v, p) {
-    startChain(l, v, p);
-    l.spi = v.u32(ESP.SPI);
-    l.seq = v.u32(ESP.SEQ);
-    // Without the keys the rest is opaque: it all belongs to ESP.
-    l.hdrLen = l.length;
-  },
-
-  encode(l, payload) {
-    // The encrypted rest, opaque without the keys, is part of a decoded layer.
-    const rest = l.buf ? l.buf.subarray(l.off + ESP.HEADER_LEN, Math.min(l.off + l.hdrLen, l.capEnd)) : new Uint8Array(0);
-    const out = new Uint8Array(ESP.HEADER_LEN + rest.length + payload.length);
-    const dv = new DataView(out.buffer);
-    dv.setUint32(ESP.SPI, l.spi);
-    dv.setUint32(ESP.SEQ, l.seq);
-    out.set(rest, ESP.HEADER_LEN);
-    out.set(payload, ESP.HEADER_LEN + rest.length);
-    return out;
-  },
-
-  print(p: Packet, i: number, out: TextOut) {
-    const l = p.layers[i] as EspLayer;
-    // esp_print wants more than the 8-byte header captured.
-    if (l.off + ESP.HEADER_LEN >= l.capEnd) { out.trunc('esp'); return; }
-    out.s += 'ESP(spi=0x' + hexPad(l.spi, 8) + ',seq=0x' + l.seq.toString(16) + '), length ' + l.length;
-  },
-
-  fields: {
-    'esp.spi': (l) => (l.off + 4 <= l.capEnd ? '0x' + hexPad(l.spi, 8) : undefined),
-    'esp.sequence': (l) => (l.off + 8 <= l.capEnd ? l.seq : undefined),
-  },
-
-  json(l) {
-    return { spi: l.spi, seq: l.seq };
-  },
-};
-
-const MH_TYPES = ['BRR', 'HoTI', 'CoTI', 'HoT', 'CoT', 'BU', 'BA', 'BE'];
-/** Each message type's fixed part (tcpdump's ip6m_hdrlen): a shorter header is refused. */
-const MH_MIN = [8, 16, 16, 24, 24, 12, 12, 24];
-
-export const mobility: Dissector<MobilityLayer> = {
-  name: 'mipv6',
-  protocols: 'mipv6',
-  create: () => new MobilityLayer(),
-
-  decode(l, v, p) {
-    startChain(l, v, p);
-    if (outOfChain(l)) return;
-    l.pproto = v.u8(MH.PPROTO);
-    l.len = v.u8(MH.LEN);
-    l.type = v.u8(MH.TYPE);
-    l.checksum = v.u16(MH.CHECKSUM);
-    l.hdrLen = (l.len + 1) << 3;
-    // tcpdump prints nothing after a mobility header; the payload proto is 59 (none) in practice.
-    l.payloadLen = Math.max(0, l.length - l.hdrLen);
-    v.check(0, l.hdrLen);
-  },
-
-  encode(l, payload, ctx) {
-    const body = l.buf ? l.buf.subarray(l.off + MH.DATA, Math.min(l.off + ((l.len + 1) << 3), l.capEnd)) : new Uint8Array(MH.MIN_LEN - MH.DATA);
-    const out = new Uint8Array(MH.DATA + body.length + payload.length);
-    out[MH.PPROTO] = l.pproto;
-    out[MH.LEN] = ctx.opts.fixLengths ? ((MH.DATA + body.length + 7) >> 3) - 1 : l.len;
-    out[MH.TYPE] = l.type;
-    out.set(body, MH.DATA);
-    out.set(payload, MH.DATA + body.length);
-    out[MH.CHECKSUM] = l.checksum >> 8;
-    out[MH.CHECKSUM + 1] = l.checksum & 0xff;
-    return out;
-  },
-
-  print(p: Packet, i: number, out: TextOut) {
-    const l = p.layers[i] as MobilityLayer;
-    if (l.outOfChain) { printOutOfChain(p, i, out); return; }
-    const pv = new ByteView(p.buf, l.off, l.capEnd);
-    try {
-      if (!printMobility(pv, out)) out.trunc('mobility');
-    } catch (e) {
-      if (!(e instanceof OutOfBounds)) throw e;
-      abandon(out, 'mobility');
-    }
-  },
-
-  fields: {
-    'mip6.proto': (l) => (captured(l, 1) ? l.pproto : undefined),
-    'mip6.hlen': (l) => (captured(l, 2) ? l.len : undefined),
-    'mip6.mhtype': (l) => (captured(l, 3) ? l.type : undefined),
-    'mip6.csum': (l) => (captured(l, 6) ? '0x' + hexPad(l.checksum, 4) : undefined),
-  },
-
-  json(l) {
-    return { pproto: l.pproto, len: l.len, type: l.type, checksum: l.checksum };
-  },
-};
-
-/** tcpdump's mobility_print; false where it ends with "[|mobility]" by its own check (reads past the capture throw). */
-function printMobility(pv: ByteView, out: TextOut): boolean {
-  const v = out.opts.v;
-  if (!pv.has(MH.LEN, 1)) return false;
-  const mhlen = (pv.u8(MH.LEN) + 1) << 3;
-  const type = pv.u8(MH.TYPE);
-  if (type < MH_MIN.length && mhlen < MH_MIN[type]) {
-    out.s += '(header length ' + mhlen + ' is too small for type ' + type + ')';
-    return false;
-  }
-  out.s += 'mobility: ' + (type < MH_TYPES.length ? MH_TYPES[type] : 'type-#' + type);
-  let hlen = MH.MIN_LEN;
-  switch (type) {
-    case 0:
-      break;
-    case 1:
-    case 2:
-      if (v) out.s += cookie(pv, (type === 1 ? 'Home' : 'Care-of') + ' Init Cookie', hlen);
-      hlen += 8;
-      break;
-    case 3:
-    case 4: {
-      out.s += ' nonce id=0x' + pv.u16(MH.DATA).toString(16);
-      const who = type === 3 ? 'Home' : 'Care-of';
-      if (v) out.s += cookie(pv, who + ' Init Cookie', hlen);
-      hlen += 8;
-      if (v) out.s += cookie(pv, who + ' Keygen Token', hlen);
-      hlen += 8;
-      break;
-    }
-    case 5: {
-      out.s += ' seq#=' + pv.u16(MH.DATA);
-      if (!pv.has(hlen, 2)) return false;
-      const bits = pv.u8(hlen) >> 4;
-      if (bits) out.s += ' ' + (bits & 8 ? 'A' : '') + (bits & 4 ? 'H' : '') + (bits & 2 ? 'L' : '') + (bits & 1 ? 'K' : '');
-      hlen += 2;
-      out.s += ' lifetime=' + pv.u16(hlen) * 4;
-      hlen += 2;
-      break;
-    }
-    case 6:
-      out.s += ' status=' + pv.u8(MH.DATA);
-      if (pv.u8(MH.DATA + 1) & 0x80) out.s += ' K';
-      out.s += ' seq#=' + pv.u16(hlen);
-      hlen += 2;
-      out.s += ' lifetime=' + pv.u16(hlen) * 4;
-      hlen += 2;
-      break;
-    case 7:
-      out.s += ' status=' + pv.u8(MH.DATA);
-      pv.check(hlen, 16);
-      out.s += ' homeaddr ' + ipv6At(pv.buf, pv.start + hlen);
-      hlen += 16;
-      break;
-    default:
-      out.s += ' len=' + pv.u8(MH.LEN);
-      return true;
-  }
-  return !v || printMobilityOptions(pv, hlen, mhlen - hlen, out);
-}
-
-/** A 64-bit cookie or token as tcpdump prints it: " Name=hhhhhhhh:hhhhhhhh". */
-function cookie(pv: ByteView, what: string, at: number): string {
-  const hi = pv.u32(at);
-  return ' ' + what + '=' + hexPad(hi, 8) + ':' + hexPad(pv.u32(at + 4), 8);
-}
-
-/** mobility_opt_print; false where tcpdump gives up (including its check of the byte after each option). */
-function printMobilityOptions(pv: ByteView, at: number, len: number, out: TextOut): boolean {
-  for (let i = 0; i < len; ) {
-    const t = pv.u8(at + i);
-    let optlen = 1;
-    if (t !== 0) {
-      if (i + 1 >= len) return false;
-      optlen = pv.u8(at + i + 1) + 2;
-    }
-    if (i + optlen > len || !pv.has(at + i + optlen, 1)) return false;
-    const o = at + i;
-    switch (t) {
-      case 0: out.s += '(pad1)'; break;
-      case 1: out.s += '(padn)'; break;
-      case 2:
-        if (len - i < 4) { out.s += '(refresh: trunc)'; return false; }
-        out.s += '(refresh: ' + pv.u16(o + 2) * 4 + ')';
-        break;
-      case 3:
-        if (len - i < 18) { out.s += '(altcoa: trunc)'; return false; }
-        pv.check(o + 2, 16);
-        out.s += '(alt-CoA: ' + ipv6At(pv.buf, pv.start + o + 2) + ')';
-        break;
-      case 4: {
-        if (len - i < 6) { out.s += '(ni: trunc)'; return false; }
-        const ho = pv.u16(o + 2);
-        out.s += '(ni: ho=0x' + hexPad(ho, 4) + ' co=0x' + hexPad(pv.u16(o + 4), 4) + ')';
-        break;
-      }
-      case 5:
-        if (len - i < 12) { out.s += '(auth: trunc)'; return false; }
-        out.s += '(auth)';
-        break;
-      default:
-        out.s += '(type-0x' + hex2(t) + ': len=' + pv.u8(o + 1) + ')';
-    }
-    i += optlen;
-  }
-  return true;
-}
-
 /** n in lower-case hex, zero-padded to `width` digits. */
 export function hexPad(n: number, width: number): string {
   const s = n.toString(16);
@@ -1176,7 +863,3 @@ bind(Table.IpProto, IPPROTO.HOPOPTS, hopByHop);
 bind(Table.IpProto, IPPROTO.ROUTING, routing);
 bind(Table.IpProto, IPPROTO.FRAGMENT, fragment);
 bind(Table.IpProto, IPPROTO.DSTOPTS, destinationOptions);
-bind(Table.IpProto, IPPROTO.AH, ah);
-bind(Table.IpProto, IPPROTO.ESP, esp);
-bind(Table.IpProto, IPPROTO.MOBILITY, mobility);
-bind(Table.IpProto, IPPROTO.MOBILITY_OLD, mobility);

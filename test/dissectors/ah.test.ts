@@ -1,7 +1,7 @@
 /**
  * IPsec AH (RFC 4302) over IPv4 and IPv6, on every corpus capture holding it: the header field by
- * field, encode round trips, cuts, tcpdump's text and tshark's fields. The dissector lives with the
- * IPv6 chain headers (dissectors/ipv6.ts, `ah`), bound to IP protocol 51 for both versions.
+ * field, encode round trips, cuts, tcpdump's text and tshark's fields. The dissector (dissectors/ah.ts,
+ * `ah`) is an IPv6 chain header, bound to IP protocol 51 for both versions.
  * Out of scope, and left out where met: IPComp behind AH (tcpdump prints "IPComp(cpi=...)", tshark
  * decompresses it) and OSPFv3 behind AH.
  */
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { decodeFrame, encodeStack, type Packet } from '../../src/core/dissector.js';
 import { openCapture } from '../../src/pcap/reader.js';
 import { frameProtocols } from '../../src/output/frame-fields.js';
-import { AhLayer } from '../../dissectors/ipv6.js';
+import { AhLayer } from '../../dissectors/ah.js';
 import { Ipv4Layer } from '../../dissectors/ipv4.js';
 import { corpusDir, hasCorpus, hasTool, repoRoot, run, wirescopeBin } from '../conformance/corpus.js';
 import { prefixes, textDifferences, tsharkFields } from './transport.js';

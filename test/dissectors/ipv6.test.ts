@@ -12,9 +12,10 @@ import type { Frame } from '../../src/core/frame.js';
 import { ethernet } from '../../dissectors/ethernet.js';
 import { udp, UdpLayer } from '../../dissectors/udp.js';
 import {
-  ah, AhLayer, destinationOptions, EspLayer, fragment, hopByHop, ipv6, Ipv6FragmentLayer, Ipv6Layer, Ipv6OptionsLayer,
-  Ipv6RoutingLayer, parseIpv6, routing,
+  destinationOptions, fragment, hopByHop, ipv6, Ipv6FragmentLayer, Ipv6Layer, Ipv6OptionsLayer, Ipv6RoutingLayer, parseIpv6, routing,
 } from '../../dissectors/ipv6.js';
+import { ah, AhLayer } from '../../dissectors/ah.js';
+import { EspLayer } from '../../dissectors/esp.js';
 import { icmpv6, Icmpv6Layer } from '../../dissectors/icmpv6.js';
 import { ipProtoName } from '../../dissectors/ipproto.js';
 import { corpusDir, frameProtocols, hasCorpus, hasTool, readTsv, repoRoot } from '../conformance/corpus.js';

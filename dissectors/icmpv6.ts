@@ -1067,7 +1067,7 @@ function printRpl(pv: ByteView, code: number, length: number, out: TextOut): voi
     case 1:
       out.s += 'DODAG Information Object';
       if (v) {
-        if (length < 24) { out.s += ' (invalid)'; break; }
+        if (length < 24) { out.s += ' [length ' + length + ' < 24] (invalid)'; break; }
         const mopprf = pv.u8(bp + 4);
         out.s += ' [dagid:' + addr(pv, bp + 8) + ',seq:' + pv.u8(bp + 5) + ',instance:' + pv.u8(bp) + ',rank:' + pv.u16(bp + 2) + ',' +
           (mopprf & 0x80 ? 'grounded,' : '') + 'mop:' + (RPL_MOP[(mopprf >> 3) & 7] ?? 'mop' + ((mopprf >> 3) & 7)) + ',prf:' + (mopprf & 7) + ']';

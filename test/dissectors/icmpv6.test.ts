@@ -185,6 +185,7 @@ function everyMessage(): Frame[] {
   m.push([138, 9, u32(9) + '0000']);
   m.push([155, 0, '0000']);
   m.push([155, 1, '2a010100' + '08ff0000' + A('2001:db8::dead') + '04040a0b0c0d' + '00' + '0802' + 'aabb']);
+  m.push([155, 1, '2a010100' + '08ff0000']); // a DIO shorter than its 24 fixed bytes
   m.push([155, 2, '2a40002a' + A('2001:db8::beef') + '0500' + '0000']);
   m.push([155, 2, '2a000000' + '0000']);
   m.push([155, 3, '2a80002a' + A('2001:db8::beef')]);

@@ -70,6 +70,9 @@ export class TextOut {
   /** The formatted "HH:MM:SS." (or date and time) of the last second printed: consecutive packets share it. */
   private clockSec = NaN;
   private clockText: Uint8Array = ascii('');
+  /** ipv6()'s cache: per slot, the address's four words, and its text's length then the text. */
+  private readonly v6Keys = new Int32Array(4 << V6_CACHE_BITS);
+  private readonly v6Text = new Uint8Array(V6_TEXT_STRIDE << V6_CACHE_BITS);
 
   constructor(readonly opts: TextOptions) {}
 
@@ -197,16 +200,46 @@ export class TextOut {
     this.len = k;
   }
 
-  /** Appends the IPv6 address at buf[o] as format.ts's ipv6At writes it. */
+  /**
+   * Appends the IPv6 address at buf[o] as format.ts's ipv6At writes it. Formatting one costs
+   * several times a copy, and traffic repeats few addresses: each is kept, as text, in a small
+   * direct-mapped cache keyed by its four 32-bit words.
+   */
   ipv6(buf: Uint8Array, o: number): void {
+    if (this.s !== '') this.spill();
+    const w0 = (buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3];
+    const w1 = (buf[o + 4] << 24) | (buf[o + 5] << 16) | (buf[o + 6] << 8) | buf[o + 7];
+    const w2 = (buf[o + 8] << 24) | (buf[o + 9] << 16) | (buf[o + 10] << 8) | buf[o + 11];
+    const w3 = (buf[o + 12] << 24) | (buf[o + 13] << 16) | (buf[o + 14] << 8) | buf[o + 15];
+    const slot = Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> (32 - V6_CACHE_BITS);
+    const keys = this.v6Keys, text = this.v6Text;
+    const kk = slot * 4, tt = slot * V6_TEXT_STRIDE;
+    if (this.len + V6_TEXT_STRIDE > this.bytes.length) this.grow(V6_TEXT_STRIDE);
+    const b = this.bytes;
+    let k = this.len;
+    const n = text[tt];
+    if (n !== 0 && keys[kk] === w0 && keys[kk + 1] === w1 && keys[kk + 2] === w2 && keys[kk + 3] === w3) {
+      for (let i = 1; i <= n; i++) b[k++] = text[tt + i];
+      this.len = k;
+      return;
+    }
+    this.formatIpv6(buf, o);
+    keys[kk] = w0;
+    keys[kk + 1] = w1;
+    keys[kk + 2] = w2;
+    keys[kk + 3] = w3;
+    text[tt] = this.len - k;
+    for (let i = 1; k < this.len; i++) text[tt + i] = b[k++];
+  }
+
+  /** ipv6() without the cache: writes the text at len (room for it made, `s` spilled). */
+  private formatIpv6(buf: Uint8Array, o: number): void {
     const layout = ipv6Layout(buf, o);
     if (layout === IPV6_MAPPED || layout === IPV6_COMPATIBLE) {
-      this.put(layout === IPV6_MAPPED ? '::ffff:' : '::');
+      this.putAscii(layout === IPV6_MAPPED ? MAPPED_PREFIX : COMPATIBLE_PREFIX);
       this.ipv4(((buf[o + 12] << 24) | (buf[o + 13] << 16) | (buf[o + 14] << 8) | buf[o + 15]) >>> 0);
       return;
     }
-    if (this.s !== '') this.spill();
-    if (this.len + 39 > this.bytes.length) this.grow(39);
     const b = this.bytes;
     const w = ipv6Words;
     const bestStart = layout < 0 ? -1 : layout >> 4, bestLen = layout & 15;
@@ -410,6 +443,10 @@ const BYTE_DECIMAL = Uint8Array.from({ length: 1024 }, (_, i) => {
   return (i & 3) === 0 ? d.length : (i & 3) <= d.length ? d.charCodeAt((i & 3) - 1) : 0;
 });
 const COLON = 0x3a;
+/** Slots of TextOut's IPv6 text cache (a power of two), and bytes per slot: a length byte and the longest text (::ffff:255.255.255.255 is shorter). */
+const V6_CACHE_BITS = 8;
+const V6_TEXT_STRIDE = 40;
+const MAPPED_PREFIX = ascii('::ffff:'), COMPATIBLE_PREFIX = ascii('::');
 const HEX_DIGIT = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 
 /** Buffer's own UTF-8 encoder, without Buffer.prototype.write's argument juggling. */

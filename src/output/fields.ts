@@ -14,7 +14,7 @@
  */
 import { dissectors, type Dissector, type FieldValue, type Layer, type Packet } from '../core/dissector.js';
 import { Defragmenter } from '../ip/defrag.js';
-import { FRAME_FIELDS, FrameClock, frameProtocols, nestedOf } from './frame-fields.js';
+import { FRAME_FIELDS, FrameClock, frameProtocols, MARK_FIELDS, nestedOf, type CoveringLayer } from './frame-fields.js';
 import { TcpLayer } from '../../dissectors/tcp.js';
 import { ANALYSIS } from '../tcp/conntrack.js';
 import { claimedView, StreamView, type FrameBuilder } from '../stream/view.js';
@@ -70,9 +70,9 @@ export const TRACKER_FIELDS: Readonly<Record<string, TrackerGetter>> = {
   'tcp.analysis.window_update': analysisFlag(ANALYSIS.WINDOW_UPDATE),
 };
 
-/** Every field name -e accepts (frame.*, the tracker's and every registered dissector's), sorted. */
+/** Every field name -e accepts (frame.*, _ws.*, the tracker's and every registered dissector's), sorted. */
 export function knownFieldNames(): string[] {
-  const names = new Set([...Object.keys(FRAME_FIELDS), ...Object.keys(TRACKER_FIELDS)]);
+  const names = new Set([...Object.keys(FRAME_FIELDS), ...Object.keys(MARK_FIELDS), ...Object.keys(TRACKER_FIELDS)]);
   for (const d of dissectors().values()) if (d.fields) for (const n of Object.keys(d.fields)) names.add(n);
   for (const a of appProtocols()) if (a.dissector?.fields) for (const n of Object.keys(a.dissector.fields)) names.add(n);
   return [...names].sort();
@@ -149,6 +149,8 @@ export class FieldsOut implements FrameBuilder<Line> {
   private readonly streams: StreamView<Line> | null = null;
   /** Tracker columns, filled at TCP layers. */
   private readonly trackerColumns: Array<{ col: number; get: TrackerGetter }> = [];
+  /** _ws.short and _ws.malformed columns, filled at every layer; null when none is asked for. */
+  private readonly markColumns: Array<{ col: number; get: (p: Packet, i: number) => FieldValue }> | null;
   /** Where the lines of write() go, until it returns. */
   private out: LineOut | null = null;
   private last = '';
@@ -164,14 +166,18 @@ export class FieldsOut implements FrameBuilder<Line> {
       if (!known.has(n)) throw new FieldListError(`unknown field '${n}' for -e; known fields: ${[...known].join(' ')}`);
     }
     let apps = false;
+    const marks: Array<{ col: number; get: (p: Packet, i: number) => FieldValue }> = [];
     names.forEach((n, col) => {
       const get = FRAME_FIELDS[n];
       if (n === 'frame.protocols') this.protocolColumns.push(col);
       else if (get !== undefined) this.frameColumns.push({ col, get });
+      const mark = MARK_FIELDS[n];
+      if (mark !== undefined) marks.push({ col, get: mark });
       const track = TRACKER_FIELDS[n];
       if (track !== undefined) this.trackerColumns.push({ col, get: track });
       if (n === 'frame.protocols' || isAppField(n)) apps = true;
     });
+    this.markColumns = marks.length > 0 ? marks : null;
     if (apps || this.trackerColumns.length > 0) this.streams = new StreamView<Line>(this, { apps, warn });
     this.scratch = new Line(names.length);
   }
@@ -248,19 +254,27 @@ export class FieldsOut implements FrameBuilder<Line> {
     this.out!.writeLine(line.cells.join('\t'));
   }
 
-  /** Adds every field occurrence of p's layers [from, to), nested packets at their layer. */
-  private collect(p: Packet, line: Line, from: number, to: number): void {
+  /**
+   * Adds every field occurrence of p's layers [from, to), nested packets at their layer. A packet an
+   * ICMP error quotes has no _ws.* marks (tshark marks no quoted packet, however cut short).
+   */
+  private collect(p: Packet, line: Line, from: number, to: number, quoted = false): void {
     const layers = p.layers;
     for (let i = from; i < to; i++) {
       const l = layers[i];
       const cols = this.columnsOf(l.dissector);
       for (let k = 0; k < cols.length; k++) line.add(cols[k].col, cols[k].get(l, p));
+      const mc = this.markColumns;
+      if (mc !== null && !quoted) for (let k = 0; k < mc.length; k++) line.add(mc[k].col, mc[k].get(p, i));
       if (l instanceof TcpLayer && this.streams !== null) {
         const tc = this.trackerColumns;
         for (let k = 0; k < tc.length; k++) line.add(tc[k].col, tc[k].get(l, this.streams));
       }
       const nested = nestedOf(l);
-      if (nested !== undefined) for (let k = 0; k < nested.length; k++) this.collect(nested[k], line, 0, nested[k].layers.length);
+      if (nested !== undefined) {
+        const inner = quoted || (l as Partial<CoveringLayer>).protocolsCoverNested !== true;
+        for (let k = 0; k < nested.length; k++) this.collect(nested[k], line, 0, nested[k].layers.length, inner);
+      }
     }
   }
 

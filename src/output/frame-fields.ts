@@ -312,8 +312,7 @@ export const MARK_FIELDS: Readonly<Record<string, (p: Packet, i: number) => Fiel
     let own: string | undefined;
     if (l.truncated ? reportedEnd(p, i) > p.buf.length && !udpPayloadCut(p, i - 1) && !inReset(p, i) : udpPayloadCut(p, i)) {
       own = marksOf(l.dissector).short;
-    }
-    else if (l instanceof DnsLayer && l.invalid === null && dnsReading(l) === 'short') own = marksOf(l.dissector).short;
+    } else if (l instanceof DnsLayer && l.invalid === null && dnsReading(l) === 'short') own = marksOf(l.dissector).short;
     if (i !== p.layers.length - 1 || !trailerCut(p)) return own;
     return own === undefined ? ETHERTYPE_SHORT : [own, ETHERTYPE_SHORT];
   },

@@ -44,6 +44,16 @@ function udpHeader(length: number): string {
   return h.toString('hex');
 }
 
+/** Hex of a UDP datagram (40001 > 53) carrying the DNS message `message` (hex, spaces allowed). */
+function dnsOverUdp(message: string): string {
+  const m = message.replace(/\s+/g, '');
+  const h = Buffer.alloc(8);
+  h.writeUInt16BE(40001, 0);
+  h.writeUInt16BE(53, 2);
+  h.writeUInt16BE(8 + m.length / 2, 4);
+  return h.toString('hex') + m;
+}
+
 /** MSS, SACK permitted, timestamps, two NOPs: 20 bytes of options, a 40-byte header. */
 const OPTIONS = '020405b4' + '0402' + '080a0000000100000002' + '01010101';
 const SYN_WITH_OPTIONS = MACS + '0800' + ipv4(6, 1, 0, tcpHeader(10, OPTIONS));
@@ -88,6 +98,33 @@ const BUILT: Array<{ what: string; data: Uint8Array; origLen?: number; short: st
     what: 'an ICMP error quoting a UDP header cut short (tshark marks no quoted packet)',
     data: hex(MACS + '0800' + ipv4(1, 5, 0, icmpUnreachable(ipv4(17, 6, 0, udpHeader(16) + '00'.repeat(8)).slice(0, 2 * 24)))),
     short: '', malformed: '',
+  },
+  {
+    what: 'the UDP payload left out by the capture entirely (UDP shows its payload: a BoundsError of its own)',
+    data: hex(MACS + '0800' + ipv4(17, 8, 0, udpHeader(20) + '00'.repeat(12))).subarray(0, 14 + 28), origLen: 14 + 40,
+    short: '[Packet size limited during capture: UDP truncated]', malformed: '',
+  },
+  {
+    what: 'an Ethernet trailer after the datagram, cut by the capture (the Ethertype dissector reads all of it)',
+    data: hex(MACS + '0800' + ipv4(17, 9, 0, udpHeader(12) + '01020304') + '00'.repeat(14)).subarray(0, 14 + 32 + 4), origLen: 60,
+    short: '[Packet size limited during capture: Ethertype truncated]', malformed: '',
+  },
+  {
+    what: 'a DNS question name with a reserved label type (tshark reads the message further than tcpdump)',
+    data: hex(MACS + '0800' + ipv4(17, 10, 0, dnsOverUdp('1234 0100 0001 0000 0000 0000' + '80 61 00 0001 0001'))),
+    short: '', malformed: '[Malformed Packet: DNS],_ws.malformed',
+  },
+  {
+    what: 'cut inside an 802.1Q tag',
+    data: hex(MACS + '8100' + '00'), origLen: 60, short: '[Packet size limited during capture: VLAN truncated]', malformed: '',
+  },
+  {
+    what: 'cut inside an ARP packet',
+    data: hex(MACS + '0806' + '0001 0800 0604 0001' + '020000000001'), origLen: 42, short: '[Packet size limited during capture: ARP/RARP truncated]', malformed: '',
+  },
+  {
+    what: 'a record saying fewer bytes were on the wire than were captured (the frame\'s own expert item)',
+    data: hex(MACS + '0800' + ipv4(17, 11, 0, udpHeader(12) + '01020304') + '00'.repeat(14)), origLen: 50, short: '', malformed: '_ws.malformed',
   },
   {
     what: 'a whole frame',

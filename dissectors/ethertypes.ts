@@ -49,7 +49,7 @@ export function hex4(t: number): string {
 }
 
 /** tcpdump's ether_type_print: "ethertype IPv4 (0x0800)", or with -q just the name ("Unknown Ethertype (0x1234)"). */
-export function etherTypeText(t: number, quiet: boolean): string {
+export function etherTypeText(t: number, quiet: number): string {
   if (quiet) return NAMES.get(t) ?? 'Unknown Ethertype (' + hex4(t) + ')';
   return 'ethertype ' + etherTypeName(t) + ' (' + hex4(t) + ')';
 }

@@ -66,7 +66,7 @@ function encode(l: NullLayer, payload: Uint8Array, ctx: EncodeContext): Uint8Arr
 }
 
 /** null_hdr_print: "AF IPv4 (2), length N: ", or with -q "IPv4, length N: ". */
-function headerText(family: number, length: number, quiet: boolean): string {
+function headerText(family: number, length: number, quiet: number): string {
   const name = AF_NAMES.get(family);
   return (quiet ? name ?? 'Unknown AF ' + family : 'AF ' + (name ?? 'Unknown') + ' (' + family + ')') + ', length ' + length + ': ';
 }

@@ -102,7 +102,7 @@ export function endCookedDecode<L extends CookedLayer>(l: L, headerLen: number, 
 }
 
 /** tcpdump's protocol text in sll_print/sll2_print: "ethertype IPv4 (0x0800), length N: ", nothing with -q. */
-export function cookedProtocolText(protocol: number, length: number, quiet: boolean): string {
+export function cookedProtocolText(protocol: number, length: number, quiet: number): string {
   if (quiet) return '';
   let s: string;
   if (protocol <= MAX_ETHERNET_LENGTH) {

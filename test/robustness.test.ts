@@ -27,7 +27,7 @@ function capturesUnder(dir: string): string[] {
 const printers = [
   new TextOut({ ...defaultTextOptions, v: 2, x: 1 }),
   new TextOut({ ...defaultTextOptions, e: true, X: 2 }),
-  new TextOut({ ...defaultTextOptions, q: true, A: 1, S: true }),
+  new TextOut({ ...defaultTextOptions, q: 1, A: 1, S: true }),
 ];
 
 /** Decodes and prints one frame every way; returns a description of any bug. */

@@ -12,7 +12,9 @@ export interface Options {
   write?: string;
   count?: number;
   n: number; v: number; t: number; x: number; X: number; A: number;
-  e: boolean; q: boolean; S: boolean; K: boolean; number: boolean; nano: boolean;
+  /** -q count (-qq: tcpdump's ultra quiet); -N: host names without their domain. */
+  q: number; N: boolean;
+  e: boolean; S: boolean; K: boolean; number: boolean; nano: boolean;
   lineBuffered: boolean; packetBuffered: boolean;
   /** --count: print only the number of packets (tcpdump's --count). */
   countOnly: boolean;
@@ -33,10 +35,10 @@ export interface Options {
 
 /** Flags without an argument, and the option field each one counts or sets. */
 const FLAGS: Record<string, keyof Options> = {
-  n: 'n', v: 'v', t: 't', x: 'x', X: 'X', A: 'A', e: 'e', q: 'q', S: 'S', K: 'K', '#': 'number',
+  n: 'n', v: 'v', t: 't', x: 'x', X: 'X', A: 'A', e: 'e', q: 'q', N: 'N', S: 'S', K: 'K', '#': 'number',
   l: 'lineBuffered', U: 'packetBuffered', D: 'listInterfaces', h: 'help',
 };
-const COUNTED = new Set(['n', 'v', 't', 'x', 'X', 'A']);
+const COUNTED = new Set(['n', 'v', 't', 'x', 'X', 'A', 'q']);
 const WITH_ARG = new Set(['r', 'w', 'c', 'T', 'F', 'i', 's', 'B', 'C', 'G', 'W', 'Z']);
 
 function int(opt: string, s: string, min: number): number {
@@ -46,7 +48,7 @@ function int(opt: string, s: string, min: number): number {
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = {
-    n: 0, v: 0, t: 0, x: 0, X: 0, A: 0, e: false, q: false, S: false, K: false, number: false, nano: false,
+    n: 0, v: 0, t: 0, x: 0, X: 0, A: 0, q: 0, N: false, e: false, S: false, K: false, number: false, nano: false,
     lineBuffered: false, packetBuffered: false, countOnly: false, json: false, fields: [], listInterfaces: false,
     help: false, version: false, expression: [],
   };

@@ -196,7 +196,7 @@ function packetFormatter(opts: Options, modules: PipelineModules): PacketLines {
 
 function textOut(opts: Options): TextOut {
   return new TextOut({
-    n: opts.n, v: opts.v, e: opts.e, q: opts.q, S: opts.S, t: opts.t, x: opts.x, X: opts.X, A: opts.A,
+    n: opts.n, v: opts.v, e: opts.e, q: opts.q, N: opts.N, S: opts.S, t: opts.t, x: opts.x, X: opts.X, A: opts.A,
     number: opts.number, nano: opts.nano, K: opts.K,
   });
 }

@@ -15,8 +15,10 @@ export interface TextOptions {
   v: number;
   /** -e: print the link-level header. */
   e: boolean;
-  /** -q: quiet, less protocol information. */
-  q: boolean;
+  /** -q count: quiet, less protocol information (-qq: tcpdump's ultra quiet). */
+  q: number;
+  /** -N: host names printed without their domain. */
+  N: boolean;
   /** -S: absolute TCP sequence numbers. */
   S: boolean;
   /** -t count: 0 default, 1 none (-t), 2 epoch (-tt), 3 delta (-ttt), 4 date (-tttt), 5 since first (-ttttt). */
@@ -34,7 +36,7 @@ export interface TextOptions {
 }
 
 export const defaultTextOptions: TextOptions = {
-  n: 0, v: 0, e: false, q: false, S: false, t: 0, x: 0, X: 0, A: 0, number: false, nano: false, K: false,
+  n: 0, v: 0, e: false, q: 0, N: false, S: false, t: 0, x: 0, X: 0, A: 0, number: false, nano: false, K: false,
 };
 
 /**

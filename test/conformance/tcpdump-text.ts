@@ -23,7 +23,7 @@ export function textOptionsFromFlags(flags: string[]): TextOptions | null {
         case 'X': o.X++; break;
         case 'A': o.A++; break;
         case 'e': o.e = true; break;
-        case 'q': o.q = true; break;
+        case 'q': o.q++; break;
         case 'S': o.S = true; break;
         case 'K': o.K = true; break;
       }

@@ -10,6 +10,7 @@ import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } f
 import type { ByteView } from '../src/core/view.js';
 import { hexAndAscii, type TextOut } from '../src/output/text.js';
 import { hex2, hexColonAt, ipv4At, macAt } from '../src/output/format.js';
+import { ipv4Text, putIpv4 } from '../src/output/host-names.js';
 import { macText, writeMac } from './ethernet.js';
 import { ETHERTYPE, etherTypeLookup, hex4 } from './ethertypes.js';
 
@@ -129,17 +130,17 @@ function q922Text(a: Uint8Array): string {
 }
 
 /** The protocol address as tcpdump's spaddr/tpaddr_print_ip show it. */
-function protoAddrText(l: ArpLayer, a: Uint8Array, wrongLen: string): string {
+function protoAddrText(l: ArpLayer, a: Uint8Array, wrongLen: string, out: TextOut): string {
   if (!isIpProto(l.pro)) return '<wrong proto type>';
   if (a.length !== 4) return wrongLen;
-  return ipv4At(a, 0);
+  return ipv4Text(out, a, 0);
 }
 
 /** protoAddrText written straight to the output. */
 function putProtoAddr(l: ArpLayer, a: Uint8Array, wrongLen: string, out: TextOut): void {
   if (!isIpProto(l.pro)) out.put('<wrong proto type>');
   else if (a.length !== 4) out.put(wrongLen);
-  else out.ipv4(((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) >>> 0);
+  else putIpv4(out, ((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) >>> 0);
 }
 
 /** atmarp_addr_print: the ATM number and, when present, ",subaddress". */
@@ -313,10 +314,10 @@ function printOp(l: ArpLayer, out: TextOut): boolean {
       out.s += 'who-is ' + linkAddrText(l, l.tha, n) + ' tell ' + linkAddrText(l, l.sha, n);
       return true;
     case ARPOP.REVREPLY:
-      out.s += linkAddrText(l, l.tha, n) + ' at ' + protoAddrText(l, l.tpa, '<wrong len>');
+      out.s += linkAddrText(l, l.tha, n) + ' at ' + protoAddrText(l, l.tpa, '<wrong len>', out);
       return true;
     case ARPOP.INVREPLY:
-      out.s += linkAddrText(l, l.sha, n) + ' at ' + protoAddrText(l, l.spa, '<wrong len>');
+      out.s += linkAddrText(l, l.sha, n) + ' at ' + protoAddrText(l, l.spa, '<wrong len>', out);
       return true;
     default:
       return false;
@@ -326,21 +327,21 @@ function printOp(l: ArpLayer, out: TextOut): boolean {
 function printAtmOp(l: ArpLayer, out: TextOut): boolean {
   switch (l.op) {
     case ARPOP.REQUEST:
-      out.s += 'who-has ' + protoAddrText(l, l.tpa, '<wrong tplen>');
+      out.s += 'who-has ' + protoAddrText(l, l.tpa, '<wrong tplen>', out);
       if (l.tha.length !== 0) out.s += ' (' + atmAddrText(l.tha, l.tsa) + ')';
-      out.s += ' tell ' + protoAddrText(l, l.spa, '<wrong splen>');
+      out.s += ' tell ' + protoAddrText(l, l.spa, '<wrong splen>', out);
       return true;
     case ARPOP.REPLY:
-      out.s += protoAddrText(l, l.spa, '<wrong splen>') + ' is-at ' + atmAddrText(l.sha, l.ssa);
+      out.s += protoAddrText(l, l.spa, '<wrong splen>', out) + ' is-at ' + atmAddrText(l.sha, l.ssa);
       return true;
     case ARPOP.INVREQUEST:
       out.s += 'who-is ' + atmAddrText(l.tha, l.tsa) + ' tell ' + atmAddrText(l.sha, l.ssa);
       return true;
     case ARPOP.INVREPLY:
-      out.s += atmAddrText(l.sha, l.ssa) + 'at ' + protoAddrText(l, l.spa, '<wrong splen>');
+      out.s += atmAddrText(l.sha, l.ssa) + 'at ' + protoAddrText(l, l.spa, '<wrong splen>', out);
       return true;
     case ARPOP.NAK:
-      out.s += 'for ' + protoAddrText(l, l.spa, '<wrong splen>');
+      out.s += 'for ' + protoAddrText(l, l.spa, '<wrong splen>', out);
       return true;
     default:
       return false;

@@ -11,6 +11,7 @@ import { ByteView } from '../src/core/view.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import { ascii, hexOnly, type TextOut } from '../src/output/text.js';
 import { ipv4At, pad2, pad9 } from '../src/output/format.js';
+import { ipv4Text, portText } from '../src/output/host-names.js';
 import { formatTimeDiff } from '../src/output/frame-fields.js';
 import { abandon, checksumShouldBe, ipv4, Ipv4Layer } from './ipv4.js';
 import { isNetworkLayer } from './ipproto.js';
@@ -160,7 +161,7 @@ export const icmp: Dissector<IcmpLayer> = {
       out.putAscii(SEQ_TEXT);
       out.num(l.seq);
     } else {
-      const text = describe(l);
+      const text = describe(l, out);
       if (text === Cut.Get) { abandon(out, 'icmp'); return; }
       if (text === Cut.Check) { out.trunc('icmp'); return; }
       out.putAscii(ICMP_TEXT);
@@ -349,7 +350,7 @@ function printedQuote(l: IcmpLayer, p: Packet, ipLen: number): Packet {
 const enum Cut { Check, Get }
 
 /** The text icmp_print puts between "ICMP " and ", length N", or where it ran out of bytes. */
-function describe(l: IcmpLayer): string | Cut {
+function describe(l: IcmpLayer, out: TextOut): string | Cut {
   if (l.capLen < 2) return Cut.Get;
   const type = l.type, code = l.code;
   switch (type) {
@@ -358,11 +359,11 @@ function describe(l: IcmpLayer): string | Cut {
       // print() writes a whole echo header itself: here it was cut short.
       return Cut.Get;
     case ICMP_UNREACH:
-      return unreachable(l);
+      return unreachable(l, out);
     case ICMP_REDIRECT: {
-      const dst = quotedDst(l);
+      const dst = quotedDst(l, out);
       if (dst === null || l.capLen < 8) return Cut.Get;
-      const gw = ipv4At(l.buf, l.off + ICMP.REST);
+      const gw = ipv4Text(out, l.buf, l.off + ICMP.REST);
       switch (code) {
         case 0: return 'redirect ' + dst + ' to net ' + gw;
         case 1: return 'redirect ' + dst + ' to host ' + gw;
@@ -372,9 +373,9 @@ function describe(l: IcmpLayer): string | Cut {
       }
     }
     case ICMP_ROUTERADVERT:
-      return routerAdvert(l);
+      return routerAdvert(l, out);
     case ICMP_TIMXCEED: {
-      if (quotedDst(l) === null) return Cut.Check;
+      if (quotedDst(l, out) === null) return Cut.Check;
       if (code === 0) return 'time exceeded in-transit';
       if (code === 1) return 'ip reassembly time exceeded';
       return 'time exceeded-#' + code;
@@ -405,8 +406,8 @@ function describe(l: IcmpLayer): string | Cut {
 }
 
 /** The quoted header's destination address, or null where it was not captured. */
-function quotedDst(l: IcmpLayer): string | null {
-  return l.capLen >= ICMP.DATA + 20 ? ipv4At(l.buf, l.off + ICMP.DATA + 16) : null;
+function quotedDst(l: IcmpLayer, out: TextOut): string | null {
+  return l.capLen >= ICMP.DATA + 20 ? ipv4Text(out, l.buf, l.off + ICMP.DATA + 16) : null;
 }
 
 const UNREACH_TEXT: Array<[string, string]> = [
@@ -420,22 +421,21 @@ const UNREACH_TEXT: Array<[string, string]> = [
 ];
 
 /** icmp_print's destination-unreachable texts. */
-function unreachable(l: IcmpLayer): string | Cut {
+function unreachable(l: IcmpLayer, out: TextOut): string | Cut {
   const code = l.code;
   const ipStart = ICMP.DATA;
   if (code === 3) {
     if (l.capLen < ipStart + 10) return Cut.Check;
     const hlen = (l.byteAt(ipStart) & 0x0f) * 4;
     const dport = l.u16At(ipStart + hlen + 2);
-    const dst = quotedDst(l);
+    const dst = quotedDst(l, out);
     if (dport < 0 || dst === null) return Cut.Get;
     const proto = l.byteAt(ipStart + 9);
-    // tcpdump names well-known ports without -n; wirescope has no port table yet, so numbers.
-    if (proto === 6) return dst + ' tcp port ' + dport + ' unreachable';
-    if (proto === 17) return dst + ' udp port ' + dport + ' unreachable';
+    if (proto === 6) return dst + ' tcp port ' + portText(out, 'tcp', dport) + ' unreachable';
+    if (proto === 17) return dst + ' udp port ' + portText(out, 'udp', dport) + ' unreachable';
     return dst + ' protocol ' + proto + ' port ' + dport + ' unreachable';
   }
-  const dst = quotedDst(l);
+  const dst = quotedDst(l, out);
   if (dst === null || (code === 4 && l.capLen < 8)) return Cut.Get;
   if (code === 2) return dst + ' protocol ' + l.byteAt(ipStart + 9) + ' unreachable';
   if (code === 4) return dst + ' unreachable - need to frag' + (l.seq ? ' (mtu ' + l.seq + ')' : '');
@@ -444,7 +444,7 @@ function unreachable(l: IcmpLayer): string | Cut {
 }
 
 /** "router advertisement lifetime 30:00 2: {10.0.0.1 0} {...}". */
-function routerAdvert(l: IcmpLayer): string | Cut {
+function routerAdvert(l: IcmpLayer, out: TextOut): string | Cut {
   if (l.capLen < 8) return Cut.Check;
   let s = 'router advertisement lifetime ';
   const lifetime = l.seq;
@@ -457,7 +457,7 @@ function routerAdvert(l: IcmpLayer): string | Cut {
   if (size !== 2) return s + ' [size ' + size + ']';
   for (let k = 0, o = 8; k < num; k++, o += 8) {
     if (o + 8 > l.capLen) return Cut.Check;
-    s += ' {' + ipv4At(l.buf, l.off + o) + ' ' + l.u32At(o + 4) + '}';
+    s += ' {' + ipv4Text(out, l.buf, l.off + o) + ' ' + l.u32At(o + 4) + '}';
   }
   return s;
 }

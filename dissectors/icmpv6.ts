@@ -11,7 +11,8 @@ import { bind, decodeChain, Layer, NO_PACKETS, Packet, Table, type Dissector, ty
 import { ByteView, OutOfBounds } from '../src/core/view.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import { ascii, hexOnly, type TextOut } from '../src/output/text.js';
-import { hexColonAt, ipv4At, ipv6At } from '../src/output/format.js';
+import { hexColonAt, ipv6At } from '../src/output/format.js';
+import { ipv4Text, ipv6Text, putIpv6, putPort } from '../src/output/host-names.js';
 import { isFragmented, networkIndex } from './udp.js';
 import { abandon, checksumShouldBe } from './ipv4.js';
 import { hexBytes, hexPad, IPPROTO, ipv6, Ipv6ChainLayer, Ipv6Layer, quoting } from './ipv6.js';
@@ -435,8 +436,8 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
           putAddr(pv, 8 + 24, out);
           break;
         case 2: {
-          const dst = addr(pv, 8 + 24);
-          out.s += ' ' + dst + ', source address ' + addr(pv, 8 + 8);
+          const dst = addr(pv, 8 + 24, out);
+          out.s += ' ' + dst + ', source address ' + addr(pv, 8 + 8, out);
           break;
         }
         case 4: {
@@ -448,7 +449,7 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
           putAddr(pv, 8 + 24, out);
           if (prot === IPPROTO.TCP || prot === IPPROTO.UDP) {
             out.put(prot === IPPROTO.TCP ? ' tcp port ' : ' udp port ');
-            out.num(dport);
+            putPort(out, prot === IPPROTO.TCP ? 'tcp' : 'udp', dport);
           } else out.s += ' protocol ' + prot + ' port ' + dport + ' unreachable';
           break;
         }
@@ -463,7 +464,7 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
       break;
     }
     case ICMP6_TYPE.TIME_EXCEEDED:
-      if (code === 0) out.s += ' for ' + addr(pv, 8 + 24);
+      if (code === 0) out.s += ' for ' + addr(pv, 8 + 24, out);
       else if (code === 1) out.s += ' (reassembly)';
       else out.s += ', unknown code (' + code + ')';
       break;
@@ -519,8 +520,8 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
       }
       break;
     case ICMP6_TYPE.REDIRECT:
-      out.s += ', ' + addr(pv, ICMP6.RD_DST);
-      out.s += ' to ' + addr(pv, ICMP6.TARGET);
+      out.s += ', ' + addr(pv, ICMP6.RD_DST, out);
+      out.s += ' to ' + addr(pv, ICMP6.TARGET, out);
       if (o.v && !printNdOptions(pv, 40, length - 40, out)) throw GOTO_TRUNC;
       break;
     case ICMP6_TYPE.ROUTER_RENUMBERING:
@@ -544,7 +545,7 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
       if (o.v) {
         out.s += ', id 0x' + hexPad(pv.u16(4), 4);
         // tcpdump 4.99.3 reads addresses to the message's claimed end, whatever was captured.
-        for (let at = 8; at < length; at += 16) out.s += ', ' + addr(pv, at);
+        for (let at = 8; at < length; at += 16) out.s += ', ' + addr(pv, at, out);
       }
       break;
     case ICMP6_TYPE.MOBILEPREFIX_ADVERT:
@@ -571,14 +572,15 @@ function printMessage(l: Icmpv6Layer, pv: ByteView, out: TextOut): void {
   }
 }
 
-function addr(pv: ByteView, o: number): string {
+function addr(pv: ByteView, o: number, out: TextOut): string {
   pv.check(o, 16);
-  return ipv6At(pv.buf, pv.start + o);
+  return ipv6Text(out, pv.buf, pv.start + o);
 }
 
 /** addr written straight to the output: the caller has checked the 16 bytes were captured. */
 function putAddr(pv: ByteView, o: number, out: TextOut): void {
-  out.ipv6(pv.buf, pv.start + o);
+  if (out.opts.n) out.ipv6(pv.buf, pv.start + o);
+  else putIpv6(out, pv.buf, pv.start + o);
 }
 
 const SPACE = 0x20;
@@ -671,7 +673,7 @@ function printNdOptions(pv: ByteView, at: number, resid: number, out: TextOut): 
         out.s += hexColonAt(pv.buf, pv.start + cp + 2, len * 8 - 2);
         break;
       case ND_OPT.PREFIX_INFORMATION: {
-        const prefix = addr(pv, cp + 16), plen = pv.u8(cp + 2), flags = pv.u8(cp + 3), valid = pv.u32(cp + 4);
+        const prefix = addr(pv, cp + 16, out), plen = pv.u8(cp + 2), flags = pv.u8(cp + 3), valid = pv.u32(cp + 4);
         out.s += prefix + '/' + plen + (len !== 4 ? 'badlen' : '') + ', Flags [' + bitNames(flags, PI_FLAGS) + '], valid time ' + lifetime(valid);
         out.s += ', pref. time ' + lifetime(pv.u32(cp + 8));
         break;
@@ -685,7 +687,7 @@ function printNdOptions(pv: ByteView, at: number, resid: number, out: TextOut): 
       case ND_OPT.RDNSS: {
         out.s += ' lifetime ' + pv.u32(cp + 4) + 's,';
         const n = (len - 1) >> 1;
-        for (let k = 0; k < n; k++) out.s += ' addr: ' + addr(pv, cp + 8 + 16 * k);
+        for (let k = 0; k < n; k++) out.s += ' addr: ' + addr(pv, cp + 8 + 16 * k, out);
         break;
       }
       case ND_OPT.DNSSL: {
@@ -712,7 +714,7 @@ function printNdOptions(pv: ByteView, at: number, resid: number, out: TextOut): 
         if (len === 2) prefix.set(pv.bytes(cp + 8, 8));
         else if (len === 3) prefix.set(pv.bytes(cp + 8, 16));
         else if (len !== 1) return false;
-        out.s += ' ' + ipv6At(prefix, 0) + '/' + pv.u8(cp + 2);
+        out.s += ' ' + ipv6Text(out, prefix, 0) + '/' + pv.u8(cp + 2);
         out.s += ', pref=' + RTPREF[(pv.u8(cp + 3) & 0x18) >> 3];
         out.s += ', lifetime=' + lifetime(pv.u32(cp + 4));
         break;
@@ -805,7 +807,7 @@ function labelLength(pv: ByteView, cp: number, out: TextOut): number {
 /** mld6_print: nothing at all unless the whole 24-byte message was captured. */
 function printMld(pv: ByteView, out: TextOut): void {
   if (!pv.has(0, 24)) return;
-  out.s += 'max resp delay: ' + pv.u16(ICMP6.MLD_DELAY) + ' addr: ' + addr(pv, ICMP6.MLD_ADDR);
+  out.s += 'max resp delay: ' + pv.u16(ICMP6.MLD_DELAY) + ' addr: ' + addr(pv, ICMP6.MLD_ADDR, out);
 }
 
 function printMldv2Report(pv: ByteView, len: number, out: TextOut): void {
@@ -818,7 +820,7 @@ function printMldv2Report(pv: ByteView, len: number, out: TextOut): void {
   let group = 8;
   for (let k = 0; k < ngroups; k++) {
     if (len < group + 20) { out.s += ' [invalid number of groups]'; return; }
-    out.s += ' [gaddr ' + addr(pv, group + 4);
+    out.s += ' [gaddr ' + addr(pv, group + 4, out);
     const rt = pv.u8(group);
     out.s += ' ' + (rt >= 1 && rt <= 6 ? MLDV2_RECORD_NAMES[rt] : ' [v2-report-#' + rt + ']');
     const nsrcs = pv.u16(group + 2);
@@ -826,7 +828,7 @@ function printMldv2Report(pv: ByteView, len: number, out: TextOut): void {
     if (out.opts.v === 1) out.s += ', ' + nsrcs + ' source(s)';
     else {
       out.s += ' {';
-      for (let j = 0; j < nsrcs; j++) out.s += ' ' + addr(pv, group + 20 + j * 16);
+      for (let j = 0; j < nsrcs; j++) out.s += ' ' + addr(pv, group + 20 + j * 16, out);
       out.s += ' }';
     }
     group += 20 + nsrcs * 16;
@@ -849,7 +851,7 @@ function printMldv2Query(pv: ByteView, len: number, out: TextOut): void {
   const mrt = mld2Delay(pv.u16(ICMP6.MLD_DELAY));
   const v = out.opts.v;
   if (v) out.s += ' [max resp delay=' + mrt + ']';
-  out.s += ' [gaddr ' + addr(pv, ICMP6.MLD_ADDR);
+  out.s += ' [gaddr ' + addr(pv, ICMP6.MLD_ADDR, out);
   if (v) {
     const f = pv.u8(ICMP6.MLD2_FLAGS);
     if (f & 0x08) out.s += ' sflag';
@@ -861,7 +863,7 @@ function printMldv2Query(pv: ByteView, len: number, out: TextOut): void {
     if (len < 28 + nsrcs * 16) out.s += ' [invalid number of sources]';
     else if (v > 1) {
       out.s += ' {';
-      for (let k = 0; k < nsrcs; k++) out.s += ' ' + addr(pv, 28 + k * 16);
+      for (let k = 0; k < nsrcs; k++) out.s += ' ' + addr(pv, 28 + k * 16, out);
       out.s += ' }';
     } else out.s += ', ' + nsrcs + ' source(s)';
   }
@@ -907,7 +909,7 @@ function printNodeInfo(pv: ByteView, icmp6len: number, out: TextOut): void {
       case 0:
         if (!pv.has(0, NI_LEN + 16)) break;
         if (siz !== NI_LEN + 16) { if (v) out.s += ', invalid subject len'; break; }
-        out.s += ', subject=' + addr(pv, cp);
+        out.s += ', subject=' + addr(pv, cp, out);
         break;
       case 1:
         out.s += ', subject=DNS name';
@@ -916,7 +918,7 @@ function printNodeInfo(pv: ByteView, icmp6len: number, out: TextOut): void {
       case 2:
         if (!pv.has(0, NI_LEN + 4)) break;
         if (siz !== NI_LEN + 4) { if (v) out.s += ', invalid subject len'; break; }
-        out.s += ', subject=' + ipv4At(pv.buf, pv.start + cp);
+        out.s += ', subject=' + ipv4Text(out, pv.buf, pv.start + cp);
         break;
       default:
         out.s += ', unknown subject';
@@ -957,7 +959,7 @@ function printNodeInfo(pv: ByteView, icmp6len: number, out: TextOut): void {
     }
     case 3: {
       out.s += sep + 'node addresses';
-      for (let k = NI_LEN; k < siz && k + 20 <= siz; k += 20) out.s += ' ' + addr(pv, k + 4) + '(' + pv.u32(k) + ')';
+      for (let k = NI_LEN; k < siz && k + 20 <= siz; k += 20) out.s += ' ' + addr(pv, k + 4, out) + '(' + pv.u32(k) + ')';
       const f = pv.u16(6);
       if (f) out.s += ' [' + nodeAddrFlags(f, true) + ']';
       break;
@@ -1069,7 +1071,7 @@ function printRpl(pv: ByteView, code: number, length: number, out: TextOut): voi
       if (v) {
         if (length < 24) { out.s += ' [length ' + length + ' < 24] (invalid)'; break; }
         const mopprf = pv.u8(bp + 4);
-        out.s += ' [dagid:' + addr(pv, bp + 8) + ',seq:' + pv.u8(bp + 5) + ',instance:' + pv.u8(bp) + ',rank:' + pv.u16(bp + 2) + ',' +
+        out.s += ' [dagid:' + addr(pv, bp + 8, out) + ',seq:' + pv.u8(bp + 5) + ',instance:' + pv.u8(bp) + ',rank:' + pv.u16(bp + 2) + ',' +
           (mopprf & 0x80 ? 'grounded,' : '') + 'mop:' + (RPL_MOP[(mopprf >> 3) & 7] ?? 'mop' + ((mopprf >> 3) & 7)) + ',prf:' + (mopprf & 7) + ']';
         if (v > 1) printRplOptions(pv, bp + 24, length - 24, out);
       }
@@ -1112,7 +1114,7 @@ function daoDagid(pv: ByteView, bp: number, size: number, length: number, dFlag:
   if (!(pv.u8(bp + 1) & dFlag)) return '<elided>';
   if (!pv.has(bp + 4, 16)) { out.trunc('icmp6'); return null; }
   if (length < 20) { out.s += tooShort; return null; }
-  return ipv6At(pv.buf, pv.start + bp + 4);
+  return ipv6Text(out, pv.buf, pv.start + bp + 4);
 }
 
 function printRplOptions(pv: ByteView, at: number, length: number, out: TextOut): void {

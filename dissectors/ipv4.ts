@@ -6,7 +6,8 @@
 import { bind, Layer, Table, keyOf, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import { checksumShouldBe, foldChecksum, sumWords } from '../src/core/checksum.js';
 import { ascii, type TextOut } from '../src/output/text.js';
-import { hex2, ipv4At, ipv4Of } from '../src/output/format.js';
+import { hex2, ipv4Of } from '../src/output/format.js';
+import { ipv4Text, putIpv4 } from '../src/output/host-names.js';
 import { FRAG_CONFLICT, FRAG_MULTIPLE_TAILS, FRAG_OVERLAP, FRAG_TOO_LONG, type Reassembly } from '../src/ip/reassembly.js';
 import { ipProtoName, protoKeyword, type NetworkLayer } from './ipproto.js';
 
@@ -70,7 +71,10 @@ export class Ipv4Layer extends Layer implements NetworkLayer {
 
   get srcAddr(): string { return ipv4Of(this.src); }
   get dstAddr(): string { return ipv4Of(this.dst); }
-  putAddr(out: TextOut, dst: boolean): void { out.ipv4(dst ? this.dst : this.src); }
+  putAddr(out: TextOut, dst: boolean): void {
+    if (out.opts.n) out.ipv4(dst ? this.dst : this.src);
+    else putIpv4(out, dst ? this.dst : this.src);
+  }
   /** Fragment offset in bytes. */
   get fragOffset(): number { return (this.flagsFrag & IP4_OFFMASK) * 8; }
   /** The payload above is a fragment with more to come; false on the copy that carries a reassembled datagram. */
@@ -200,7 +204,7 @@ export const ipv4: Dissector<Ipv4Layer> = {
       }
       out.s += ')\n    ';
       if (optionCut) {
-        out.s += l.srcAddr + ' > ' + l.dstAddr + ': ';
+        putAddrs(out, l, ': ');
         out.trunc('ip');
         return;
       }
@@ -282,9 +286,9 @@ const IP_TEXT = ascii('IP ');
 
 /** Writes "src > dst" and what follows. */
 function putAddrs(out: TextOut, l: Ipv4Layer, after: string): void {
-  out.ipv4(l.src);
+  l.putAddr(out, false);
   out.put(' > ');
-  out.ipv4(l.dst);
+  l.putAddr(out, true);
   out.put(after);
 }
 
@@ -395,7 +399,7 @@ function printRoute(out: TextOut, buf: Uint8Array, cp: number, length: number, c
   if (ptr < 3 || ((ptr + 1) & 3) || ptr > length + 1) out.s += ' [bad ptr ' + buf[cp + 2] + ']';
   for (let len = 3; len < length; len += 4) {
     if (cp + len + 4 > capEnd) return false;
-    out.s += ' ' + ipv4At(buf, cp + len);
+    out.s += ' ' + ipv4Text(out, buf, cp + len);
     if (ptr > len) out.s += ',';
   }
   return true;
@@ -420,7 +424,7 @@ function printTimestamps(out: TextOut, buf: Uint8Array, cp: number, length: numb
       if (cp + len + hopLen > capEnd) return false;
       const at = cp + len + hopLen - 4;
       const stamp = ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
-      out.s += type + stamp + '@' + (hopLen === 8 ? ipv4At(buf, cp + len) : '');
+      out.s += type + stamp + '@' + (hopLen === 8 ? ipv4Text(out, buf, cp + len) : '');
       type = ' ';
     }
   } else {

@@ -15,6 +15,7 @@ import type { ByteView } from '../src/core/view.js';
 import { sumWords } from '../src/core/checksum.js';
 import { ascii, type TextOut } from '../src/output/text.js';
 import { hex2, ipv6At } from '../src/output/format.js';
+import { ipv6Text, putIpv6 } from '../src/output/host-names.js';
 import { ipProtoName, protoKeyword, type NetworkLayer } from './ipproto.js';
 import { abandon } from './ipv4.js';
 
@@ -70,7 +71,10 @@ export class Ipv6Layer extends Layer implements NetworkLayer {
   set dst(a: string) { this.own().set(parseIpv6(a), this.off + IP6.DST); }
   get srcAddr(): string { return this.src; }
   get dstAddr(): string { return this.dst; }
-  putAddr(out: TextOut, dst: boolean): void { out.ipv6(this.buf, this.off + (dst ? IP6.DST : IP6.SRC)); }
+  putAddr(out: TextOut, dst: boolean): void {
+    if (out.opts.n) out.ipv6(this.buf, this.off + (dst ? IP6.DST : IP6.SRC));
+    else putIpv6(out, this.buf, this.off + (dst ? IP6.DST : IP6.SRC));
+  }
 
   /**
    * The pseudo-header's destination when a routing header names one (RFC 8200 8.1). Decoding
@@ -464,7 +468,7 @@ function printOptions(opts: Uint8Array, hbh: boolean, plen: number, out: TextOut
         if (len - i < 18) { out.s += '(homeaddr: trunc)'; return false; }
         if (opts[i + 1] < 16) { out.s += '(homeaddr: invalid len ' + opts[i + 1] + ')'; return false; }
         if (v) {
-          out.s += '(homeaddr: ' + ipv6At(opts, i + 2);
+          out.s += '(homeaddr: ' + ipv6Text(out, opts, i + 2);
           if (opts[i + 1] > 16 && !printSubOptions(opts, i + 18, i + optlen, out)) return false;
           out.s += ')';
         }
@@ -705,7 +709,7 @@ export const routing: Dissector<Ipv6RoutingLayer> = {
     const n = l.len >> 1;
     for (let k = 0, o = at + IP6_RT.ADDRS; k < n; k++, o += 16) {
       if (o + 16 > end) { abandon(out, 'rt6'); return; }
-      out.s += ', [' + k + ']' + ipv6At(b, o);
+      out.s += ', [' + k + ']' + ipv6Text(out, b, o);
     }
     out.s += ') ';
     printAfterExtension(p, i, l, l.nxt, out);

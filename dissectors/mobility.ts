@@ -7,7 +7,8 @@
 import { bind, Table, type Dissector, type Packet } from '../src/core/dissector.js';
 import { ByteView, OutOfBounds } from '../src/core/view.js';
 import type { TextOut } from '../src/output/text.js';
-import { hex2, ipv6At } from '../src/output/format.js';
+import { hex2 } from '../src/output/format.js';
+import { ipv6Text } from '../src/output/host-names.js';
 import { abandon } from './ipv4.js';
 import { captured, hexPad, IPPROTO, Ipv6ChainLayer, outOfChain, printOutOfChain, startChain } from './ipv6.js';
 
@@ -133,7 +134,7 @@ function printMobility(pv: ByteView, out: TextOut): boolean {
     case 7:
       out.s += ' status=' + pv.u8(MH.DATA);
       pv.check(hlen, 16);
-      out.s += ' homeaddr ' + ipv6At(pv.buf, pv.start + hlen);
+      out.s += ' homeaddr ' + ipv6Text(out, pv.buf, pv.start + hlen);
       hlen += 16;
       break;
     default:
@@ -170,7 +171,7 @@ function printMobilityOptions(pv: ByteView, at: number, len: number, out: TextOu
       case 3:
         if (len - i < 18) { out.s += '(altcoa: trunc)'; return false; }
         pv.check(o + 2, 16);
-        out.s += '(alt-CoA: ' + ipv6At(pv.buf, pv.start + o + 2) + ')';
+        out.s += '(alt-CoA: ' + ipv6Text(out, pv.buf, pv.start + o + 2) + ')';
         break;
       case 4: {
         if (len - i < 6) { out.s += '(ni: trunc)'; return false; }

@@ -5,10 +5,11 @@
 import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import { foldChecksum, sumWords } from '../src/core/checksum.js';
 import { ascii, defaultTextOptions, TextOut } from '../src/output/text.js';
-import { hex2, ipv4At, ipv6At } from '../src/output/format.js';
+import { hex2 } from '../src/output/format.js';
+import { ipv4Text, ipv6Text } from '../src/output/host-names.js';
 import { conversationKey, KEY_WORDS_V6, NUM_ACK, NUM_SACK, NUM_SEQ, sackBase, shownAck, shownSeq, TcpSeqTable } from '../src/output/tcp-seq.js';
 import type { NetworkLayer } from './ipproto.js';
-import { checksumShouldBe, hex4, isFragmented, networkIndex, outerNetwork, put16, putEndpoints } from './udp.js';
+import { checksumShouldBe, hex4, isFragmented, networkIndex, outerNetwork, put16, putAddrPair, putEndpoints, putPorts } from './udp.js';
 
 /** Field offsets, shared by decode and encode. */
 export const TCP = {
@@ -138,12 +139,12 @@ export const tcp: Dissector<TcpLayer> = {
     const withAddrs = net !== null && ni === i - 1;
     if (l.caplen < 4) {
       // Unlike the port line below, this one has the addresses even behind extension headers.
-      if (net !== null) out.s += net.srcAddr + ' > ' + net.dstAddr + ':';
+      if (net !== null) putAddrPair(out, net, ':');
       out.trunc('tcp');
       return;
     }
-    if (withAddrs) putEndpoints(out, net, l.srcPort, l.dstPort);
-    else out.s += l.srcPort + ' > ' + l.dstPort + ': ';
+    if (withAddrs) putEndpoints(out, net, 'tcp', l.srcPort, l.dstPort);
+    else putPorts(out, 'tcp', l.srcPort, l.dstPort);
     if (l.caplen < TCP.HEADER_LEN) {
       out.trunc('tcp');
       return;
@@ -663,12 +664,12 @@ function printMptcp(out: TextOut, buf: Uint8Array, o: number, len: number, flags
       out.s += ' ' + (echo === 6 ? 'v0-ip6' : echo === 4 ? 'v0-ip4' : echo === 1 ? 'v1-echo' : echo === 0 ? 'v1' : '[bad version/echo]');
       out.s += ' id ' + buf[o + 3];
       if (len <= 18) {
-        out.s += ' ' + ipv4At(buf, o + 4);
+        out.s += ' ' + ipv4Text(out, buf, o + 4);
         if (len === 10 || len === 18) out.s += ':' + ((buf[o + 8] << 8) | buf[o + 9]);
         if (len === 16) out.s += ' hmac 0x' + u64Hex(buf, o + 8);
         if (len === 18) out.s += ' hmac 0x' + u64Hex(buf, o + 10);
       } else {
-        out.s += ' ' + ipv6At(buf, o + 4);
+        out.s += ' ' + ipv6Text(out, buf, o + 4);
         if (len === 22 || len === 30) out.s += ':' + ((buf[o + 20] << 8) | buf[o + 21]);
         if (len === 28) out.s += ' hmac 0x' + u64Hex(buf, o + 20);
         if (len === 30) out.s += ' hmac 0x' + u64Hex(buf, o + 22);

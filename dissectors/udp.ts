@@ -6,6 +6,7 @@
 import { bind, Layer, Table, type Dissector, type EncodeContext, type Packet } from '../src/core/dissector.js';
 import { checksumShouldBe, foldChecksum, sumWords } from '../src/core/checksum.js';
 import { ascii, type TextOut } from '../src/output/text.js';
+import { putPort } from '../src/output/host-names.js';
 import { isNetworkLayer, type NetworkLayer } from './ipproto.js';
 
 /** Field offsets, shared by decode and encode. */
@@ -85,12 +86,12 @@ export const udp: Dissector<UdpLayer> = {
     // tcpdump prints the addresses only when the IP header's own protocol is UDP (no extension headers between).
     const withAddrs = net !== null && ni === i - 1;
     if (l.caplen < 4) {
-      if (withAddrs) out.s += net.srcAddr + ' > ' + net.dstAddr + ': ';
+      if (withAddrs) putAddrPair(out, net, ': ');
       out.trunc('udp');
       return;
     }
-    if (withAddrs) putEndpoints(out, net, l.srcPort, l.dstPort);
-    else out.s += l.srcPort + ' > ' + l.dstPort + ': ';
+    if (withAddrs) putEndpoints(out, net, 'udp', l.srcPort, l.dstPort);
+    else putPorts(out, 'udp', l.srcPort, l.dstPort);
     if (l.invalid === 'truncated-udp') {
       out.s += 'truncated-udp ' + l.length;
       return;
@@ -138,16 +139,34 @@ const DOT = 0x2e;
 /** Constant text as bytes (TextOut.putAscii). */
 const ARROW_TEXT = ascii(' > '), COLON_SPACE_TEXT = ascii(': '), UDP_LENGTH_TEXT = ascii('UDP, length ');
 
-/** Writes "src.sport > dst.dport: " as tcpdump's TCP and UDP printers start their lines. */
-export function putEndpoints(out: TextOut, net: NetworkLayer, sport: number, dport: number): void {
+/** Writes "src.sport > dst.dport: " as tcpdump's TCP and UDP printers start their lines (ports named for `proto` without -n). */
+export function putEndpoints(out: TextOut, net: NetworkLayer, proto: 'tcp' | 'udp', sport: number, dport: number): void {
   net.putAddr(out, false);
   out.putChar(DOT);
-  out.num(sport);
+  if (out.opts.n) out.num(sport);
+  else putPort(out, proto, sport);
   out.putAscii(ARROW_TEXT);
   net.putAddr(out, true);
   out.putChar(DOT);
-  out.num(dport);
+  if (out.opts.n) out.num(dport);
+  else putPort(out, proto, dport);
   out.putAscii(COLON_SPACE_TEXT);
+}
+
+/** "sport > dport: ", where the network header does not carry the transport directly (no addresses). */
+export function putPorts(out: TextOut, proto: 'tcp' | 'udp', sport: number, dport: number): void {
+  putPort(out, proto, sport);
+  out.putAscii(ARROW_TEXT);
+  putPort(out, proto, dport);
+  out.putAscii(COLON_SPACE_TEXT);
+}
+
+/** "src > dst" then `after`, the addresses as the network layer prints them. */
+export function putAddrPair(out: TextOut, net: NetworkLayer, after: string): void {
+  net.putAddr(out, false);
+  out.putAscii(ARROW_TEXT);
+  net.putAddr(out, true);
+  out.put(after);
 }
 
 /**

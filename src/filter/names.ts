@@ -117,23 +117,36 @@ export function systemNameDb(): NameDb {
   };
 }
 
+/** /etc/services, both ways, per protocol. */
 interface Services {
   tcp: Map<string, number>;
   udp: Map<string, number>;
+  /** Port to name: the first entry for the port in file order, as tcpdump's tcpport_string/udpport_string find it. */
+  tcpNames: Map<number, string>;
+  udpNames: Map<number, string>;
 }
 let services: Services | null = null;
 let protocols: Map<string, number> | null = null;
 
 function loadServices(): Services {
-  const s: Services = { tcp: new Map(), udp: new Map() };
+  const s: Services = { tcp: new Map(), udp: new Map(), tcpNames: new Map(), udpNames: new Map() };
   for (const line of readLines('/etc/services')) {
     const [name, portProto, ...aliases] = words(line);
     const m = portProto && /^(\d+)\/(tcp|udp)$/.exec(portProto);
     if (!m) continue;
+    const port = Number(m[1]);
     const table = s[m[2] as 'tcp' | 'udp'];
-    for (const n of [name, ...aliases]) if (!table.has(n)) table.set(n, Number(m[1]));
+    for (const n of [name, ...aliases]) if (!table.has(n)) table.set(n, port);
+    const names = m[2] === 'tcp' ? s.tcpNames : s.udpNames;
+    if (!names.has(port)) names.set(port, name);
   }
   return s;
+}
+
+/** The name /etc/services gives a TCP or UDP port, or null. */
+export function portName(proto: 'tcp' | 'udp', port: number): string | null {
+  services ??= loadServices();
+  return (proto === 'tcp' ? services.tcpNames : services.udpNames).get(port) ?? null;
 }
 
 export const PROTO_UNDEF = -1;

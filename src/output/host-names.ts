@@ -1,0 +1,155 @@
+/**
+ * Names in the text output without -n, as tcpdump's addrtoname.c gives them: host names from
+ * gethostbyaddr() (the system's NSS sources: /etc/hosts, then DNS), asked once per address and
+ * kept, and port names from /etc/services. A TextOut resolves only once useHostNames() was
+ * called on it (the CLI does for a run without -n): formatting elsewhere (tests, probes) stays
+ * numeric and never queries a name server. The printers check opts.n before anything here,
+ * so a -n run costs nothing and loads nothing more.
+ */
+import type { TextOut } from './text.js';
+import { ipv4At, ipv6At } from './format.js';
+import { portName } from '../filter/names.js';
+import { createRequire } from 'node:module';
+
+/** Host names by address text, kept for the process (tcpdump never forgets one either). */
+const hostNames = new Map<string, string>();
+/** IPv4 names by 32-bit address: the common case, without building the address text. */
+const ipv4Names = new Map<number, string>();
+
+/** The TextOut state key marking an output that resolves names. */
+const RESOLVES = 'host-names';
+
+/** Makes `out` print host and port names where tcpdump does without -n. */
+export function useHostNames(out: TextOut): void {
+  out.state.set(RESOLVES, true);
+}
+
+/** Whether `out` prints names (no -n, and useHostNames called). */
+export function resolves(out: TextOut): boolean {
+  return out.opts.n === 0 && out.state.has(RESOLVES);
+}
+
+/** tcpdump's ipaddr_string: the name of an IPv4 address, or its dotted quad. */
+export function ipv4Name(a: number): string {
+  let name = ipv4Names.get(a);
+  if (name === undefined) {
+    const text = ((a >>> 24) & 0xff) + '.' + ((a >>> 16) & 0xff) + '.' + ((a >>> 8) & 0xff) + '.' + (a & 0xff);
+    name = hostName(text);
+    ipv4Names.set(a, name);
+  }
+  return name;
+}
+
+/** Appends the IPv4 address `a` as tcpdump's GET_IPADDR_STRING does. */
+export function putIpv4(out: TextOut, a: number): void {
+  if (resolves(out)) out.put(ipv4Name(a));
+  else out.ipv4(a);
+}
+
+/** Appends the IPv6 address at buf[o] as tcpdump's GET_IP6ADDR_STRING does. */
+export function putIpv6(out: TextOut, buf: Uint8Array, o: number): void {
+  if (resolves(out)) out.put(hostName(ipv6At(buf, o)));
+  else out.ipv6(buf, o);
+}
+
+/** GET_IPADDR_STRING of the 4 bytes at buf[o], as a string. */
+export function ipv4Text(out: TextOut, buf: Uint8Array, o: number): string {
+  return resolves(out) ? hostName(ipv4At(buf, o)) : ipv4At(buf, o);
+}
+
+/** GET_IP6ADDR_STRING of the 16 bytes at buf[o], as a string. */
+export function ipv6Text(out: TextOut, buf: Uint8Array, o: number): string {
+  return resolves(out) ? hostName(ipv6At(buf, o)) : ipv6At(buf, o);
+}
+
+/** tcpport_string / udpport_string: the port's first /etc/services name for the protocol, or its number. */
+export function portText(out: TextOut, proto: 'tcp' | 'udp', port: number): string {
+  return resolves(out) ? portName(proto, port) ?? String(port) : String(port);
+}
+
+/** Appends portText(). */
+export function putPort(out: TextOut, proto: 'tcp' | 'udp', port: number): void {
+  if (resolves(out)) out.put(portName(proto, port) ?? String(port));
+  else out.num(port);
+}
+
+let resolver: Resolver | null = null;
+
+/** The name of an address given as text, or the text itself when it has none. */
+function hostName(addr: string): string {
+  let name = hostNames.get(addr);
+  if (name === undefined) {
+    name = (resolver ??= new Resolver()).lookup(addr) ?? addr;
+    hostNames.set(addr, name);
+  }
+  return name;
+}
+
+/**
+ * How long one lookup may block the printer before the address is printed as a number (and no
+ * more lookups are waited for): far beyond the resolver's own timeouts and retries.
+ */
+const LOOKUP_TIMEOUT_MS = 60_000;
+
+/**
+ * gethostbyaddr(), synchronously: getnameinfo() (node:dns lookupService, the same NSS sources)
+ * runs in a worker thread while this thread waits on a shared flag. The printers are
+ * synchronous and tcpdump blocks on its lookups too. The worker's code is given inline: it is
+ * loaded from no file, so it starts the same from the sources and from dist/.
+ */
+class Resolver {
+  private readonly port: import('node:worker_threads').MessagePort;
+  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private readonly receive: typeof import('node:worker_threads').receiveMessageOnPort;
+  private next = 0;
+  /** Set when a lookup went unanswered for LOOKUP_TIMEOUT_MS: the rest are not waited for. */
+  private stalled = false;
+
+  constructor() {
+    // Loaded here, on the first name asked for: a -n run never loads the worker machinery.
+    const wt = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+    const { port1, port2 } = new wt.MessageChannel();
+    // No execArgv: the parent's (--input-type=module, say) would change how the code is read.
+    const worker = new wt.Worker(WORKER_CODE, { eval: true, execArgv: [], workerData: { port: port2, flag: this.flag }, transferList: [port2] });
+    worker.unref();
+    port1.unref();
+    this.port = port1;
+    this.receive = wt.receiveMessageOnPort;
+  }
+
+  /** The host name of `addr`, or null (no name, or no answer in time). */
+  lookup(addr: string): string | null {
+    if (this.stalled) return null;
+    const id = ++this.next;
+    Atomics.store(this.flag, 0, 0);
+    this.port.postMessage({ id, addr });
+    const deadline = Date.now() + LOOKUP_TIMEOUT_MS;
+    for (;;) {
+      Atomics.wait(this.flag, 0, 0, Math.max(0, deadline - Date.now()));
+      Atomics.store(this.flag, 0, 0);
+      // Replies to lookups that timed out earlier are dropped here.
+      for (let m = this.receive(this.port); m !== undefined; m = this.receive(this.port)) {
+        const reply = m.message as { id: number; name: string | null };
+        if (reply.id === id) return reply.name;
+      }
+      if (Date.now() >= deadline) {
+        this.stalled = true;
+        return null;
+      }
+    }
+  }
+}
+
+/** The worker: one getnameinfo() per request; NI_NAMEREQD (node's flag) makes a nameless address an error. */
+const WORKER_CODE = `
+const { workerData } = require('node:worker_threads');
+const { lookupService } = require('node:dns');
+const { port, flag } = workerData;
+port.on('message', ({ id, addr }) => {
+  lookupService(addr, 0, (err, host) => {
+    port.postMessage({ id, name: err ? null : host });
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+  });
+});
+`;

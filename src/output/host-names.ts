@@ -11,10 +11,10 @@ import { ipv4At, ipv6At } from './format.js';
 import { portName } from '../filter/names.js';
 import { createRequire } from 'node:module';
 
-/** Host names by address text, kept for the process (tcpdump never forgets one either). */
-const hostNames = new Map<string, string>();
-/** IPv4 names by 32-bit address: the common case, without building the address text. */
-const ipv4Names = new Map<number, string>();
+/** Host names by address text (null: none), kept for the process (tcpdump never forgets one either). */
+const hostNames = new Map<string, string | null>();
+/** IPv4 names (null: none) by 32-bit address: the common case, without building the address text. */
+const ipv4Names = new Map<number, string | null>();
 
 /** The TextOut state key marking an output that resolves names. */
 const RESOLVES = 'host-names';
@@ -29,37 +29,46 @@ export function resolves(out: TextOut): boolean {
   return out.opts.n === 0 && out.state.has(RESOLVES);
 }
 
-/** tcpdump's ipaddr_string: the name of an IPv4 address, or its dotted quad. */
-export function ipv4Name(a: number): string {
+/** Appends the IPv4 address `a` as tcpdump's GET_IPADDR_STRING (ipaddr_string) does. */
+export function putIpv4(out: TextOut, a: number): void {
+  if (!resolves(out)) { out.ipv4(a); return; }
   let name = ipv4Names.get(a);
   if (name === undefined) {
-    const text = ((a >>> 24) & 0xff) + '.' + ((a >>> 16) & 0xff) + '.' + ((a >>> 8) & 0xff) + '.' + (a & 0xff);
-    name = hostName(text);
+    name = hostName(((a >>> 24) & 0xff) + '.' + ((a >>> 16) & 0xff) + '.' + ((a >>> 8) & 0xff) + '.' + (a & 0xff));
     ipv4Names.set(a, name);
   }
-  return name;
+  if (name === null) out.ipv4(a);
+  else out.put(shown(out, name));
 }
 
-/** Appends the IPv4 address `a` as tcpdump's GET_IPADDR_STRING does. */
-export function putIpv4(out: TextOut, a: number): void {
-  if (resolves(out)) out.put(ipv4Name(a));
-  else out.ipv4(a);
-}
-
-/** Appends the IPv6 address at buf[o] as tcpdump's GET_IP6ADDR_STRING does. */
+/** Appends the IPv6 address at buf[o] as tcpdump's GET_IP6ADDR_STRING (ip6addr_string) does. */
 export function putIpv6(out: TextOut, buf: Uint8Array, o: number): void {
-  if (resolves(out)) out.put(hostName(ipv6At(buf, o)));
+  if (resolves(out)) out.put(ipv6Text(out, buf, o));
   else out.ipv6(buf, o);
 }
 
 /** GET_IPADDR_STRING of the 4 bytes at buf[o], as a string. */
 export function ipv4Text(out: TextOut, buf: Uint8Array, o: number): string {
-  return resolves(out) ? hostName(ipv4At(buf, o)) : ipv4At(buf, o);
+  return hostText(out, ipv4At(buf, o));
 }
 
 /** GET_IP6ADDR_STRING of the 16 bytes at buf[o], as a string. */
 export function ipv6Text(out: TextOut, buf: Uint8Array, o: number): string {
-  return resolves(out) ? hostName(ipv6At(buf, o)) : ipv6At(buf, o);
+  return hostText(out, ipv6At(buf, o));
+}
+
+/** An address's name where `out` resolves and it has one, else the address. */
+function hostText(out: TextOut, addr: string): string {
+  if (!resolves(out)) return addr;
+  const name = hostName(addr);
+  return name === null ? addr : shown(out, name);
+}
+
+/** A name as printed: -N drops its domain, as tcpdump does, from the first dot. */
+function shown(out: TextOut, name: string): string {
+  if (!out.opts.N) return name;
+  const dot = name.indexOf('.');
+  return dot < 0 ? name : name.slice(0, dot);
 }
 
 /** tcpport_string / udpport_string: the port's first /etc/services name for the protocol, or its number. */
@@ -75,11 +84,11 @@ export function putPort(out: TextOut, proto: 'tcp' | 'udp', port: number): void 
 
 let resolver: Resolver | null = null;
 
-/** The name of an address given as text, or the text itself when it has none. */
-function hostName(addr: string): string {
+/** The name of an address given as text, or null when it has none. */
+function hostName(addr: string): string | null {
   let name = hostNames.get(addr);
   if (name === undefined) {
-    name = (resolver ??= new Resolver()).lookup(addr) ?? addr;
+    name = (resolver ??= new Resolver()).lookup(addr);
     hostNames.set(addr, name);
   }
   return name;

@@ -15,7 +15,6 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { corpusDir, hasCorpus, hasTool, readTsv, frameProtocols, onlyCoreProtocols, splitNumbered, repoRoot, tcpdumpDecodedFurther } from './corpus.js';
 import { textOptionsFromFlags } from './tcpdump-text.js';
-import type { TextOptions } from '../../src/output/text.js';
 
 const NS = `wsnames${process.pid}`;
 const NETNS_ETC = path.join('/etc/netns', NS);
@@ -65,7 +64,7 @@ function inNamespace(cmd: string, args: string[], input?: string): { stdout: str
 
 /** wirescope's text for each job (flags as tcpdump's, numbered with -#). */
 function wirescope(jobs: Job[]): string[] {
-  const spec = jobs.map((j) => ({ file: j.file, opts: textOptionsFromFlags(j.flags) as TextOptions }));
+  const spec = jobs.map((j) => ({ file: j.file, opts: { ...textOptionsFromFlags(j.flags.filter((f) => f !== '-N')), N: j.flags.includes('-N') } }));
   const r = inNamespace(process.execPath, ['--input-type=module', '-e', RUNNER], JSON.stringify(spec));
   expect(r.status).toBe(0);
   return (JSON.parse(r.stdout) as Array<{ text: string }>).map((x) => x.text);
@@ -121,7 +120,7 @@ function report(what: string, c: Comparison): number {
   return pct;
 }
 
-const FLAG_SETS = [[], ['-v'], ['-vv'], ['-e']];
+const FLAG_SETS = [[], ['-v'], ['-vv'], ['-e'], ['-N']];
 
 function fixtureJobs(): Job[] {
   const dir = path.join(repoRoot, 'fixtures');

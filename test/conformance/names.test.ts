@@ -121,6 +121,8 @@ function report(what: string, c: Comparison): number {
 }
 
 const FLAG_SETS = [[], ['-v'], ['-vv'], ['-e'], ['-N']];
+/** Appended to the flags of a difference found with the hosts file. */
+const HOSTS_MARK = ' (hosts file)';
 
 function fixtureJobs(): Job[] {
   const dir = path.join(repoRoot, 'fixtures');
@@ -128,18 +130,25 @@ function fixtureJobs(): Job[] {
   return files.flatMap((f) => FLAG_SETS.map((flags) => ({ file: path.join(dir, f), flags })));
 }
 
-/** Every IPv4 and IPv6 address tcpdump -nn prints for the fixtures, given a name (and an alias, which must not show). */
-function fixtureHosts(): string {
+/**
+ * Writes the namespace's /etc/hosts: localhost, and a name (with an alias, which must not show)
+ * for every IPv4 and IPv6 address tcpdump -nn -vv prints for the files.
+ */
+function writeHosts(files: string[]): void {
   const addrs = new Set<string>();
-  for (const job of fixtureJobs()) {
-    const r = spawnSync('tcpdump', ['-nn', '-vv', '-e', '-r', job.file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  for (const file of files) {
+    const r = spawnSync('tcpdump', ['-nn', '-vv', '-r', file], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
     for (const word of (r.stdout ?? '').split(/[\s,()[\]{}/]+/)) {
       // "addr.port" and "addr:" as tcpdump -nn writes them.
       for (const a of [word, word.replace(/\.\d+:?$/, ''), word.replace(/:$/, '')]) if (isIP(a)) addrs.add(a);
     }
   }
   let k = 0;
-  return [...addrs].sort().map((a) => `${a}\thost${++k}.fixtures.test\talias${k}`).join('\n') + '\n';
+  const lines = [...addrs].sort().map((a) => `${a}\thost${++k}.names.test\talias${k}`);
+  mkdirSync(NETNS_ETC, { recursive: true });
+  writeFileSync(path.join(NETNS_ETC, 'hosts'), ['127.0.0.1\tlocalhost', ...lines].join('\n') + '\n');
+  // The namespace sees the file.
+  expect(inNamespace('getent', ['hosts', [...addrs][0]]).stdout).toMatch(/\.names\.test/);
 }
 
 describe.skipIf(!!skipReason)('names without -n, identical to tcpdump', () => {
@@ -158,11 +167,8 @@ describe.skipIf(!!skipReason)('names without -n, identical to tcpdump', () => {
     const plain = compare(fixtureJobs(), all);
     report('fixtures, no names for documentation addresses', plain);
     expect(plain.diffs.slice(0, 10)).toEqual([]);
-    mkdirSync(NETNS_ETC, { recursive: true });
-    writeFileSync(path.join(NETNS_ETC, 'hosts'), '127.0.0.1\tlocalhost\n' + fixtureHosts());
     try {
-      // The namespace sees the file: the comparison below is between names.
-      expect(inNamespace('getent', ['hosts', '192.0.2.10']).stdout).toMatch(/\.fixtures\.test/);
+      writeHosts([...new Set(fixtureJobs().map((j) => j.file))]);
       const named = compare(fixtureJobs(), all);
       report('fixtures, every address named in /etc/hosts', named);
       expect(named.diffs.slice(0, 10)).toEqual([]);
@@ -176,15 +182,25 @@ describe.skipIf(!!skipReason)('names without -n, identical to tcpdump', () => {
     const protos = new Map(files.map((f) => [f, protocolsOf(f)]));
     const core = (job: Job, frame: number) => onlyCoreProtocols(protos.get(job.file)?.get(frame));
     const jobs = files.flatMap((file) => [[], ['-v'], ['-e']].map((flags) => ({ file, flags })));
-    const named = compare(jobs, core);
-    const pct = report('corpus without -n', named);
+    const plain = compare(jobs, core);
+    const pct = report('corpus without -n', plain);
+    let named: Comparison;
+    try {
+      writeHosts(files);
+      named = compare(jobs, core);
+    } finally {
+      rmSync(NETNS_ETC, { recursive: true, force: true });
+    }
+    report('corpus without -n, every address named in /etc/hosts', named);
+    for (const d of named.diffs) d[1] += HOSTS_MARK;
+    const diffs = [...plain.diffs, ...named.diffs];
     // The same lines with -n: only a line identical there is a difference in names (the others
     // differ with -n too, or belong to packets tcpdump.test.ts leaves out).
-    const differing = new Set(named.diffs.map((d) => d[0] + '\t' + d[1]));
+    const differing = new Set(diffs.map((d) => d[0] + '\t' + d[1].replace(HOSTS_MARK, '')));
     const numericJobs = jobs.filter((j) => differing.has(j.file + '\t' + j.flags.join(' '))).map((j) => ({ file: j.file, flags: ['-n', ...j.flags] }));
     const numeric = compare(numericJobs, core);
-    const nameDiffs = named.diffs.filter((d) => numeric.same.has(d.slice(0, 4).join('\t')));
-    console.log(`${named.diffs.length} differing lines, ${nameDiffs.length} of them identical with -n`);
+    const nameDiffs = diffs.filter((d) => numeric.same.has([d[0], d[1].replace(HOSTS_MARK, ''), d[2], d[3]].join('\t')));
+    console.log(`${diffs.length} differing lines, ${nameDiffs.length} of them identical with -n`);
     const known = loadKnown();
     if (process.env.UPDATE_CONFORMANCE) writeKnown(nameDiffs, known);
     const unexplained = nameDiffs.filter((d) => !known.has(key(d)));

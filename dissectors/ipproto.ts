@@ -45,10 +45,10 @@ export function protoKeyword(p: number): string | null {
 
 /** An IPv4 or IPv6 layer: what transport printers and pseudo-header checksums need from it. */
 export interface NetworkLayer {
-  /** Source and destination addresses as printed. */
+  /** Source and destination addresses, numeric (fields, JSON, and the text with -n). */
   readonly srcAddr: string;
   readonly dstAddr: string;
-  /** Writes srcAddr (dst false) or dstAddr (dst true) to the text output. */
+  /** Writes the source (dst false) or destination address to the text output: its host name where the output resolves (host-names.ts), else srcAddr/dstAddr. */
   putAddr(out: TextOut, dst: boolean): void;
   /** 4 or 6. */
   readonly ipVersion: number;

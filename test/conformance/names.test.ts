@@ -15,6 +15,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { corpusDir, hasCorpus, hasTool, readTsv, frameProtocols, onlyCoreProtocols, splitNumbered, repoRoot, tcpdumpDecodedFurther } from './corpus.js';
 import { textOptionsFromFlags } from './tcpdump-text.js';
+import { TextOut, defaultTextOptions } from '../../src/output/text.js';
+import { putIpv4, putPort, useHostNames } from '../../src/output/host-names.js';
+import { portName } from '../../src/filter/names.js';
 
 const NS = `wsnames${process.pid}`;
 const NETNS_ETC = path.join('/etc/netns', NS);
@@ -150,6 +153,32 @@ function writeHosts(files: string[]): void {
   // The namespace sees the file.
   expect(inNamespace('getent', ['hosts', [...addrs][0]]).stdout).toMatch(/\.names\.test/);
 }
+
+describe('port names, and outputs that do not resolve', () => {
+  it.skipIf(!hasTool('getent'))('names every /etc/services port as getservbyport does (getent services PORT/PROTO)', () => {
+    const entries = spawnSync('getent', ['services'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[1]);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const portProto of entries.slice(0, 60)) {
+      const [port, proto] = portProto.split('/');
+      if (proto !== 'tcp' && proto !== 'udp') continue;
+      const name = spawnSync('getent', ['services', portProto], { encoding: 'utf8' }).stdout.split(/\s+/)[0];
+      expect([portProto, portName(proto, Number(port))]).toEqual([portProto, name]);
+    }
+    expect(portName('tcp', 0)).toBeNull();
+  });
+
+  it('prints numbers where useHostNames was not called, or with -n', () => {
+    const plain = new TextOut({ ...defaultTextOptions });
+    const numeric = new TextOut({ ...defaultTextOptions, n: 1 });
+    useHostNames(numeric);
+    for (const out of [plain, numeric]) {
+      putIpv4(out, 0x7f000001);
+      out.put(' ');
+      putPort(out, 'udp', 53);
+      expect(out.bytes.toString('latin1', 0, out.len)).toBe('127.0.0.1 53');
+    }
+  });
+});
 
 describe.skipIf(!!skipReason)('names without -n, identical to tcpdump', () => {
   beforeAll(() => {

@@ -43,6 +43,8 @@ interface PipelineModules {
   json: typeof import('../output/json.js') | null;
   fields: typeof import('../output/fields.js') | null;
   parallel: typeof import('../output/parallel-text.js') | null;
+  /** Host and port names, for tcpdump text without -n. */
+  names: typeof import('../output/host-names.js') | null;
 }
 
 /**
@@ -53,13 +55,15 @@ interface PipelineModules {
 export async function openPipeline(opts: Options, src: SourceInfo): Promise<FramePipeline> {
   const expr = src.kernelFiltered ? '' : filterExpression(opts);
   const prints = opts.write === undefined;
-  const [filter, json, fields, parallel] = await Promise.all([
+  const text = prints && !opts.json && opts.outputType === undefined;
+  const [filter, json, fields, parallel, names] = await Promise.all([
     expr !== '' ? import('../filter/index.js') : null,
     prints && opts.json ? import('../output/json.js') : null,
     prints && !opts.json && opts.outputType !== undefined ? import('../output/fields.js') : null,
-    prints && !opts.json && opts.outputType === undefined && textThreadsFor(opts) > 0 ? import('../output/parallel-text.js') : null,
+    text && textThreadsFor(opts) > 0 ? import('../output/parallel-text.js') : null,
+    text && opts.n === 0 ? import('../output/host-names.js') : null,
   ]);
-  return new FramePipeline(opts, src, { filter, json, fields, parallel });
+  return new FramePipeline(opts, src, { filter, json, fields, parallel, names });
 }
 
 /** Worker threads for the tcpdump text of a file (none for a live capture, line-buffered output or -c counting only). */
@@ -94,11 +98,16 @@ export class FramePipeline {
       this.writer = src.writer ?? new PcapWriter(opts.write, { linkType: src.linkType, snaplen: src.snaplen, packetBuffered: opts.packetBuffered });
     } else {
       if (opts.json || opts.outputType !== undefined) this.format = packetFormatter(opts, modules);
-      else this.text = textOut(opts);
+      else {
+        this.text = textOut(opts);
+        modules.names?.useHostNames(this.text);
+      }
       this.sink = new TextSink(1);
       this.sink.lineBuffered = opts.lineBuffered || opts.packetBuffered;
       if (modules.parallel !== null) {
-        this.parallel = new modules.parallel.ParallelText(this.text!.opts, textThreadsFor(opts), new TextOut(this.text!.opts), (bytes, n) => this.sink!.writeBytes(bytes, n));
+        const merge = new TextOut(this.text!.opts);
+        modules.names?.useHostNames(merge);
+        this.parallel = new modules.parallel.ParallelText(this.text!.opts, textThreadsFor(opts), merge, (bytes, n) => this.sink!.writeBytes(bytes, n));
       }
     }
   }

@@ -7,6 +7,7 @@ import { decodeFrameInto, Packet } from '../core/dissector.js';
 import type { Frame } from '../core/frame.js';
 import { TextOut, type TextOptions } from './text.js';
 import { TcpNumberLog } from './tcp-seq.js';
+import { useHostNames } from './host-names.js';
 
 /** Bytes before each frame's data in a batch: f64 seconds, f64 nanoseconds, u32 number, link type, caplen, len, interface. */
 export const FRAME_HEADER = 40;
@@ -46,6 +47,7 @@ export class BatchFormatter {
   constructor(opts: TextOptions) {
     this.out = new TextOut(opts);
     this.out.tcpLog = this.log;
+    if (opts.n === 0) useHostNames(this.out);
   }
 
   /** Output buffers of merged batches, for reuse. */

@@ -3,8 +3,9 @@
  * port names (/etc/services). Both run in a network namespace this test creates, where DNS
  * fails the same way, at once, for both (nothing is ever sent: the namespace has no interface
  * up); `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts, which names the fixtures'
- * addresses in the second pass. wirescope formats with a TextOut that useHostNames() was called
- * on, as the CLI does for a run without -n. Every corpus line that differs without -n while it
+ * addresses in the second pass. The fixtures go through the command (bin/wirescope.js); the
+ * corpus through one process formatting with a TextOut that useHostNames() was called on, as
+ * the command does for a run without -n. Every corpus line that differs without -n while it
  * is identical with -n must be listed, with a reason, in names-differences.tsv
  * (UPDATE_CONFORMANCE=1 rewrites it, keeping reasons).
  */
@@ -89,9 +90,21 @@ interface Comparison {
   same: Set<string>;
 }
 
-/** Compares every job's packets line by line; `keep` picks the packets compared. */
-function compare(jobs: Job[], keep: (job: Job, frame: number) => boolean): Comparison {
-  const ours = wirescope(jobs);
+/** wirescope's text for each job through the command itself (bin/wirescope.js -# FLAGS -r FILE). */
+function wirescopeCli(jobs: Job[]): string[] {
+  return jobs.map((j) => {
+    const r = inNamespace(process.execPath, [path.join(repoRoot, 'bin/wirescope.js'), '-#', ...j.flags, '-r', j.file]);
+    expect(r.status).toBe(0);
+    return r.stdout;
+  });
+}
+
+/**
+ * Compares every job's packets line by line; `keep` picks the packets compared. The fixtures go
+ * through the command; the corpus, hundreds of files, through one formatting process (RUNNER).
+ */
+function compare(jobs: Job[], keep: (job: Job, frame: number) => boolean, cli = false): Comparison {
+  const ours = cli ? wirescopeCli(jobs) : wirescope(jobs);
   const c: Comparison = { compared: 0, identical: 0, diffs: [], same: new Set() };
   jobs.forEach((job, k) => {
     const td = tcpdump(job);
@@ -191,14 +204,14 @@ describe.skipIf(!!skipReason)('names without -n, identical to tcpdump', () => {
     spawnSync('ip', ['netns', 'del', NS]);
   });
 
-  it('on every fixture, with DNS failing and with a hosts file naming every address', () => {
+  it('on every fixture, through the command, with DNS failing and with a hosts file naming every address', () => {
     const all = () => true;
-    const plain = compare(fixtureJobs(), all);
+    const plain = compare(fixtureJobs(), all, true);
     report('fixtures, no names for documentation addresses', plain);
     expect(plain.diffs.slice(0, 10)).toEqual([]);
     try {
       writeHosts([...new Set(fixtureJobs().map((j) => j.file))]);
-      const named = compare(fixtureJobs(), all);
+      const named = compare(fixtureJobs(), all, true);
       report('fixtures, every address named in /etc/hosts', named);
       expect(named.diffs.slice(0, 10)).toEqual([]);
     } finally {

@@ -59,8 +59,8 @@ process.stdout.write(JSON.stringify(results));
 
 interface Job { file: string; flags: string[] }
 
-function inNamespace(cmd: string, args: string[], input?: string): { stdout: string; status: number | null } {
-  const r = spawnSync('ip', ['netns', 'exec', NS, 'env', 'TZ=UTC', cmd, ...args], {
+function inNamespace(cmd: string, args: string[], input?: string, env: string[] = []): { stdout: string; status: number | null } {
+  const r = spawnSync('ip', ['netns', 'exec', NS, 'env', 'TZ=UTC', ...env, cmd, ...args], {
     input, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'ignore'],
   });
   return { stdout: r.stdout ?? '', status: r.status };
@@ -90,10 +90,16 @@ interface Comparison {
   same: Set<string>;
 }
 
-/** wirescope's text for each job through the command itself (bin/wirescope.js -# FLAGS -r FILE). */
-function wirescopeCli(jobs: Job[]): string[] {
+/**
+ * Worker threads formatting batches of three frames (src/output/parallel-text.ts), each thread
+ * with its own names: forced on small files, as test/output/parallel-text.test.ts does.
+ */
+const THREADED = ['WIRESCOPE_THREADS=2', 'WIRESCOPE_BATCH_FRAMES=3'];
+
+/** wirescope's text for each job through the command itself (bin/wirescope.js -# FLAGS -r FILE), with `env` set. */
+function wirescopeCli(jobs: Job[], env: string[] = []): string[] {
   return jobs.map((j) => {
-    const r = inNamespace(process.execPath, [path.join(repoRoot, 'bin/wirescope.js'), '-#', ...j.flags, '-r', j.file]);
+    const r = inNamespace(process.execPath, [path.join(repoRoot, 'bin/wirescope.js'), '-#', ...j.flags, '-r', j.file], undefined, env);
     expect(r.status).toBe(0);
     return r.stdout;
   });
@@ -103,8 +109,8 @@ function wirescopeCli(jobs: Job[]): string[] {
  * Compares every job's packets line by line; `keep` picks the packets compared. The fixtures go
  * through the command; the corpus, hundreds of files, through one formatting process (RUNNER).
  */
-function compare(jobs: Job[], keep: (job: Job, frame: number) => boolean, cli = false): Comparison {
-  const ours = cli ? wirescopeCli(jobs) : wirescope(jobs);
+function compare(jobs: Job[], keep: (job: Job, frame: number) => boolean, cli = false, env: string[] = []): Comparison {
+  const ours = cli ? wirescopeCli(jobs, env) : wirescope(jobs);
   const c: Comparison = { compared: 0, identical: 0, diffs: [], same: new Set() };
   jobs.forEach((job, k) => {
     const td = tcpdump(job);
@@ -214,6 +220,9 @@ describe.skipIf(!!skipReason)('names without -n, identical to tcpdump', () => {
       const named = compare(fixtureJobs(), all, true);
       report('fixtures, every address named in /etc/hosts', named);
       expect(named.diffs.slice(0, 10)).toEqual([]);
+      const threaded = compare(fixtureJobs().filter((j) => j.flags.length === 0), all, true, THREADED);
+      report('fixtures, every address named, worker threads', threaded);
+      expect(threaded.diffs.slice(0, 10)).toEqual([]);
     } finally {
       rmSync(NETNS_ETC, { recursive: true, force: true });
     }

@@ -210,7 +210,8 @@ export const ipv4: Dissector<Ipv4Layer> = {
       }
     }
     if ((l.flagsFrag & IP4_OFFMASK) !== 0) {
-      // A later fragment: no transport header to print.
+      // A later fragment: no transport header to print (-qq: nothing more at all).
+      if (o.q > 1) return;
       const name = o.n ? null : protoKeyword(l.proto);
       putAddrs(out, l, ':');
       if (name === null) {

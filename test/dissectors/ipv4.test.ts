@@ -167,7 +167,7 @@ function builtFrames(): Frame[] {
 
 describe.skipIf(!haveTcpdump)('text identical to tcpdump', () => {
   it('prints every branch of ip_print on built frames', () => {
-    for (const flags of [['-n'], ['-nv'], ['-ne'], ['-nx'], ['-nvvq']]) {
+    for (const flags of [['-n'], ['-nv'], ['-ne'], ['-nx'], ['-nvvq'], ['-nqq'], ['-nqqv']]) {
       const c = compareText(dir, builtFrames(), flags);
       expect(c.diffs).toEqual([]);
     }

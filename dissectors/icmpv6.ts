@@ -107,6 +107,18 @@ export class Icmpv6Layer extends Layer {
   }
 }
 
+/** The fixed part of each Neighbor Discovery (RFC 4861) and MLD (RFC 2710, 3810) message, type included; 0 for the others. */
+const FIXED_LEN = new Uint8Array(256);
+FIXED_LEN[ICMP6_TYPE.ROUTER_SOLICIT] = 8;
+FIXED_LEN[ICMP6_TYPE.ROUTER_ADVERT] = 16;
+FIXED_LEN[ICMP6_TYPE.NEIGHBOR_SOLICIT] = 24;
+FIXED_LEN[ICMP6_TYPE.NEIGHBOR_ADVERT] = 24;
+FIXED_LEN[ICMP6_TYPE.REDIRECT] = 40;
+FIXED_LEN[ICMP6_TYPE.MLD_QUERY] = 24;
+FIXED_LEN[ICMP6_TYPE.MLD_REPORT] = 24;
+FIXED_LEN[ICMP6_TYPE.MLD_DONE] = 24;
+FIXED_LEN[ICMP6_TYPE.MLDV2_REPORT] = 8;
+
 /** Types whose body quotes the packet that caused them. */
 export function isIcmpv6Error(type: number): boolean {
   return type >= ICMP6_TYPE.DST_UNREACH && type <= ICMP6_TYPE.PARAM_PROB;
@@ -151,6 +163,10 @@ export const icmpv6: Dissector<Icmpv6Layer> = {
     }
     // Every byte up to the header's end is a field: a capture that ends sooner truncates the layer.
     v.check(0, l.hdrLen);
+    // A message shorter than its type's fixed fields runs out of bytes too (tcpdump's [|icmp6]
+    // where it reads them; tshark's malformed ICMPv6), however much of it was captured.
+    const fixed = FIXED_LEN[l.type];
+    if (fixed !== 0 && l.length < fixed) l.truncated = true;
   },
 
   encode(l, payload, ctx: EncodeContext) {

@@ -10,6 +10,7 @@ import { decodeFrame, encodeStack, makeLayer, type Packet } from '../../src/core
 import { foldChecksum, sumWords } from '../../src/core/checksum.js';
 import type { Frame } from '../../src/core/frame.js';
 import { FieldsOut } from '../../src/output/fields.js';
+import { layersOf } from '../../src/output/json.js';
 import { TextOut } from '../../src/output/text.js';
 import { ethernet } from '../../dissectors/ethernet.js';
 import { ipv6, Ipv6Layer, parseIpv6 } from '../../dissectors/ipv6.js';
@@ -253,6 +254,19 @@ describe('real ICMPv6 messages, field by field', () => {
     expect(innerEcho).toMatchObject({ quoted: true, truncated: false });
     expect(innerEcho.off + innerEcho.length).toBeGreaterThan(innerEcho.capEnd);
     expect(icmpv6.fields!['icmpv6.checksum.status'](innerEcho, m.nested[0])).toBe(2);
+  });
+
+  it('marks a neighbour discovery or MLD message shorter than its type\'s fixed fields as truncated, however much was captured', () => {
+    // Type, fixed length: RS 8, RA 16, NS 24, NA 24, redirect 40, MLD 24, MLDv2 report 8.
+    for (const [type, fixed] of [[133, 8], [134, 16], [135, 24], [136, 24], [137, 40], [130, 24], [131, 24], [132, 24], [143, 8]]) {
+      const short = icmpOf(decodeFrame(icmp6Frame(type, 0, '00'.repeat(fixed - 5))));
+      expect([type, short.length, short.truncated]).toEqual([type, fixed - 1, true]);
+      expect(layersOf(decodeFrame(icmp6Frame(type, 0, '00'.repeat(fixed - 5))))[2]).toMatchObject({ layer: 'icmpv6', truncated: true });
+      const whole = icmpOf(decodeFrame(icmp6Frame(type, 0, '00'.repeat(fixed - 4))));
+      expect([type, whole.truncated]).toEqual([type, false]);
+    }
+    // Echo and errors have their own rules: an 8-byte echo and a bare error header stay unmarked.
+    expect(icmpOf(decodeFrame(icmp6Frame(128, 0, '00010002'))).truncated).toBe(false);
   });
 
   it.skipIf(!hasCorpus)('decodes router advertisement options', () => {

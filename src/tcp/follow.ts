@@ -139,19 +139,44 @@ export interface WrittenFile {
   gaps: number;
 }
 
+export interface StreamFilesOptions {
+  /** Files open at once (default 128, well below any usual `ulimit -n`): the least recently written is closed first. */
+  maxOpenFiles?: number;
+  /** Bytes held across all directions (default 32 MiB): beyond it, the directions holding bytes longest are written out. */
+  maxBufferedBytes?: number;
+}
+
 /**
  * Writes each direction of a connection to its own file in dir, named as tcpflow names it (a
  * later connection with the same endpoints gets tcpflow's "c1", "c2"... suffix, as does a name
  * already taken in dir). Bytes sit at their stream offsets: a gap is a hole of NULs (sparse), as
  * in tcpflow's files. Files are created when the first byte comes.
+ *
+ * Memory and descriptors stay bounded whatever the number of concurrent connections: as tcpflow
+ * does, a file closed to make room for another is reopened when its direction writes again (its
+ * bytes go at their offsets, so nothing moves), and held bytes are written out per direction at
+ * 1 MiB and overall at maxBufferedBytes.
  */
 export class StreamFiles {
-  readonly written: WrittenFile[] = [];
-  constructor(private readonly dir: string) {}
+  private readonly pool: FilePool;
+
+  constructor(dir: string, opts: StreamFilesOptions = {}) {
+    this.pool = new FilePool(dir, Math.max(1, opts.maxOpenFiles ?? 128), opts.maxBufferedBytes ?? 32 << 20);
+  }
+
+  /** The completed directions' files, each once, in the order they completed. */
+  get written(): readonly WrittenFile[] {
+    return this.pool.written;
+  }
+
+  /** Bytes held, not yet written, across all directions. */
+  get bufferedBytes(): number {
+    return this.pool.held;
+  }
 
   /** The sink for a connection between ends[0] and ends[1] (direction d is sent by ends[d]). */
   sink(stream: number, ends: readonly [{ addr: string; port: number }, { addr: string; port: number }]): StreamSink {
-    const files = [0, 1].map((d) => new DirectionFile(this, stream, d as 0 | 1, tcpflowName(ends[d].addr, ends[d].port, ends[1 - d].addr, ends[1 - d].port)));
+    const files = [0, 1].map((d) => new DirectionFile(this.pool, stream, d as 0 | 1, tcpflowName(ends[d].addr, ends[d].port, ends[1 - d].addr, ends[1 - d].port)));
     return {
       chunk: (c) => files[c.dir].add(c.bytes),
       event: (e) => {
@@ -160,38 +185,117 @@ export class StreamFiles {
       complete: (d) => files[d].close(),
     };
   }
+}
 
-  /** Creates a new file for a base name (tcpflow's connection-count suffix when taken). */
-  create(base: string): { file: string; fd: number } {
+/** The directions' shared budgets: open descriptors (least recently written closed first) and held bytes. */
+class FilePool {
+  readonly written: WrittenFile[] = [];
+  /** Bytes held across all directions. */
+  held = 0;
+  /** Directions with an open file, least recently written first. */
+  private readonly open = new Set<DirectionFile>();
+  /** Directions holding bytes, in the order they began holding them. */
+  private readonly holding = new Set<DirectionFile>();
+
+  constructor(private readonly dir: string, private readonly maxOpenFiles: number, private readonly maxBufferedBytes: number) {}
+
+  /** Creates a new file for a base name (tcpflow's connection-count suffix when taken), open for f. */
+  claim(f: DirectionFile, base: string): string {
     for (let n = 0; ; n++) {
       const file = path.join(this.dir, n === 0 ? base : `${base}c${n}`);
       try {
-        return { file, fd: openSync(file, 'wx') };
+        this.opened(f, this.openFile(file, 'wx'));
+        return file;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
     }
   }
+
+  /** f's descriptor on its file, which is reopened if it was closed to make room. */
+  fdOf(f: DirectionFile, file: string): number {
+    if (f.fd >= 0) {
+      // Most recently written: last to be closed.
+      this.open.delete(f);
+      this.open.add(f);
+      return f.fd;
+    }
+    this.opened(f, this.openFile(file, 'r+'));
+    return f.fd;
+  }
+
+  release(f: DirectionFile): void {
+    if (f.fd < 0) return;
+    closeSync(f.fd);
+    f.fd = -1;
+    this.open.delete(f);
+  }
+
+  /** f holds bytes more: past the caps, held bytes go to their files. */
+  holds(f: DirectionFile, bytes: number): void {
+    this.holding.add(f);
+    this.held += bytes;
+    if (f.held >= FILE_BUFFER) f.flush();
+    // Down to half the cap, so that writes stay large rather than one small write per chunk at the cap.
+    if (this.held > this.maxBufferedBytes) {
+      for (const oldest of this.holding) {
+        oldest.flush();
+        if (this.held <= this.maxBufferedBytes / 2) break;
+      }
+    }
+  }
+
+  /** f's held bytes were written. */
+  wrote(f: DirectionFile): void {
+    this.held -= f.held;
+    this.holding.delete(f);
+  }
+
+  private opened(f: DirectionFile, fd: number): void {
+    f.fd = fd;
+    this.open.add(f);
+  }
+
+  /** Opens a file, first closing the least recently written ones to stay within the cap (or below a lower descriptor limit). */
+  private openFile(file: string, flags: 'wx' | 'r+'): number {
+    while (this.open.size >= this.maxOpenFiles) this.closeLeastRecent();
+    for (;;) {
+      try {
+        return openSync(file, flags);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== 'EMFILE' && code !== 'ENFILE') || this.open.size === 0) throw e;
+        this.closeLeastRecent();
+      }
+    }
+  }
+
+  private closeLeastRecent(): void {
+    this.release(this.open.values().next().value as DirectionFile);
+  }
 }
 
 class DirectionFile {
-  private fd = -1;
+  /** Open descriptor, or -1 (not yet created, or closed to make room). */
+  fd = -1;
+  /** Bytes held, not yet written. */
+  held = 0;
+  /** '' until the first byte claims a name. */
   private file = '';
   private readonly parts: Uint8Array[] = [];
-  private held = 0;
   /** Stream offset of the next byte (the file position where it goes). */
   private pos = 0;
   private bytes = 0;
   private gaps = 0;
 
-  constructor(private readonly owner: StreamFiles, private readonly stream: number, private readonly dir: 0 | 1, private readonly name: string) {}
+  constructor(private readonly owner: FilePool, private readonly stream: number, private readonly dir: 0 | 1, private readonly name: string) {}
 
   add(bytes: Uint8Array): void {
-    if (this.fd < 0) ({ file: this.file, fd: this.fd } = this.owner.create(this.name));
+    if (this.file === '') this.file = this.owner.claim(this, this.name);
     this.parts.push(bytes.slice());
     this.held += bytes.length;
     this.bytes += bytes.length;
-    if (this.held >= FILE_BUFFER) this.flush();
+    this.owner.holds(this, bytes.length);
   }
 
   skip(length: number): void {
@@ -201,18 +305,18 @@ class DirectionFile {
   }
 
   close(): void {
-    if (this.fd < 0) return;
+    if (this.file === '') return;
     this.flush();
-    closeSync(this.fd);
-    this.fd = -1;
+    this.owner.release(this);
     this.owner.written.push({ stream: this.stream, dir: this.dir, file: this.file, bytes: this.bytes, gaps: this.gaps });
   }
 
-  private flush(): void {
-    if (this.held === 0 || this.fd < 0) return;
-    const data = Buffer.concat(this.parts, this.held);
-    writeSync(this.fd, data, 0, data.length, this.pos);
+  flush(): void {
+    if (this.held === 0) return;
+    const data = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.held);
+    writeSync(this.owner.fdOf(this, this.file), data, 0, data.length, this.pos);
     this.pos += data.length;
+    this.owner.wrote(this);
     this.parts.length = 0;
     this.held = 0;
   }

@@ -1,0 +1,222 @@
+/**
+ * --write-streams stays bounded: StreamFiles with small caps on open files and held bytes, over
+ * many interleaved directions (contents, `written`, open descriptors counted in /proc/self/fd),
+ * and the command on thousands of concurrent connections under a low `ulimit -n`.
+ */
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { makeLayer } from '../../src/core/dissector.js';
+import type { Frame } from '../../src/core/frame.js';
+import { tcp, TH } from '../../dissectors/tcp.js';
+import { StreamFiles, tcpflowName, type WrittenFile } from '../../src/tcp/follow.js';
+import { hasTool, repoRoot, run, wirescopeBin } from '../conformance/corpus.js';
+import { ipv4Frame, writeCapture } from '../dissectors/transport.js';
+import { frame } from '../output/frames.js';
+import { payload } from '../pcap/helpers.js';
+import { tsharkFollowRaw } from './tshark-streams.js';
+
+const hasTshark = hasTool('tshark');
+const hasProcFd = existsSync('/proc/self/fd');
+const built = existsSync(path.join(repoRoot, 'dist/src/cli/main.js'));
+if (!hasProcFd) console.log('skipping the open-descriptor count: /proc/self/fd is absent');
+if (!built) console.log('skipping the --write-streams command test: dist/ is not built (npx tsc -p tsconfig.json)');
+if (!hasTshark) console.log('--write-streams command test: tshark is not installed, files are compared with wirescope follow --format raw');
+
+/** Descriptors this process has open on files in dir. */
+function openIn(dir: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir + '/')) n++;
+    } catch {
+      // The descriptor readdir itself used, closed since.
+    }
+  }
+  return n;
+}
+
+/** A deterministic generator (mulberry32), so a failure replays. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('StreamFiles under caps on open files and held bytes', () => {
+  it('500 interleaved directions with 8 files open and 64 KiB held at most: every file as fed, each written once', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
+    try {
+      const maxOpenFiles = 8;
+      const maxBufferedBytes = 64 << 10;
+      const files = new StreamFiles(dir, { maxOpenFiles, maxBufferedBytes });
+      const rnd = random(32);
+      const t = { sec: 0, nsec: 0, frame: 1 };
+      const streams = 250;
+      const sinks = Array.from({ length: streams }, (_, s) =>
+        files.sink(s, [{ addr: '10.0.0.1', port: 10000 + s }, { addr: '10.0.0.2', port: 80 }]));
+      /** What each direction's file must hold: bytes at their offsets, holes as NULs. */
+      const expected = Array.from({ length: streams * 2 }, () => [] as Uint8Array[]);
+      const gaps = new Array<number>(streams * 2).fill(0);
+      const done = new Array<boolean>(streams * 2).fill(false);
+      /** Offset after the last byte fed, and the bytes fed, of each direction. */
+      const dataEnd = new Array<number>(streams * 2).fill(0);
+      const dataBytes = new Array<number>(streams * 2).fill(0);
+      const fedLength = new Array<number>(streams * 2).fill(0);
+      let peakOpen = 0;
+      let peakHeld = 0;
+      const check = (): void => {
+        if (hasProcFd) peakOpen = Math.max(peakOpen, openIn(dir));
+        peakHeld = Math.max(peakHeld, files.bufferedBytes);
+      };
+      for (let step = 0; step < 12_000; step++) {
+        const k = Math.floor(rnd() * streams * 2);
+        if (done[k]) continue;
+        const s = k >> 1;
+        const d = (k & 1) as 0 | 1;
+        const r = rnd();
+        if (r < 0.03 && expected[k].length > 0) {
+          // A gap after some bytes: a hole of NULs in the file, held bytes written first.
+          const length = 1 + Math.floor(rnd() * 3000);
+          sinks[s].event({ type: 'gap', dir: d, seq: 0, length, reason: 'end', time: t });
+          expected[k].push(new Uint8Array(length));
+          fedLength[k] += length;
+          gaps[k]++;
+        } else if (r < 0.04 && expected[k].length > 0) {
+          sinks[s].complete(d, 'fin', t);
+          done[k] = true;
+        } else {
+          const bytes = payload(1 + Math.floor(rnd() * (rnd() < 0.1 ? 40_000 : 1500)), step);
+          sinks[s].chunk({ dir: d, seq: 0, bytes, time: t });
+          expected[k].push(bytes.slice());
+          fedLength[k] += bytes.length;
+          dataEnd[k] = fedLength[k];
+          dataBytes[k] += bytes.length;
+        }
+        check();
+      }
+      // The end of the capture: every direction not yet complete ends (as the tracker's finish does).
+      for (let k = 0; k < streams * 2; k++) {
+        if (!done[k]) {
+          sinks[k >> 1].complete((k & 1) as 0 | 1, 'end', null);
+          check();
+        }
+      }
+      if (hasProcFd) {
+        expect(peakOpen).toBeGreaterThan(1);
+        expect(peakOpen).toBeLessThanOrEqual(maxOpenFiles);
+        expect(openIn(dir)).toBe(0);
+      }
+      expect(peakHeld).toBeGreaterThan(0);
+      expect(peakHeld).toBeLessThanOrEqual(maxBufferedBytes);
+      const fed = expected.filter((parts) => parts.length > 0).length;
+      expect(fed).toBeGreaterThan(450);
+      expect(files.written.length).toBe(fed);
+      expect(new Set(files.written.map((w) => w.file)).size).toBe(fed);
+      expect(readdirSync(dir).length).toBe(fed);
+      const byFile = new Map<string, WrittenFile>(files.written.map((w) => [w.file, w]));
+      for (let k = 0; k < streams * 2; k++) {
+        if (expected[k].length === 0) continue;
+        const s = k >> 1;
+        const name = k & 1 ? tcpflowName('10.0.0.2', 80, '10.0.0.1', 10000 + s) : tcpflowName('10.0.0.1', 10000 + s, '10.0.0.2', 80);
+        const file = path.join(dir, name);
+        // A file ends with its last byte: a gap at the end of a direction leaves no hole after it.
+        const all = Buffer.concat(expected[k]);
+        expect(Buffer.compare(readFileSync(file), all.subarray(0, dataEnd[k])), name).toBe(0);
+        expect(byFile.get(file), name).toMatchObject({ stream: s, dir: k & 1, gaps: gaps[k], bytes: dataBytes[k] });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** One raw-format follow output's bytes per direction (direction 1's lines start with a tab). */
+function followRawHex(text: string): [string, string] {
+  const hex: [string, string] = ['', ''];
+  for (const line of text.split('\n')) {
+    if (/^\t[0-9a-f]+$/.test(line)) hex[1] += line.slice(1);
+    else if (/^[0-9a-f]+$/.test(line)) hex[0] += line;
+  }
+  return hex;
+}
+
+const CLIENT = 0x0a000001; // 10.0.0.1, ports 20000 + i
+const SERVER = 0x0a000002; // 10.0.0.2:80
+
+/**
+ * conns connections, all open at once: every handshake, then `rounds` rounds in which each one
+ * sends a segment each way, then every FIN. Returns the frames and each direction's bytes.
+ */
+function concurrentConnections(conns: number, rounds: number): { frames: Frame[]; sent: Uint8Array[][] } {
+  const rnd = random(3000);
+  const frames: Frame[] = [];
+  const sent = Array.from({ length: conns }, () => [[], []] as Uint8Array[][]);
+  const next = Array.from({ length: conns }, (_, i) => [(i * 7919 + 1) >>> 0, (i * 104729 + 5) >>> 0]);
+  const add = (i: number, d: 0 | 1, flags: number, data: Uint8Array = new Uint8Array(0)): void => {
+    const [src, dst, sp, dp] = d === 0 ? [CLIENT, SERVER, 20000 + i, 80] : [SERVER, CLIENT, 80, 20000 + i];
+    const l = makeLayer(tcp, { srcPort: sp, dstPort: dp, seq: next[i][d] >>> 0, ack: next[i][1 - d] >>> 0, flags, window: 65535 });
+    const n = frames.length;
+    frames.push(frame(n + 1, 1_000_000 + Math.floor(n / 1000), (n % 1000) * 1_000_000, ipv4Frame([l], data, { src, dst })));
+    next[i][d] = (next[i][d] + data.length + (flags & (TH.SYN | TH.FIN) ? 1 : 0)) >>> 0;
+    if (data.length > 0) sent[i][d].push(data);
+  };
+  for (let i = 0; i < conns; i++) {
+    add(i, 0, TH.SYN);
+    add(i, 1, TH.SYN | TH.ACK);
+    add(i, 0, TH.ACK);
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < conns; i++) {
+      add(i, 0, TH.ACK | TH.PUSH, payload(1 + Math.floor(rnd() * 1400), i + r));
+      add(i, 1, TH.ACK | TH.PUSH, payload(1 + Math.floor(rnd() * 1400), i * 3 + r));
+    }
+  }
+  for (let i = 0; i < conns; i++) {
+    add(i, 0, TH.FIN | TH.ACK);
+    add(i, 1, TH.FIN | TH.ACK);
+    add(i, 0, TH.ACK);
+  }
+  return { frames, sent: sent.map(([a, b]) => [Buffer.concat(a), Buffer.concat(b)]) };
+}
+
+describe.skipIf(!built)('wirescope follow --write-streams on 3,000 concurrent connections', () => {
+  it('under ulimit -n 256: status 0, a file per direction holding its bytes (all of them against the frames, a sample against follow)', () => {
+    const conns = 3000;
+    const { frames, sent } = concurrentConnections(conns, 3);
+    const capture = writeCapture('concurrent.pcap', frames);
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
+    try {
+      const r = run('sh', ['-c', 'ulimit -n 256 && exec node "$0" follow -r "$1" --write-streams "$2" --json', wirescopeBin, capture, dir]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const summary = lines.pop()!.summary as { files: number };
+      expect(summary.files).toBe(2 * conns);
+      expect(new Set(lines.map((w) => w.file)).size).toBe(2 * conns);
+      expect(readdirSync(dir).length).toBe(2 * conns);
+      for (let i = 0; i < conns; i++) {
+        const client = tcpflowName('10.0.0.1', 20000 + i, '10.0.0.2', 80);
+        const server = tcpflowName('10.0.0.2', 80, '10.0.0.1', 20000 + i);
+        expect(Buffer.compare(readFileSync(path.join(dir, client)), sent[i][0]), client).toBe(0);
+        expect(Buffer.compare(readFileSync(path.join(dir, server)), sent[i][1]), server).toBe(0);
+      }
+      for (const n of [0, 1, 1777, conns - 1]) {
+        const client = readFileSync(path.join(dir, tcpflowName('10.0.0.1', 20000 + n, '10.0.0.2', 80))).toString('hex');
+        const server = readFileSync(path.join(dir, tcpflowName('10.0.0.2', 80, '10.0.0.1', 20000 + n))).toString('hex');
+        const ours = run('node', [wirescopeBin, 'follow', '-r', capture, '--stream', String(n), '--format', 'raw']);
+        expect(ours.status).toBe(0);
+        expect(followRawHex(ours.stdout)).toEqual([client, server]);
+        if (hasTshark) expect(tsharkFollowRaw(capture, n).hex).toEqual([client, server]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

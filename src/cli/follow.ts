@@ -11,8 +11,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { errorLine } from '../output/errors.js';
 import { TextSink } from '../output/sink.js';
 import { endpointText } from '../tcp/flow-key.js';
-import { connectionBytes, relevanceTo, trackFile, type ConnectionBytes } from '../tcp/conns.js';
-import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, FollowPrinter, followHeader, followSink, StreamFiles, streamFilter, type FollowFormat, type FollowRecord } from '../tcp/follow.js';
+import { connectionBytes, relevanceTo, trackFile, type ConnectionBytes, type TrackFileResult } from '../tcp/conns.js';
+import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, FollowPrinter, followHeader, followSink, StreamFileError, StreamFiles, streamFilter, type FollowFormat, type FollowRecord } from '../tcp/follow.js';
+import { systemMessage } from '../pcap/io.js';
 import type { StreamSink } from '../tcp/reassembler.js';
 import type { Connection } from '../tcp/conntrack.js';
 import type { CaptureFileError } from '../pcap/reader.js';
@@ -219,11 +220,26 @@ function writeStreams(opts: FollowOptions, filter: string): number {
     wanted = picked;
   }
   const dir = opts.writeStreams!;
-  mkdirSync(dir, { recursive: true });
+  // A directory that cannot be made, a full disk: one line, as for an unreadable capture.
+  const fail = (message: string): number => {
+    process.stderr.write(errorLine(`follow: ${message}`) + '\n');
+    return 1;
+  };
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    return fail(`${dir}: ${systemMessage(e)}`);
+  }
   const files = new StreamFiles(dir);
-  const res = trackFile(opts.read, {
-    sink: (c) => (wanted === null || wanted.has(c.stream) ? files.sink(c.stream, c.ends) : NO_BYTES),
-  });
+  let res: TrackFileResult;
+  try {
+    res = trackFile(opts.read, {
+      sink: (c) => (wanted === null || wanted.has(c.stream) ? files.sink(c.stream, c.ends) : NO_BYTES),
+    });
+  } catch (e) {
+    if (!(e instanceof StreamFileError)) throw e;
+    return fail(e.message);
+  }
   if (opts.json) {
     const out = new TextSink(1);
     for (const w of files.written) out.writeLine(JSON.stringify(w));

@@ -13,6 +13,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { systemMessage } from '../pcap/io.js';
 import type { SegmentTime, StreamEvent, StreamSink } from './reassembler.js';
 
 export type FollowFormat = 'ascii' | 'hex' | 'raw';
@@ -139,6 +140,13 @@ export interface WrittenFile {
   gaps: number;
 }
 
+/** A file of StreamFiles could not be created, opened, written or closed: the message is "FILE: strerror". */
+export class StreamFileError extends Error {}
+
+function streamFileError(file: string, e: unknown): StreamFileError {
+  return new StreamFileError(`${file}: ${systemMessage(e)}`);
+}
+
 export interface StreamFilesOptions {
   /** Files open at once (default 128, well below any usual `ulimit -n`): the least recently written is closed first. */
   maxOpenFiles?: number;
@@ -203,32 +211,36 @@ class FilePool {
   claim(f: DirectionFile, base: string): string {
     for (let n = 0; ; n++) {
       const file = path.join(this.dir, n === 0 ? base : `${base}c${n}`);
-      try {
-        this.opened(f, this.openFile(file, 'wx'));
+      const fd = this.openFile(file, 'wx');
+      if (fd >= 0) {
+        this.opened(f, fd);
         return file;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
     }
   }
 
   /** f's descriptor on its file, which is reopened if it was closed to make room. */
-  fdOf(f: DirectionFile, file: string): number {
+  fdOf(f: DirectionFile): number {
     if (f.fd >= 0) {
       // Most recently written: last to be closed.
       this.open.delete(f);
       this.open.add(f);
       return f.fd;
     }
-    this.opened(f, this.openFile(file, 'r+'));
+    this.opened(f, this.openFile(f.file, 'r+'));
     return f.fd;
   }
 
   release(f: DirectionFile): void {
     if (f.fd < 0) return;
-    closeSync(f.fd);
+    const fd = f.fd;
     f.fd = -1;
     this.open.delete(f);
+    try {
+      closeSync(fd);
+    } catch (e) {
+      throw streamFileError(f.file, e);
+    }
   }
 
   /** f holds bytes more: past the caps, held bytes go to their files. */
@@ -256,7 +268,10 @@ class FilePool {
     this.open.add(f);
   }
 
-  /** Opens a file, first closing the least recently written ones to stay within the cap (or below a lower descriptor limit). */
+  /**
+   * Opens a file (-1: 'wx' found the name taken), first closing the least recently written ones
+   * to stay within the cap, or below a lower descriptor limit.
+   */
   private openFile(file: string, flags: 'wx' | 'r+'): number {
     while (this.open.size >= this.maxOpenFiles) this.closeLeastRecent();
     for (;;) {
@@ -264,7 +279,8 @@ class FilePool {
         return openSync(file, flags);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if ((code !== 'EMFILE' && code !== 'ENFILE') || this.open.size === 0) throw e;
+        if (code === 'EEXIST' && flags === 'wx') return -1;
+        if ((code !== 'EMFILE' && code !== 'ENFILE') || this.open.size === 0) throw streamFileError(file, e);
         this.closeLeastRecent();
       }
     }
@@ -281,7 +297,7 @@ class DirectionFile {
   /** Bytes held, not yet written. */
   held = 0;
   /** '' until the first byte claims a name. */
-  private file = '';
+  file = '';
   private readonly parts: Uint8Array[] = [];
   /** Stream offset of the next byte (the file position where it goes). */
   private pos = 0;
@@ -314,7 +330,13 @@ class DirectionFile {
   flush(): void {
     if (this.held === 0) return;
     const data = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.held);
-    writeSync(this.owner.fdOf(this, this.file), data, 0, data.length, this.pos);
+    const fd = this.owner.fdOf(this);
+    try {
+      // A regular file may take fewer bytes than asked (past 2 GiB, or a filling disk that has room for some).
+      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, this.pos + done);
+    } catch (e) {
+      throw streamFileError(this.file, e);
+    }
     this.pos += data.length;
     this.owner.wrote(this);
     this.parts.length = 0;

@@ -4,13 +4,13 @@
  * and the command on thousands of concurrent connections under a low `ulimit -n`.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeLayer } from '../../src/core/dissector.js';
 import type { Frame } from '../../src/core/frame.js';
 import { tcp, TH } from '../../dissectors/tcp.js';
-import { StreamFiles, tcpflowName, type WrittenFile } from '../../src/tcp/follow.js';
+import { StreamFileError, StreamFiles, tcpflowName, type WrittenFile } from '../../src/tcp/follow.js';
 import { hasTool, repoRoot, run, wirescopeBin } from '../conformance/corpus.js';
 import { ipv4Frame, writeCapture } from '../dissectors/transport.js';
 import { frame } from '../output/frames.js';
@@ -135,6 +135,25 @@ describe('StreamFiles under caps on open files and held bytes', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a file that cannot be reopened is a StreamFileError naming it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
+    try {
+      const files = new StreamFiles(dir, { maxOpenFiles: 1, maxBufferedBytes: 4 });
+      const t = { sec: 0, nsec: 0, frame: 1 };
+      const a = files.sink(0, [{ addr: '10.0.0.1', port: 1 }, { addr: '10.0.0.2', port: 80 }]);
+      const b = files.sink(1, [{ addr: '10.0.0.1', port: 2 }, { addr: '10.0.0.2', port: 80 }]);
+      a.chunk({ dir: 0, seq: 0, bytes: payload(8, 1), time: t });
+      // b's file takes the one descriptor; a's, closed, is replaced by a directory before a writes again.
+      b.chunk({ dir: 0, seq: 0, bytes: payload(8, 2), time: t });
+      const aFile = path.join(dir, tcpflowName('10.0.0.1', 1, '10.0.0.2', 80));
+      rmSync(aFile);
+      mkdirSync(aFile);
+      expect(() => a.chunk({ dir: 0, seq: 0, bytes: payload(8, 3), time: t })).toThrow(new StreamFileError(`${aFile}: Is a directory`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** One raw-format follow output's bytes per direction (direction 1's lines start with a tab). */
@@ -186,27 +205,49 @@ function concurrentConnections(conns: number, rounds: number): { frames: Frame[]
   return { frames, sent: sent.map(([a, b]) => [Buffer.concat(a), Buffer.concat(b)]) };
 }
 
+const conns = 3000;
+let built3000: { capture: string; sent: Uint8Array[][] } | null = null;
+/** The capture of conns concurrent connections (built once) and what each direction sent. */
+function concurrentCapture(): { capture: string; sent: Uint8Array[][] } {
+  if (built3000 === null) {
+    const { frames, sent } = concurrentConnections(conns, 3);
+    built3000 = { capture: writeCapture('concurrent.pcap', frames), sent };
+  }
+  return built3000;
+}
+
+/** Runs `wirescope follow -r capture --write-streams dir --json` under `ulimit -n limit`. */
+function writeStreamsUnder(limit: number, capture: string, dir: string): ReturnType<typeof run> {
+  return run('sh', ['-c', `ulimit -n ${limit} && exec node "$0" follow -r "$1" --write-streams "$2" --json`, wirescopeBin, capture, dir]);
+}
+
+/** Every direction's file holds exactly what it sent, and the --json lines list each file once. */
+function expectAllFiles(r: ReturnType<typeof run>, dir: string, sent: Uint8Array[][]): void {
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const summary = lines.pop()!.summary as { files: number };
+  expect(summary.files).toBe(2 * conns);
+  expect(new Set(lines.map((w) => w.file)).size).toBe(2 * conns);
+  expect(readdirSync(dir).length).toBe(2 * conns);
+  for (let i = 0; i < conns; i++) {
+    const client = tcpflowName('10.0.0.1', 20000 + i, '10.0.0.2', 80);
+    const server = tcpflowName('10.0.0.2', 80, '10.0.0.1', 20000 + i);
+    expect(Buffer.compare(readFileSync(path.join(dir, client)), sent[i][0]), client).toBe(0);
+    expect(Buffer.compare(readFileSync(path.join(dir, server)), sent[i][1]), server).toBe(0);
+  }
+}
+
+/** Whether this process may mount a small tmpfs in a mount namespace of its own (to fill a disk). */
+const canMountTmpfs = process.getuid?.() === 0 && hasTool('unshare') && run('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=64k none /mnt']).status === 0;
+if (!canMountTmpfs) console.log('skipping the full-disk --write-streams test: needs root and unshare -m to mount a small tmpfs');
+
 describe.skipIf(!built)('wirescope follow --write-streams on 3,000 concurrent connections', () => {
   it('under ulimit -n 256: status 0, a file per direction holding its bytes (all of them against the frames, a sample against follow)', () => {
-    const conns = 3000;
-    const { frames, sent } = concurrentConnections(conns, 3);
-    const capture = writeCapture('concurrent.pcap', frames);
+    const { capture, sent } = concurrentCapture();
     const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
     try {
-      const r = run('sh', ['-c', 'ulimit -n 256 && exec node "$0" follow -r "$1" --write-streams "$2" --json', wirescopeBin, capture, dir]);
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
-      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-      const summary = lines.pop()!.summary as { files: number };
-      expect(summary.files).toBe(2 * conns);
-      expect(new Set(lines.map((w) => w.file)).size).toBe(2 * conns);
-      expect(readdirSync(dir).length).toBe(2 * conns);
-      for (let i = 0; i < conns; i++) {
-        const client = tcpflowName('10.0.0.1', 20000 + i, '10.0.0.2', 80);
-        const server = tcpflowName('10.0.0.2', 80, '10.0.0.1', 20000 + i);
-        expect(Buffer.compare(readFileSync(path.join(dir, client)), sent[i][0]), client).toBe(0);
-        expect(Buffer.compare(readFileSync(path.join(dir, server)), sent[i][1]), server).toBe(0);
-      }
+      expectAllFiles(writeStreamsUnder(256, capture, dir), dir, sent);
       for (const n of [0, 1, 1777, conns - 1]) {
         const client = readFileSync(path.join(dir, tcpflowName('10.0.0.1', 20000 + n, '10.0.0.2', 80))).toString('hex');
         const server = readFileSync(path.join(dir, tcpflowName('10.0.0.2', 80, '10.0.0.1', 20000 + n))).toString('hex');
@@ -219,4 +260,40 @@ describe.skipIf(!built)('wirescope follow --write-streams on 3,000 concurrent co
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+
+  it('under ulimit -n 64, below the 128 files it keeps open: it closes more of its own files and loses nothing', () => {
+    const { capture, sent } = concurrentCapture();
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
+    try {
+      expectAllFiles(writeStreamsUnder(64, capture, dir), dir, sent);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('a directory that cannot be made: one line naming it, status 1', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
+    try {
+      const plain = path.join(dir, 'plain');
+      writeFileSync(plain, '');
+      const r = run('node', [wirescopeBin, 'follow', '-r', path.join(repoRoot, 'fixtures/http.pcap'), '--write-streams', path.join(plain, 'out')]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`wirescope: follow: ${path.join(plain, 'out')}: Not a directory\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!canMountTmpfs)('a full disk: one line naming the file, status 1', () => {
+    const { capture } = concurrentCapture();
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
+    try {
+      // The tmpfs lives in the namespace only: gone with the command.
+      const r = run('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=256k none "$2" && exec node "$0" follow -r "$1" --write-streams "$2/out"', wirescopeBin, capture, dir]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^wirescope: follow: ${dir}/out/[0-9.]+-[0-9.]+: No space left on device\n$`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -66,7 +66,7 @@ export interface RecordRuns {
 }
 
 export interface OpenOptions {
-  /** Bytes per read (and the initial buffer size). */
+  /** Bytes per read (and the buffer size); by default reads start at 128 KiB and grow to 1 MiB. */
   chunkSize?: number;
   /**
    * pcap records that claim more bytes than the file's snaplen are cut to it, as libpcap does
@@ -77,6 +77,8 @@ export interface OpenOptions {
 }
 
 export const DEFAULT_CHUNK_SIZE = 1 << 17;
+/** The size reads grow to on a long input, unless OpenOptions.chunkSize fixes it. */
+const MAX_CHUNK_SIZE = 1 << 20;
 
 const PCAP_MAGICS = [PCAP_MAGIC_USEC, PCAP_MAGIC_NSEC, PCAP_MAGIC_KUZNETZOV];
 const GZIP_MAGIC = 0x1f8b;
@@ -92,7 +94,7 @@ export function openCapture(path: string, options: OpenOptions = {}): CaptureRea
       throw new CaptureFileError(`${path}: ${systemMessage(e)}`, path, -1, (e as NodeJS.ErrnoException).code);
     }
   }
-  const src = new ByteSource(fd, path, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  const src = new ByteSource(fd, path, options.chunkSize ?? DEFAULT_CHUNK_SIZE, options.chunkSize ?? MAX_CHUNK_SIZE);
   try {
     const got = src.fill(12);
     if (got < 4) {

@@ -145,6 +145,28 @@ describe('classic pcap, both byte orders, micro- and nanoseconds', () => {
     }
   });
 
+  it('reads grow from 128 KiB to 1 MiB over a long file, the same frames; a given chunk size stays fixed', () => {
+    const many = Array.from({ length: 4000 }, (_, i) => ({ sec: 1700000000 + i, frac: i, data: payload(1000 + (i % 500), i) }));
+    const file = save(pcapFile({ le: true, records: many }));
+    const sizes = (opts: { chunkSize?: number }) => {
+      const r = openCapture(file, opts);
+      const seen = new Set<number>();
+      const frames = [];
+      for (let f = r.next(); f; f = r.next()) {
+        seen.add((r as unknown as { src: { buf: Uint8Array } }).src.buf.length);
+        frames.push({ ...f, data: f.data.slice() });
+      }
+      r.close();
+      return { seen: [...seen].sort((a, b) => a - b), frames };
+    };
+    const grown = sizes({});
+    expect(grown.seen).toEqual([1 << 17, 1 << 18, 1 << 19, 1 << 20]);
+    const fixed = sizes({ chunkSize: 4096 });
+    expect(fixed.seen).toEqual([4096]);
+    expect(grown.frames).toEqual(fixed.frames);
+    expect(grown.frames.map((f) => f.data)).toEqual(many.map((m) => m.data));
+  });
+
   it('rejects a captured length beyond the link type\'s maximum after the frames before it', () => {
     const bytes = pcapFile({ le: true, records: [records[0], { sec: 1, frac: 1, data: payload(8, 1) }] });
     const second = 24 + 16 + 60;

@@ -80,7 +80,8 @@ export class ParallelText {
     for (let i = 0; i < threads; i++) {
       const { port1, port2 } = new MessageChannel();
       const data: TextWorkerData & { opts: TextOptions } = { port: port2, signal: this.signal, index: i, opts };
-      const w = new Worker(new URL('./text-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
+      // Spelt from dist/src/ so that it also resolves from the bundle in dist/src/cli/ (package.json's bundle script).
+      const w = new Worker(new URL('../output/text-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
       w.unref();
       port1.unref();
       this.workers.push(w);

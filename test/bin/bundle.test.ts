@@ -1,0 +1,106 @@
+/**
+ * The bundled command line (package.json's bundle script: dist/src/cli/main.bundle.js and its
+ * chunks), which bin/wirescope.js runs when it is at least as new as dist/src/cli/main.js:
+ * - the entry picks the bundle or the modules by their modification times;
+ * - the bundle prints, writes and exits exactly as the modules do, through every path that
+ *   resolves a file from its own location (worker threads, package.json, lazily loaded commands).
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { makeTempDir } from '../pcap/helpers.js';
+import { repoRoot } from '../conformance/corpus.js';
+
+const cliDir = path.join(repoRoot, 'dist/src/cli');
+const modulesMain = path.join(cliDir, 'main.js');
+const bundleMain = path.join(cliDir, 'main.bundle.js');
+const bundleCurrent = existsSync(bundleMain) && existsSync(modulesMain) && statSync(bundleMain).mtimeMs >= statSync(modulesMain).mtimeMs;
+if (!bundleCurrent) console.log('bundle: dist/src/cli/main.bundle.js is missing or older than main.js (npm run build makes both); skipping the comparison');
+
+const tmp = makeTempDir('bundle');
+afterAll(() => tmp.cleanup());
+
+describe('bin/wirescope.js picks the bundle only when it is current', () => {
+  // A copy of bin/ beside stand-in mains that say which one ran.
+  const pkg = path.join(tmp.dir, 'pkg');
+  const cli = path.join(pkg, 'dist/src/cli');
+  mkdirSync(cli, { recursive: true });
+  cpSync(path.join(repoRoot, 'bin'), path.join(pkg, 'bin'), { recursive: true });
+  const standIn = (name: string, says: string) => writeFileSync(path.join(cli, name), `process.stdout.write(${JSON.stringify(says)} + ' ' + process.argv.slice(2).join(','));\n`);
+  const setTime = (name: string, seconds: number) => utimesSync(path.join(cli, name), seconds, seconds);
+  const ran = () => spawnSync(process.execPath, [path.join(pkg, 'bin/wirescope.js'), '-n', 'a b'], { encoding: 'utf8' });
+
+  it('the bundle when newer than main.js, or as new', () => {
+    standIn('main.js', 'modules');
+    standIn('main.bundle.js', 'bundle');
+    setTime('main.js', 1_700_000_000);
+    setTime('main.bundle.js', 1_700_000_001);
+    expect(ran().stdout).toBe('bundle -n,a b');
+    setTime('main.bundle.js', 1_700_000_000);
+    expect(ran().stdout).toBe('bundle -n,a b');
+  });
+
+  it('the modules after a tsc-only rebuild (main.js newer), or with no bundle', () => {
+    standIn('main.js', 'modules');
+    standIn('main.bundle.js', 'bundle');
+    setTime('main.bundle.js', 1_700_000_000);
+    setTime('main.js', 1_700_000_001);
+    expect(ran().stdout).toBe('modules -n,a b');
+    rmSync(path.join(cli, 'main.bundle.js'));
+    expect(ran().stdout).toBe('modules -n,a b');
+  });
+});
+
+describe.skipIf(!bundleCurrent)('the bundle does what the modules do', () => {
+  const fixture = (name: string) => path.join(repoRoot, 'fixtures', name);
+  const allFixtures = readdirSync(path.join(repoRoot, 'fixtures')).filter((f) => /\.pcap(ng)?$/.test(f));
+
+  /** Runs main.js and main.bundle.js with the same arguments and environment: the same stdout, stderr and status. */
+  function same(args: string[], env: Record<string, string> = {}): void {
+    const runs = [modulesMain, bundleMain].map((main) =>
+      spawnSync(process.execPath, [main, ...args], { env: { ...process.env, TZ: 'UTC', ...env }, maxBuffer: 1 << 28, timeout: 60_000 }));
+    const [modules, bundle] = runs;
+    const what = `${args.join(' ')} ${JSON.stringify(env)}`;
+    expect(modules.error, what).toBeUndefined();
+    expect(bundle.status, `${what}: ${bundle.stderr}`).toBe(modules.status);
+    expect(bundle.stderr.toString('latin1'), what).toBe(modules.stderr.toString('latin1'));
+    expect(bundle.stdout.equals(modules.stdout), what).toBe(true);
+  }
+
+  it('tcpdump text on every fixture', () => {
+    for (const f of allFixtures) same(['-n', '-v', '-e', '-r', fixture(f)]);
+  });
+
+  it('--json, -T fields, -x and -w with a filter', () => {
+    for (const f of ['dns.pcap', 'http.pcap', 'tls.pcap', 'tcp-sack-rst.pcap', 'vlan.pcap', 'multi-interface.pcapng']) {
+      same(['--json', '-r', fixture(f)]);
+      same(['-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'dns.qry.name', '-e', 'http.request.uri', '-e', 'tls.handshake.extensions_server_name', '-r', fixture(f)]);
+      same(['-nxX', '-c', '5', '-r', fixture(f)]);
+      same(['-r', fixture(f), '-w', '-', 'tcp[tcpflags] & tcp-syn != 0 or udp port 53']);
+    }
+  });
+
+  it('the lazily loaded commands: follow, conns, http, tls', () => {
+    for (const f of ['http.pcap', 'tls.pcap', 'tcp-sack-rst.pcap']) {
+      same(['conns', '-r', fixture(f)]);
+      same(['http', '--json', '-r', fixture(f)]);
+      same(['tls', '-r', fixture(f)]);
+      same(['follow', '-r', fixture(f), '--stream', '0', '--format', 'hex']);
+    }
+  });
+
+  it('text through worker threads (their file is found from the bundle\'s directory)', () => {
+    for (const f of ['tcp-sack-rst.pcap', 'dns.pcap', 'ipv4-fragments.pcap']) {
+      same(['-n', '-v', '-r', fixture(f)], { WIRESCOPE_THREADS: '2', WIRESCOPE_BATCH_FRAMES: '3' });
+    }
+  });
+
+  it('errors, usage and --version (package.json found from the bundle\'s directory)', () => {
+    same(['--version']);
+    same(['-r', path.join(tmp.dir, 'missing.pcap')]);
+    same(['-r', fixture('dns.pcap'), 'tcp port']);
+    same(['--no-such-option']);
+    same(['follow', '-r', fixture('http.pcap')]);
+  });
+});

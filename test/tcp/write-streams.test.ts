@@ -15,6 +15,7 @@ import { hasTool, repoRoot, run, wirescopeBin } from '../conformance/corpus.js';
 import { ipv4Frame, writeCapture } from '../dissectors/transport.js';
 import { frame } from '../output/frames.js';
 import { payload } from '../pcap/helpers.js';
+import { rng } from '../ip/helpers.js';
 import { tsharkFollowRaw } from './tshark-streams.js';
 
 const hasTshark = hasTool('tshark');
@@ -37,18 +38,6 @@ function openIn(dir: string): number {
   return n;
 }
 
-/** A deterministic generator (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('StreamFiles under caps on open files and held bytes', () => {
   it('500 interleaved directions with 8 files open and 64 KiB held at most: every file as fed, each written once', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
@@ -56,7 +45,7 @@ describe('StreamFiles under caps on open files and held bytes', () => {
       const maxOpenFiles = 8;
       const maxBufferedBytes = 64 << 10;
       const files = new StreamFiles(dir, { maxOpenFiles, maxBufferedBytes });
-      const rnd = random(32);
+      const rnd = rng(32);
       const t = { sec: 0, nsec: 0, frame: 1 };
       const streams = 250;
       const sinks = Array.from({ length: streams }, (_, s) =>
@@ -136,6 +125,35 @@ describe('StreamFiles under caps on open files and held bytes', () => {
     }
   });
 
+  it("a file closed to make room is reopened under the name it claimed (tcpflow's c1 included), its bytes at their offsets", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
+    try {
+      // One file open at once, every chunk written at once.
+      const files = new StreamFiles(dir, { maxOpenFiles: 1, maxBufferedBytes: 1 });
+      const t = { sec: 0, nsec: 0, frame: 1 };
+      const ends = [{ addr: '10.0.0.1', port: 1000 }, { addr: '10.0.0.2', port: 80 }] as const;
+      const first = files.sink(0, ends);
+      const later = files.sink(1, ends);
+      const chunk = (sink: typeof first, text: string): void => sink.chunk({ dir: 0, seq: 0, bytes: Buffer.from(text), time: t });
+      chunk(first, 'ab');
+      chunk(later, 'XY');
+      first.event({ type: 'gap', dir: 0, seq: 0, length: 2, reason: 'end', time: t });
+      chunk(first, 'cd');
+      chunk(later, 'Z');
+      first.complete(0, 'fin', t);
+      later.complete(0, 'fin', t);
+      const base = path.join(dir, tcpflowName('10.0.0.1', 1000, '10.0.0.2', 80));
+      expect(readFileSync(base, 'latin1')).toBe('ab\0\0cd');
+      expect(readFileSync(base + 'c1', 'latin1')).toBe('XYZ');
+      expect(files.written).toEqual([
+        { stream: 0, dir: 0, file: base, bytes: 4, gaps: 1 },
+        { stream: 1, dir: 0, file: base + 'c1', bytes: 3, gaps: 0 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a file that cannot be reopened is a StreamFileError naming it', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
     try {
@@ -174,7 +192,7 @@ const SERVER = 0x0a000002; // 10.0.0.2:80
  * sends a segment each way, then every FIN. Returns the frames and each direction's bytes.
  */
 function concurrentConnections(conns: number, rounds: number): { frames: Frame[]; sent: Uint8Array[][] } {
-  const rnd = random(3000);
+  const rnd = rng(3000);
   const frames: Frame[] = [];
   const sent = Array.from({ length: conns }, () => [[], []] as Uint8Array[][]);
   const next = Array.from({ length: conns }, (_, i) => [(i * 7919 + 1) >>> 0, (i * 104729 + 5) >>> 0]);

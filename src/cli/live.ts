@@ -145,7 +145,7 @@ class LiveRun {
             : 'wirescope: ';
           process.stderr.write(`${head}listening on ${this.capture.device}, link-type ${linkTypeDescription(this.capture.linkType)}, ` +
             `snapshot length ${this.capture.snaplen} bytes\n`);
-        }
+        } else process.stderr.write(`Capturing on '${this.capture.device}'\n`); // tshark's line, for its output formats
         break;
       case 'error': {
         const hint = m.code === 'EACCES' && this.user !== null

@@ -131,6 +131,30 @@ describe.skipIf(why !== null)('live capture in network namespaces', () => {
     expect(ws.stderr).toMatch(/^wirescope: verbose output suppressed|listening on wsb0/m);
   });
 
+  it('-T fields while capturing: stream numbers, TCP analysis and HTTP fields as -r and tshark give them for the same frames', async () => {
+    const fields = ['frame.number', 'frame.len', 'tcp.stream', 'tcp.analysis.retransmission', 'http.request.method', 'http.request.uri',
+      'http.host', 'http.response.code', 'http.content_length', 'frame.protocols'].flatMap((f) => ['-e', f]);
+    const w = await startListening(pair.b, wirescope('-i', pair.bIf, '-w', file('fields.pcap')));
+    const { ws } = await captureBoth(['-T', 'fields', ...fields], ['-w', file('fields-td.pcap')], () => makeTraffic(pair));
+    await stop(w);
+    const fromFile = spawnSync(process.execPath, [wirescope()[1], '-T', 'fields', ...fields, '-r', file('fields.pcap')], { encoding: 'utf8' });
+    expect(fromFile.status).toBe(0);
+    expect(ws.stdout).toBe(fromFile.stdout);
+    expect(ws.stderr).toMatch(/^Capturing on 'wsb0'\n/);
+    const rows = ws.stdout.trimEnd().split('\n').map((l) => l.split('\t'));
+    // curl's GET and node's 200 reply, on one TCP stream.
+    const get = rows.find((r) => r[4] === 'GET'), ok = rows.find((r) => r[7] === '200');
+    expect(get?.[5]).toBe('/');
+    expect(get?.[6]).toBe(`${pair.bAddr}:8080`);
+    expect(ok?.[8]).toBe('1000');
+    expect(ok?.[2]).toBe(get?.[2]);
+    if (hasTool('tshark')) {
+      const ts = spawnSync('tshark', ['-r', file('fields.pcap'), '-T', 'fields', ...fields], { encoding: 'utf8' });
+      expect(ts.status, ts.stderr).toBe(0);
+      expect(ws.stdout).toBe(ts.stdout);
+    }
+  });
+
   it('-s N keeps N bytes of each frame and the original length', async () => {
     await captureBoth(['-s', '80', '-w', file('snap-ws.pcap')], ['-s', '80', '-w', file('snap-td.pcap')], () => makeTraffic(pair));
     const ours = framesOf(file('snap-ws.pcap')), theirs = framesOf(file('snap-td.pcap'));

@@ -78,7 +78,7 @@ export interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts a process in a namespace; resolves once its stderr says "listening on" (or it exits). */
+/** Starts a process in a namespace; resolves once its stderr says "listening on" (tshark's formats: "Capturing on"), or it exits. */
 export function startListening(ns: string, argv: string[], opts: SpawnOptions = {}): Promise<Running> {
   const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   const r: Running = {
@@ -90,7 +90,7 @@ export function startListening(ns: string, argv: string[], opts: SpawnOptions = 
     const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start listening: ${r.stderr}`)), 20000);
     child.stderr!.setEncoding('utf8').on('data', (s: string) => {
       r.stderr += s;
-      if (r.stderr.includes('listening on')) {
+      if (r.stderr.includes('listening on') || r.stderr.includes('Capturing on')) {
         clearTimeout(timer);
         resolve(r);
       }

@@ -25,6 +25,16 @@ if (!hasProcFd) console.log('skipping the open-descriptor count: /proc/self/fd i
 if (!built) console.log('skipping the --write-streams command test: dist/ is not built (npx tsc -p tsconfig.json)');
 if (!hasTshark) console.log('--write-streams command test: tshark is not installed, files are compared with wirescope follow --format raw');
 
+/** Runs fn on a new temporary directory, removed afterwards. */
+function withTempDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Descriptors this process has open on files in dir. */
 function openIn(dir: string): number {
   let n = 0;
@@ -40,8 +50,7 @@ function openIn(dir: string): number {
 
 describe('StreamFiles under caps on open files and held bytes', () => {
   it('500 interleaved directions with 8 files open and 64 KiB held at most: every file as fed, each written once', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
-    try {
+    withTempDir((dir) => {
       const maxOpenFiles = 8;
       const maxBufferedBytes = 64 << 10;
       const files = new StreamFiles(dir, { maxOpenFiles, maxBufferedBytes });
@@ -120,14 +129,11 @@ describe('StreamFiles under caps on open files and held bytes', () => {
         expect(Buffer.compare(readFileSync(file), all.subarray(0, dataEnd[k])), name).toBe(0);
         expect(byFile.get(file), name).toMatchObject({ stream: s, dir: k & 1, gaps: gaps[k], bytes: dataBytes[k] });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("a file closed to make room is reopened under the name it claimed (tcpflow's c1 included), its bytes at their offsets", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
-    try {
+    withTempDir((dir) => {
       // One file open at once, every chunk written at once.
       const files = new StreamFiles(dir, { maxOpenFiles: 1, maxBufferedBytes: 1 });
       const t = { sec: 0, nsec: 0, frame: 1 };
@@ -149,14 +155,11 @@ describe('StreamFiles under caps on open files and held bytes', () => {
         { stream: 0, dir: 0, file: base, bytes: 4, gaps: 1 },
         { stream: 1, dir: 0, file: base + 'c1', bytes: 3, gaps: 0 },
       ]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a file that cannot be reopened is a StreamFileError naming it', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
-    try {
+    withTempDir((dir) => {
       const files = new StreamFiles(dir, { maxOpenFiles: 1, maxBufferedBytes: 4 });
       const t = { sec: 0, nsec: 0, frame: 1 };
       const a = files.sink(0, [{ addr: '10.0.0.1', port: 1 }, { addr: '10.0.0.2', port: 80 }]);
@@ -168,9 +171,7 @@ describe('StreamFiles under caps on open files and held bytes', () => {
       rmSync(aFile);
       mkdirSync(aFile);
       expect(() => a.chunk({ dir: 0, seq: 0, bytes: payload(8, 3), time: t })).toThrow(new StreamFileError(`${aFile}: Is a directory`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -263,8 +264,7 @@ if (!canMountTmpfs) console.log('skipping the full-disk --write-streams test: ne
 describe.skipIf(!built)('wirescope follow --write-streams on 3,000 concurrent connections', () => {
   it('under ulimit -n 256: status 0, a file per direction holding its bytes (all of them against the frames, a sample against follow)', () => {
     const { capture, sent } = concurrentCapture();
-    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
-    try {
+    withTempDir((dir) => {
       expectAllFiles(writeStreamsUnder(256, capture, dir), dir, sent);
       for (const n of [0, 1, 1777, conns - 1]) {
         const client = readFileSync(path.join(dir, tcpflowName('10.0.0.1', 20000 + n, '10.0.0.2', 80))).toString('hex');
@@ -274,44 +274,33 @@ describe.skipIf(!built)('wirescope follow --write-streams on 3,000 concurrent co
         expect(followRawHex(ours.stdout)).toEqual([client, server]);
         if (hasTshark) expect(tsharkFollowRaw(capture, n).hex).toEqual([client, server]);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }, 300_000);
 
   it('under ulimit -n 64, below the 128 files it keeps open: it closes more of its own files and loses nothing', () => {
     const { capture, sent } = concurrentCapture();
-    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
-    try {
+    withTempDir((dir) => {
       expectAllFiles(writeStreamsUnder(64, capture, dir), dir, sent);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }, 300_000);
 
   it('a directory that cannot be made: one line naming it, status 1', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
-    try {
+    withTempDir((dir) => {
       const plain = path.join(dir, 'plain');
       writeFileSync(plain, '');
       const r = run('node', [wirescopeBin, 'follow', '-r', path.join(repoRoot, 'fixtures/http.pcap'), '--write-streams', path.join(plain, 'out')]);
       expect(r.status).toBe(1);
       expect(r.stderr).toBe(`wirescope: follow: ${path.join(plain, 'out')}: Not a directory\n`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it.skipIf(!canMountTmpfs)('a full disk: one line naming the file, status 1', () => {
     const { capture } = concurrentCapture();
-    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-write-streams-'));
-    try {
+    withTempDir((dir) => {
       // The tmpfs lives in the namespace only: gone with the command.
       const r = run('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=256k none "$2" && exec node "$0" follow -r "$1" --write-streams "$2/out"', wirescopeBin, capture, dir]);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^wirescope: follow: ${dir}/out/[0-9.]+-[0-9.]+: No space left on device\n$`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }, 120_000);
 });

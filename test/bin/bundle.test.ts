@@ -28,27 +28,24 @@ describe('bin/wirescope.js picks the bundle only when it is current', () => {
   mkdirSync(cli, { recursive: true });
   cpSync(path.join(repoRoot, 'bin'), path.join(pkg, 'bin'), { recursive: true });
   const standIn = (name: string, says: string) => writeFileSync(path.join(cli, name), `process.stdout.write(${JSON.stringify(says)} + ' ' + process.argv.slice(2).join(','));\n`);
-  const setTime = (name: string, seconds: number) => utimesSync(path.join(cli, name), seconds, seconds);
-  const ran = () => spawnSync(process.execPath, [path.join(pkg, 'bin/wirescope.js'), '-n', 'a b'], { encoding: 'utf8' });
-
-  it('the bundle when newer than main.js, or as new', () => {
+  /** What the entry runs with main.js modified at mainAt and the bundle at bundleAt (null: no bundle). */
+  const picked = (mainAt: number, bundleAt: number | null): string => {
     standIn('main.js', 'modules');
     standIn('main.bundle.js', 'bundle');
-    setTime('main.js', 1_700_000_000);
-    setTime('main.bundle.js', 1_700_000_001);
-    expect(ran().stdout).toBe('bundle -n,a b');
-    setTime('main.bundle.js', 1_700_000_000);
-    expect(ran().stdout).toBe('bundle -n,a b');
+    utimesSync(path.join(cli, 'main.js'), mainAt, mainAt);
+    if (bundleAt === null) rmSync(path.join(cli, 'main.bundle.js'));
+    else utimesSync(path.join(cli, 'main.bundle.js'), bundleAt, bundleAt);
+    return spawnSync(process.execPath, [path.join(pkg, 'bin/wirescope.js'), '-n', 'a b'], { encoding: 'utf8' }).stdout;
+  };
+
+  it('the bundle when newer than main.js, or as new', () => {
+    expect(picked(1_700_000_000, 1_700_000_001)).toBe('bundle -n,a b');
+    expect(picked(1_700_000_000, 1_700_000_000)).toBe('bundle -n,a b');
   });
 
   it('the modules after a tsc-only rebuild (main.js newer), or with no bundle', () => {
-    standIn('main.js', 'modules');
-    standIn('main.bundle.js', 'bundle');
-    setTime('main.bundle.js', 1_700_000_000);
-    setTime('main.js', 1_700_000_001);
-    expect(ran().stdout).toBe('modules -n,a b');
-    rmSync(path.join(cli, 'main.bundle.js'));
-    expect(ran().stdout).toBe('modules -n,a b');
+    expect(picked(1_700_000_001, 1_700_000_000)).toBe('modules -n,a b');
+    expect(picked(1_700_000_001, null)).toBe('modules -n,a b');
   });
 });
 

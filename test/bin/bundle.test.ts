@@ -9,6 +9,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { makeTempDir } from '../pcap/helpers.js';
 import { repoRoot } from '../conformance/corpus.js';
 
@@ -46,6 +47,27 @@ describe('bin/wirescope.js picks the bundle only when it is current', () => {
   it('the modules after a tsc-only rebuild (main.js newer), or with no bundle', () => {
     expect(picked(1_700_000_001, 1_700_000_000)).toBe('modules -n,a b');
     expect(picked(1_700_000_001, null)).toBe('modules -n,a b');
+  });
+});
+
+const hasCompileCache = typeof (createRequire(import.meta.url)('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+if (!hasCompileCache) console.log(`bundle: node ${process.version} has no compile cache (node 22.1+); skipping its test`);
+
+describe.skipIf(!hasCompileCache || !existsSync(modulesMain))('compile cache (node 22.1+)', () => {
+  it('bin/wirescope.js turns it on: $TMPDIR/node-compile-cache fills on the first run, and the output stays the same', () => {
+    const tmpdir = path.join(tmp.dir, 'cache-tmp');
+    mkdirSync(tmpdir);
+    const env = { ...process.env, TMPDIR: tmpdir, NODE_COMPILE_CACHE: '', NODE_DISABLE_COMPILE_CACHE: '' };
+    delete env.NODE_COMPILE_CACHE;
+    delete env.NODE_DISABLE_COMPILE_CACHE;
+    const run = () => spawnSync(process.execPath, [path.join(repoRoot, 'bin/wirescope.js'), '-n', '-r', path.join(repoRoot, 'fixtures/dns.pcap')], { env, encoding: 'utf8' });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    const cached = spawnSync('find', [path.join(tmpdir, 'node-compile-cache'), '-type', 'f'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    expect(cached.length).toBeGreaterThan(0);
+    const second = run();
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toBe(first.stderr);
   });
 });
 

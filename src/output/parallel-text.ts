@@ -23,6 +23,24 @@ export interface TextWorkerData {
   index: number;
 }
 
+/**
+ * What a worker runs first: it imports text-worker.js, and if that file itself cannot be loaded
+ * (a damaged install), answers every batch with the error as text-worker.js answers when its
+ * formatter cannot load, so the merge waiting on the worker's counter wakes up instead of waiting
+ * forever. Spelt from dist/src/ so that it also resolves from the bundle in dist/src/cli/
+ * (package.json's bundle script).
+ */
+const TEXT_WORKER_URL = new URL('../output/text-worker.js', import.meta.url).href;
+const TEXT_WORKER_BOOT = `const { workerData: w } = require('node:worker_threads');
+import(w.url).catch((e) => {
+  const error = 'cannot load ' + w.url + ': ' + (e instanceof Error ? e.message : String(e));
+  w.port.on('message', () => {
+    w.port.postMessage({ error });
+    Atomics.add(w.signal, w.index, 1);
+    Atomics.notify(w.signal, w.index);
+  });
+});`;
+
 /** Input bytes per batch (a bigger frame gets a batch of its own). */
 const BATCH_BYTES = 1 << 20;
 /** Batches a worker may hold (one being formatted, one waiting). */
@@ -79,9 +97,8 @@ export class ParallelText {
     this.batchFrames = Number.isInteger(cap) && cap > 0 ? cap : Infinity;
     for (let i = 0; i < threads; i++) {
       const { port1, port2 } = new MessageChannel();
-      const data: TextWorkerData & { opts: TextOptions } = { port: port2, signal: this.signal, index: i, opts };
-      // Spelt from dist/src/ so that it also resolves from the bundle in dist/src/cli/ (package.json's bundle script).
-      const w = new Worker(new URL('../output/text-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
+      const data: TextWorkerData & { opts: TextOptions; url: string } = { port: port2, signal: this.signal, index: i, opts, url: TEXT_WORKER_URL };
+      const w = new Worker(TEXT_WORKER_BOOT, { eval: true, workerData: data, transferList: [port2] });
       w.unref();
       port1.unref();
       this.workers.push(w);

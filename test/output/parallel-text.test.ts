@@ -4,7 +4,7 @@
  * TCP conversations, -ttt deltas and frame numbers cross many batch boundaries and workers.
  */
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { corpusDir, hasCorpus, repoRoot, run, wirescopeBin } from '../conformance/corpus.js';
@@ -92,6 +92,24 @@ describe('text from worker threads is the single-thread text', () => {
       expect(threaded.status).toBe(0);
       expect(threaded.stdout.length).toBeGreaterThan(0);
       expect(threaded.stdout).toBe(single.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a worker whose own file is missing (a damaged install): one error line and status 1, not a hang', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wirescope-par-'));
+    try {
+      // The package's files, without the worker's.
+      for (const part of ['bin', 'dist', 'package.json']) cpSync(path.join(repoRoot, part), path.join(dir, part), { recursive: true, preserveTimestamps: true });
+      symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
+      rmSync(path.join(dir, 'dist/src/output/text-worker.js'));
+      const r = run(process.execPath, [path.join(dir, 'bin/wirescope.js'), '-n', '-r', path.join(repoRoot, 'fixtures/dns.pcap')], THREADED);
+      expect(r.status).toBe(1);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^reading from file /);
+      expect(lines[1]).toMatch(/^wirescope: text worker: cannot load file:\/\/\/.*\/dist\/src\/output\/text-worker\.js: Cannot find module /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { errorLine } from '../output/errors.js';
 import { FilterError } from '../filter/index.js';
 import { CaptureFileError } from '../pcap/reader.js';
+import { StreamFileError } from '../tcp/follow.js';
 import { TextSink } from '../output/sink.js';
 
 /**
@@ -42,13 +43,13 @@ export function invalidArgument(message: string): CommanderError {
   return new CommanderError(2, 'wirescope.invalidArgument', message);
 }
 
-/** Expected failures (unreadable file, bad filter) as one line and status 1; anything else is a bug. */
+/** Expected failures (unreadable file, bad filter, an output file that cannot be written) as one line and status 1; anything else is a bug. */
 export function reportFailure(name: string, e: unknown): number {
   if (e instanceof CaptureFileError) {
     process.stderr.write(errorLine(e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`) + '\n');
     return 1;
   }
-  if (e instanceof FilterError) {
+  if (e instanceof FilterError || e instanceof StreamFileError) {
     process.stderr.write(errorLine(`${name}: ${e.message}`) + '\n');
     return 1;
   }

@@ -12,8 +12,7 @@ import { errorLine } from '../output/errors.js';
 import { TextSink } from '../output/sink.js';
 import { endpointText } from '../tcp/flow-key.js';
 import { connectionBytes, relevanceTo, trackFile, type ConnectionBytes, type TrackFileResult } from '../tcp/conns.js';
-import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, FollowPrinter, followHeader, followSink, StreamFileError, StreamFiles, streamFilter, type FollowFormat, type FollowRecord } from '../tcp/follow.js';
-import { systemMessage } from '../pcap/io.js';
+import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, FollowPrinter, followHeader, followSink, streamFileError, StreamFiles, streamFilter, type FollowFormat, type FollowRecord } from '../tcp/follow.js';
 import type { StreamSink } from '../tcp/reassembler.js';
 import type { Connection } from '../tcp/conntrack.js';
 import type { CaptureFileError } from '../pcap/reader.js';
@@ -221,14 +220,10 @@ function writeStreams(opts: FollowOptions, filter: string): number {
   }
   const dir = opts.writeStreams!;
   // A directory that cannot be made, a full disk: one line, as for an unreadable capture.
-  const fail = (message: string): number => {
-    process.stderr.write(errorLine(`follow: ${message}`) + '\n');
-    return 1;
-  };
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    return fail(`${dir}: ${systemMessage(e)}`);
+    return reportFailure('follow', streamFileError(dir, e));
   }
   const files = new StreamFiles(dir);
   let res: TrackFileResult;
@@ -237,8 +232,7 @@ function writeStreams(opts: FollowOptions, filter: string): number {
       sink: (c) => (wanted === null || wanted.has(c.stream) ? files.sink(c.stream, c.ends) : NO_BYTES),
     });
   } catch (e) {
-    if (!(e instanceof StreamFileError)) throw e;
-    return fail(e.message);
+    return reportFailure('follow', e);
   }
   if (opts.json) {
     const out = new TextSink(1);

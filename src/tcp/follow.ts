@@ -143,7 +143,8 @@ export interface WrittenFile {
 /** A file of StreamFiles could not be created, opened, written or closed: the message is "FILE: strerror". */
 export class StreamFileError extends Error {}
 
-function streamFileError(file: string, e: unknown): StreamFileError {
+/** The error for a file (or directory) that could not be made, opened, written or closed. */
+export function streamFileError(file: string, e: unknown): StreamFileError {
   return new StreamFileError(`${file}: ${systemMessage(e)}`);
 }
 
